@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Configures and builds into build/ (or $BUILD_DIR). Extra arguments go to
+# cmake, e.g. -DCHASQUID_SANITIZE=ON.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+if [ ! -f "$BUILD_DIR/build.ninja" ] || [ $# -gt 0 ]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja "$@" >/dev/null
+fi
+ninja -C "$BUILD_DIR" ${NINJA_FLAGS:-}

@@ -1,0 +1,292 @@
+#include "base/strings.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+namespace chasquid {
+
+namespace {
+
+// Decodes one UTF-8 code point at s[i]. Returns the rune and its length, or
+// -1 and 1 for an invalid sequence (as Go's utf8.DecodeRuneInString).
+std::pair<int32_t, int> DecodeRune(std::string_view s, size_t i) {
+  unsigned char c = s[i];
+  if (c < 0x80) return {c, 1};
+  int len = 0;
+  int32_t r = 0;
+  int32_t min = 0;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2, r = c & 0x1F, min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3, r = c & 0x0F, min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4, r = c & 0x07, min = 0x10000;
+  } else {
+    return {-1, 1};
+  }
+  if (i + len > s.size()) return {-1, 1};
+  for (int k = 1; k < len; k++) {
+    unsigned char cc = s[i + k];
+    if ((cc & 0xC0) != 0x80) return {-1, 1};
+    r = (r << 6) | (cc & 0x3F);
+  }
+  if (r < min || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) return {-1, 1};
+  return {r, len};
+}
+
+// Approximates Go's unicode.IsPrint for the runes we meet in practice:
+// everything but controls, separators other than ASCII space, and
+// non-characters is printable.
+bool IsPrint(int32_t r) {
+  if (r < 0x20 || r == 0x7F) return false;
+  if (r >= 0x80 && r < 0xA0) return false;
+  if (r == 0xA0 || r == 0xAD) return false;
+  if (r >= 0x2000 && r <= 0x200F) return false;
+  if (r >= 0x2028 && r <= 0x202F) return false;
+  if (r == 0x205F || r == 0x3000 || r == 0xFEFF) return false;
+  if (r >= 0xFFF9 && r <= 0xFFFB) return false;
+  if ((r & 0xFFFE) == 0xFFFE) return false;
+  return true;
+}
+
+void AppendRuneEscaped(std::string& out, int32_t r) {
+  char buf[16];
+  if (r < 0x10000) {
+    snprintf(buf, sizeof(buf), "\\u%04x", r);
+  } else {
+    snprintf(buf, sizeof(buf), "\\U%08x", r);
+  }
+  out += buf;
+}
+
+}  // namespace
+
+std::string GoQuote(std::string_view s, bool ascii_only) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size();) {
+    auto [r, len] = DecodeRune(s, i);
+    if (r < 0) {
+      char buf[8];
+      snprintf(buf, sizeof(buf), "\\x%02x", (unsigned char)s[i]);
+      out += buf;
+      i += 1;
+      continue;
+    }
+    switch (r) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\a': out += "\\a"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\v': out += "\\v"; break;
+      default:
+        if (r < 0x80 && IsPrint(r)) {
+          out += static_cast<char>(r);
+        } else if (r < 0x80 || r < 0xA0) {
+          char buf[16];
+          snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned>(r));
+          out += buf;
+        } else if (!ascii_only && IsPrint(r)) {
+          out.append(s.substr(i, len));
+        } else {
+          AppendRuneEscaped(out, r);
+        }
+    }
+    i += len;
+  }
+  out += '"';
+  return out;
+}
+
+std::string ErrnoText(int err) {
+  // Go's syscall error table is glibc's strerror with a lower-case first
+  // letter for the errors we can meet.
+  std::string s = strerror(err);
+  if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z') s[0] = s[0] - 'A' + 'a';
+  return s;
+}
+
+std::string PathError(std::string_view op, std::string_view path, int err) {
+  return std::string(op) + " " + std::string(path) + ": " + ErrnoText(err);
+}
+
+Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view orig) {
+  auto invalid = [&] {
+    return Status::Error("time: invalid duration " + GoQuote(orig));
+  };
+  std::string_view s = orig;
+  bool neg = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s == "0") return std::chrono::nanoseconds(0);
+  if (s.empty()) return invalid();
+  long double total = 0;
+  while (!s.empty()) {
+    size_t i = 0;
+    std::string num;
+    while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) {
+      num += s[i++];
+    }
+    if (num.empty() || num == ".") return invalid();
+    s.remove_prefix(i);
+    size_t u = 0;
+    while (u < s.size() && s[u] != '.' && !(s[u] >= '0' && s[u] <= '9')) u++;
+    std::string_view unit = s.substr(0, u);
+    if (unit.empty()) {
+      return Status::Error("time: missing unit in duration " + GoQuote(orig));
+    }
+    s.remove_prefix(u);
+    long double mult;
+    if (unit == "ns") mult = 1;
+    else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") mult = 1e3;
+    else if (unit == "ms") mult = 1e6;
+    else if (unit == "s") mult = 1e9;
+    else if (unit == "m") mult = 60e9;
+    else if (unit == "h") mult = 3600e9;
+    else
+      return Status::Error("time: unknown unit " + GoQuote(unit) +
+                           " in duration " + GoQuote(orig));
+    total += std::stold(num) * mult;
+  }
+  if (total > 9.2e18L) return invalid();
+  auto ns = static_cast<int64_t>(std::llround(total));
+  return std::chrono::nanoseconds(neg ? -ns : ns);
+}
+
+std::string FormatGoDuration(std::chrono::nanoseconds d) {
+  int64_t v = d.count();
+  if (v == 0) return "0s";
+  std::string sign = v < 0 ? "-" : "";
+  uint64_t u = v < 0 ? -static_cast<uint64_t>(v) : v;
+  auto frac = [](uint64_t value, uint64_t unit) {
+    std::string out = std::to_string(value / unit);
+    uint64_t rem = value % unit;
+    if (rem) {
+      std::string f;
+      for (uint64_t p = unit / 10; p > 0; p /= 10) {
+        f += static_cast<char>('0' + (rem / p) % 10);
+      }
+      while (!f.empty() && f.back() == '0') f.pop_back();
+      out += "." + f;
+    }
+    return out;
+  };
+  if (u < 1000) return sign + std::to_string(u) + "ns";
+  if (u < 1000000) return sign + frac(u, 1000) + "\xC2\xB5s";
+  if (u < 1000000000) return sign + frac(u, 1000000) + "ms";
+  std::string out = sign;
+  uint64_t secs_ns = u % 60000000000ULL;
+  uint64_t mins = u / 60000000000ULL;
+  if (mins >= 60) {
+    out += std::to_string(mins / 60) + "h";
+    out += std::to_string(mins % 60) + "m";
+  } else if (mins > 0) {
+    out += std::to_string(mins) + "m";
+  }
+  out += frac(secs_ns, 1000000000) + "s";
+  return out;
+}
+
+std::vector<std::string> Split(std::string_view s, std::string_view sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    size_t p = s.find(sep, start);
+    if (p == std::string_view::npos) {
+      out.emplace_back(s.substr(start));
+      return out;
+    }
+    out.emplace_back(s.substr(start, p - start));
+    start = p + sep.size();
+  }
+}
+
+std::string_view TrimSpace(std::string_view s) {
+  auto sp = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+           c == '\f';
+  };
+  while (!s.empty() && sp(s.front())) s.remove_prefix(1);
+  while (!s.empty() && sp(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+bool HasPrefix(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string AsciiToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = c - 'A' + 'a';
+  }
+  return out;
+}
+
+std::string AsciiToUpper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = c - 'a' + 'A';
+  }
+  return out;
+}
+
+bool IsValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    auto [r, len] = DecodeRune(s, i);
+    if (r < 0) return false;
+    i += len;
+  }
+  return true;
+}
+
+std::string QueryEscape(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+        c == '~') {
+      out += static_cast<char>(c);
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      char buf[4];
+      snprintf(buf, sizeof(buf), "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+Result<std::string> QueryUnescape(std::string_view s) {
+  std::string out;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < s.size(); i++) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%') {
+      if (i + 2 >= s.size() || hex(s[i + 1]) < 0 || hex(s[i + 2]) < 0) {
+        std::string bad(s.substr(i, std::min<size_t>(3, s.size() - i)));
+        return Status::Error("invalid URL escape " + GoQuote(bad));
+      }
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace chasquid

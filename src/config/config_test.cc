@@ -1,0 +1,99 @@
+#include "config/config.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace chasquid::config {
+namespace {
+
+std::string WriteTemp(const std::string& content) {
+  char name[] = "/tmp/chasquid-config-test-XXXXXX";
+  int fd = mkstemp(name);
+  EXPECT_GE(fd, 0);
+  close(fd);
+  std::ofstream(name) << content;
+  return name;
+}
+
+TEST(ConfigTest, DefaultsAndPrint) {
+  std::string path = WriteTemp("hostname: 'myhost'\ndata_dir: \".data\"\n");
+  auto c = Load(path, "");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(ToText(*c),
+            "hostname: \"myhost\"\n"
+            "max_data_size_mb: 50\n"
+            "smtp_address: \"systemd\"\n"
+            "submission_address: \"systemd\"\n"
+            "submission_over_tls_address: \"systemd\"\n"
+            "mail_delivery_agent_bin: \"maildrop\"\n"
+            "mail_delivery_agent_args: \"-f\"\n"
+            "mail_delivery_agent_args: \"%from%\"\n"
+            "mail_delivery_agent_args: \"-d\"\n"
+            "mail_delivery_agent_args: \"%to_user%\"\n"
+            "data_dir: \".data\"\n"
+            "suffix_separators: \"+\"\n"
+            "drop_characters: \".\"\n"
+            "mail_log_path: \"<syslog>\"\n"
+            "max_queue_items: 200\n"
+            "give_up_send_after: \"20h\"\n");
+  unlink(path.c_str());
+}
+
+TEST(ConfigTest, MergeRules) {
+  std::string path = WriteTemp(
+      "# comment\n"
+      "hostname: ''\n"
+      "max_data_size_mb: -3\n"
+      "smtp_address: ':1025'\nsmtp_address: ':2025'\n"
+      "drop_characters: ''\n"
+      "dovecot_auth: true\n");
+  auto c = Load(path, "max_data_size_mb: 7 hostname: 'over'");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->hostname(), "over");
+  EXPECT_EQ(c->max_data_size_mb(), 7);
+  ASSERT_EQ(c->smtp_address_size(), 2);
+  EXPECT_EQ(c->smtp_address(1), ":2025");
+  EXPECT_TRUE(c->has_drop_characters());
+  EXPECT_EQ(c->drop_characters(), "");
+  EXPECT_EQ(c->suffix_separators(), "+");
+  EXPECT_TRUE(c->dovecot_auth());
+  unlink(path.c_str());
+}
+
+TEST(ConfigTest, Errors) {
+  auto missing = Load("/nonexistent/chasquid.conf", "");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(),
+            "failed to read config at \"/nonexistent/chasquid.conf\": open "
+            "/nonexistent/chasquid.conf: no such file or directory");
+
+  std::string path = WriteTemp("hostname: 'x'\n\nbogus_field: 3\n");
+  auto bad = Load(path, "");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().rfind("parsing config: " + path + ":3:", 0),
+            0u)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("bogus_field"), std::string::npos);
+  unlink(path.c_str());
+
+  path = WriteTemp("give_up_send_after: '10'\n");
+  auto dur = Load(path, "");
+  ASSERT_FALSE(dur.ok());
+  EXPECT_EQ(dur.status().message(),
+            "invalid give_up_send_after value \"10\": time: missing unit in "
+            "duration \"10\"");
+  unlink(path.c_str());
+
+  path = WriteTemp("");
+  auto over = Load(path, "nope: 1");
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().message().rfind("parsing override: 1:", 0), 0u);
+  unlink(path.c_str());
+}
+
+}  // namespace
+}  // namespace chasquid::config

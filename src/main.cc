@@ -1,0 +1,157 @@
+// chasquid: the daemon. Flags, config, wiring and signals, in the order of
+// spec/config-and-files §2 (tests check which error is reported first).
+#include <signal.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <gflags/gflags.h>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "base/version.h"
+#include "config/config.h"
+#include "flags.h"
+#include "metrics/metrics.h"
+#include "metrics/process.h"
+#include "monitoring/server.h"
+
+DEFINE_string(config_dir, "/etc/chasquid", "configuration directory");
+DEFINE_string(config_overrides, "",
+              "override configuration values (in text protobuf format)");
+DEFINE_int32(v, 0, "verbosity level (1 = debug)");
+DEFINE_string(logfile, "", "file to log to (enables logtime)");
+DEFINE_string(logtosyslog, "", "log to syslog, with the given tag");
+DEFINE_bool(logtime, false, "include the time when writing the log to stderr");
+DEFINE_bool(alsologtostderr, false,
+            "also log to stderr, in addition to the file");
+DEFINE_string(testing__outgoing_smtp_port, "25",
+              "port to use for outgoing SMTP connections, ONLY FOR TESTING");
+DEFINE_int32(testing__max_received_headers, 50,
+             "max Received headers, for loop detection; ONLY FOR TESTING");
+DEFINE_string(testing__reload_every, "30s",
+              "how often to reload, ONLY FOR TESTING");
+DEFINE_string(testing__dns_addr, "127.0.0.1:9053",
+              "DNS server address to use for every lookup, ONLY FOR TESTING "
+              "(used only when given explicitly)");
+DECLARE_bool(version);  // gflags' own.
+
+namespace chasquid {
+namespace {
+
+namespace net = boost::asio;
+
+void InitLogging() {
+  log::Options o;
+  o.verbosity = FLAGS_v;
+  if (!FLAGS_logfile.empty()) {
+    // Relative to the starting directory: we chdir later.
+    if (FLAGS_logfile[0] != '/') {
+      char cwd[PATH_MAX];
+      if (getcwd(cwd, sizeof(cwd))) {
+        FLAGS_logfile = std::string(cwd) + "/" + FLAGS_logfile;
+      }
+    }
+    FLAGS_logtime = true;  // Not via SetCommandLineOption: stays "default".
+  }
+  o.logfile = FLAGS_logfile;
+  o.syslog_tag = FLAGS_logtosyslog;
+  o.logtime = FLAGS_logtime;
+  o.also_to_stderr = FLAGS_alsologtostderr;
+  log::Init(o);
+}
+
+void RegisterBuildVars(int argc, char** argv) {
+  metrics::NewString("chasquid/version")->Set(version::Version());
+  metrics::NewString("chasquid/sourceDateStr")->Set(version::SourceDateStr());
+  metrics::NewCounter(
+      "chasquid/sourceDateTimestamp",
+      "timestamp when the binary was built, in seconds since epoch")
+      ->Set(version::SourceDateTimestamp());
+  metrics::RegisterProcessVars(argc, argv);
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  gflags::SetUsageMessage("chasquid [flags]");
+  gflags::ParseCommandLineNonHelpFlags(&argc, &argv, true);
+  if (FLAGS_version) {
+    printf("chasquid %s (source date: %s)\n", version::Version().c_str(),
+           version::SourceDateStr().c_str());
+    return 0;
+  }
+  gflags::HandleCommandLineHelpFlags();
+
+  InitLogging();
+  CLOG_INFO("chasquid starting (version " + version::Version() + ")");
+  RegisterBuildVars(static_cast<int>(args.size()),
+                    const_cast<char**>([&] {
+                      static std::vector<char*> p;
+                      for (auto& a : args) p.push_back(a.data());
+                      return p.data();
+                    }()));
+
+  auto conf = config::Load(FLAGS_config_dir + "/chasquid.conf",
+                           FLAGS_config_overrides);
+  if (!conf.ok()) {
+    CLOG_FATAL("Error loading config: " + conf.status().message());
+  }
+  CLOG_INFO("Configuration:\n" + config::LogLines(*conf));
+
+  if (chdir(FLAGS_config_dir.c_str()) != 0) {
+    CLOG_FATAL("Error changing to config dir " + GoQuote(FLAGS_config_dir) +
+               ": " + PathError("chdir", FLAGS_config_dir, errno));
+  }
+
+  net::io_context io;
+
+  std::unique_ptr<monitoring::Server> mon;
+  if (!conf->monitoring_address().empty()) {
+    monitoring::Info info;
+    info.config_hostname = conf->hostname();
+    info.config_text = config::ToText(*conf);
+    info.argv = args;
+    info.on_exit = [] { _exit(0); };
+    mon = std::make_unique<monitoring::Server>(io, std::move(info));
+    Status s = mon->Listen(conf->monitoring_address());
+    if (!s.ok()) CLOG_FATAL("Monitoring server failed: " + s.message());
+    CLOG_INFO("Monitoring HTTP server listening on " +
+              conf->monitoring_address());
+    mon->Start();
+  }
+
+  net::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          CLOG_INFO("Received SIGHUP, reloading");
+          log::Reopen();
+          signals.async_wait(on_signal);
+          return;
+        }
+        CLOG_INFO(std::string("Got signal to exit: ") + strsignal(sig));
+        _exit(0);
+      };
+  signals.async_wait(on_signal);
+
+  unsigned n = std::max(2u, std::thread::hardware_concurrency());
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < n; i++) threads.emplace_back([&] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  return 0;
+}
+
+}  // namespace
+}  // namespace chasquid
+
+int main(int argc, char** argv) { return chasquid::Main(argc, argv); }

@@ -1,0 +1,152 @@
+#include "monitoring/pages.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <set>
+
+#include <gflags/gflags.h>
+
+#include "base/strings.h"
+#include "base/version.h"
+#include "metrics/metrics.h"
+
+namespace chasquid::monitoring {
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&#34;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string FormatTime(std::chrono::system_clock::time_point t) {
+  time_t tt = std::chrono::system_clock::to_time_t(t);
+  tm lt;
+  localtime_r(&tt, &lt);
+  char buf[64];
+  strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %z", &lt);
+  return buf;
+}
+
+namespace {
+
+std::string OsHostname() {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return host;
+}
+
+std::string Link(const IndexLink& l) {
+  if (!l.available) {
+    return "<li>" + HtmlEscape(l.label) + " <small>(coming)</small></li>\n";
+  }
+  std::string a = "<a href=\"" + HtmlEscape(l.href) + "\">" +
+                  HtmlEscape(l.label) + "</a>";
+  if (l.href == "/debug/vars") {
+    a += " <small><a href=\"https://golang.org/pkg/expvar/\">(ref)</a></small>";
+  } else if (l.href == "/metrics") {
+    a += " <small><a href=\"https://openmetrics.io/\">(ref)</a></small>";
+  }
+  return "<li>" + a + "</li>\n";
+}
+
+}  // namespace
+
+std::string RenderIndex(const IndexData& d) {
+  auto now = std::chrono::system_clock::now();
+  auto up = std::chrono::duration_cast<std::chrono::seconds>(now - d.started);
+  std::string host = OsHostname();
+  time_t st = std::chrono::system_clock::to_time_t(d.started);
+  tm lt;
+  localtime_r(&st, &lt);
+  char started[64];
+  strftime(started, sizeof(started), "%a, %Y-%m-%d %H:%M:%S %z", &lt);
+
+  std::string o;
+  o += "<!DOCTYPE html>\n<html>\n<head>\n";
+  o += "<title>" + HtmlEscape(host) + ": chasquid monitoring</title>\n";
+  o += "<meta name=\"viewport\" content=\"width=device-width, "
+       "initial-scale=1\">\n";
+  o += "<style>\n"
+       "  body { font-family: sans-serif; margin: 1em; }\n"
+       "  @media (prefers-color-scheme: dark) {\n"
+       "    body { background: #121212; color: #c9d1d9; }\n"
+       "    a { color: #44b4ec; }\n"
+       "  }\n"
+       "</style>\n</head>\n<body>\n";
+  o += "<h1>chasquid @" + HtmlEscape(d.config_hostname) + "</h1>\n";
+  o += "<p>\nchasquid " + HtmlEscape(version::Version()) + "<br>\n";
+  o += "source date " + HtmlEscape(version::SourceDateStr()) + "<br>\n";
+  o += "built with " + HtmlEscape(version::Compiler()) + "\n</p>\n";
+  o += "<p>\nstarted " + HtmlEscape(started) + "<br>\n";
+  o += "up for " + FormatGoDuration(up) + "<br>\n";
+  o += "os hostname <i>" + HtmlEscape(host) + "</i>\n</p>\n";
+  o += "<ul>\n";
+  std::vector<std::string> sections;
+  for (const auto& l : d.links) {
+    if (l.section.empty()) {
+      o += Link(l);
+    } else if (std::find(sections.begin(), sections.end(), l.section) ==
+               sections.end()) {
+      sections.push_back(l.section);
+      o += "<li>" + HtmlEscape(l.section) + "\n<ul>\n";
+      for (const auto& m : d.links) {
+        if (m.section == l.section) o += Link(m);
+      }
+      o += "</ul>\n</li>\n";
+    }
+  }
+  o += "</ul>\n";
+  o += "<p><small>Variables are documented at <a "
+       "href=\"https://blitiri.com.ar/p/chasquid/monitoring/#variables\">"
+       "exported variables</a>.</small></p>\n";
+  o += "</body>\n</html>\n";
+  return o;
+}
+
+std::string FlagsText() {
+  // Only the daemon's own flags: gflags also registers its built-ins
+  // (helpfull, flagfile, ...), which chasquid does not have.
+  static const std::set<std::string> kOurs = {
+      "alsologtostderr",
+      "config_dir",
+      "config_overrides",
+      "logfile",
+      "logtime",
+      "logtosyslog",
+      "testing__dns_addr",
+      "testing__max_received_headers",
+      "testing__outgoing_smtp_port",
+      "testing__reload_every",
+      "v",
+      "version"};
+  std::vector<gflags::CommandLineFlagInfo> all;
+  gflags::GetAllFlags(&all);
+  std::sort(all.begin(), all.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::string set, rest;
+  for (const auto& f : all) {
+    if (!kOurs.count(f.name)) continue;
+    // testing__dns_addr exists only in chasquid's test builds; show it
+    // only when it is in use.
+    if (f.name == "testing__dns_addr" && f.is_default) continue;
+    std::string line = "-" + f.name + "=" + f.current_value + "\n";
+    (f.is_default ? rest : set) += line;
+  }
+  return set + "\n" + rest;
+}
+
+std::string VarsText() { return metrics::RenderExpvar(); }
+std::string MetricsText() { return metrics::RenderOpenMetrics(); }
+
+}  // namespace chasquid::monitoring

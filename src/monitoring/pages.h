@@ -1,0 +1,35 @@
+// The pages the monitoring server renders itself: index, flags, vars and
+// metrics. Pure functions over process state; thread-safe.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chasquid::monitoring {
+
+struct IndexLink {
+  std::string section;  // "" for top level, else "monitoring", ...
+  std::string label;
+  std::string href;
+  bool available = true;  // False: shown as "coming", not as a link.
+};
+
+struct IndexData {
+  std::string config_hostname;
+  std::chrono::system_clock::time_point started;
+  std::vector<IndexLink> links;
+};
+
+std::string HtmlEscape(std::string_view s);
+std::string RenderIndex(const IndexData& d);
+// /debug/flags: flags set on the command line, a blank line, the rest.
+std::string FlagsText();
+std::string VarsText();
+std::string MetricsText();
+
+// "YYYY-MM-DD HH:MM:SS ±ZZZZ" in local time.
+std::string FormatTime(std::chrono::system_clock::time_point t);
+
+}  // namespace chasquid::monitoring

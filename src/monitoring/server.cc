@@ -1,0 +1,378 @@
+#include "monitoring/server.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <ctime>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "monitoring/pages.h"
+
+namespace chasquid::monitoring {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using net::ip::tcp;
+
+namespace {
+
+constexpr size_t kMaxHeaderBytes = 16 * 1024;
+constexpr size_t kMaxBodyBytes = 64 * 1024;
+constexpr size_t kMaxQueryParams = 32;
+constexpr size_t kMaxConnections = 64;
+// Generous (a CPU profile may take minutes), but never unbounded.
+constexpr auto kIdleTimeout = std::chrono::minutes(5);
+
+std::multimap<std::string, std::string> ParseQuery(std::string_view q) {
+  std::multimap<std::string, std::string> out;
+  for (const std::string& part : Split(q, "&")) {
+    if (part.empty() || out.size() >= kMaxQueryParams) continue;
+    size_t eq = part.find('=');
+    auto k = QueryUnescape(part.substr(0, eq));
+    auto v = QueryUnescape(eq == std::string::npos ? "" : part.substr(eq + 1));
+    if (k.ok() && v.ok()) out.emplace(*k, *v);
+  }
+  return out;
+}
+
+// Go's path.Clean, for ServeMux's canonical-path redirect.
+std::string CleanPath(const std::string& p) {
+  std::vector<std::string> parts;
+  for (const std::string& seg : Split(p, "/")) {
+    if (seg.empty() || seg == ".") continue;
+    if (seg == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(seg);
+  }
+  std::string out;
+  for (const auto& s : parts) out += "/" + s;
+  if (out.empty()) out = "/";
+  // ServeMux keeps a trailing slash.
+  if (p.size() > 1 && p.back() == '/' && out != "/") out += "/";
+  return out;
+}
+
+}  // namespace
+
+std::string Request::Param(const std::string& name,
+                           const std::string& def) const {
+  auto it = query.find(name);
+  return it == query.end() ? def : it->second;
+}
+
+Response Response::Text(std::string body, int status) {
+  return Response{status, "text/plain; charset=utf-8", std::move(body), {}};
+}
+
+Response Response::Html(std::string body, int status) {
+  return Response{status, "text/html; charset=utf-8", std::move(body), {}};
+}
+
+Response Response::Error(std::string msg, int status) {
+  return Response{status,
+                  "text/plain; charset=utf-8",
+                  std::move(msg) + "\n",
+                  {{"X-Content-Type-Options", "nosniff"}}};
+}
+
+struct Server::Impl {
+  Server* self;
+  net::io_context& io;
+  Info info;
+  std::map<std::string, AsyncHandler> exact;
+  std::map<std::string, AsyncHandler> prefixes;
+  std::vector<tcp::acceptor> acceptors;
+  std::atomic<size_t> connections{0};
+  IndexData index;
+
+  Impl(Server* s, net::io_context& io, Info i)
+      : self(s), io(io), info(std::move(i)) {
+    index.config_hostname = info.config_hostname;
+    index.started = std::chrono::system_clock::now();
+  }
+
+  // Whether a page is registered (the index links only to those).
+  bool Serves(const std::string& href) const {
+    if (exact.count(href)) return true;
+    for (const auto& [prefix, h] : prefixes) {
+      if (HasPrefix(href, prefix) || href + "/" == prefix) return true;
+    }
+    return false;
+  }
+
+  net::awaitable<void> Accept(tcp::acceptor& acc);
+  net::awaitable<void> Session(tcp::socket sock);
+};
+
+Server::Server(net::io_context& io, Info info)
+    : impl_(std::make_unique<Impl>(this, io, std::move(info))) {
+  Handle("/", [this](const Request& r) {
+    if (r.path != "/") return Response::NotFound();
+    IndexData d = impl_->index;
+    for (auto& l : d.links) l.available = impl_->Serves(l.href);
+    return Response::Html(RenderIndex(d));
+  });
+  Handle("/debug/flags",
+         [](const Request&) { return Response::Text(FlagsText()); });
+  Handle("/debug/config", [this](const Request&) {
+    return Response::Text(impl_->info.config_text);
+  });
+  Handle("/debug/vars", [](const Request& r) {
+    if (r.method != "GET" && r.method != "HEAD") return Response::NotFound();
+    return Response{200, "application/json; charset=utf-8", VarsText(), {}};
+  });
+  Handle("/metrics", [](const Request&) {
+    return Response{200,
+                    "application/openmetrics-text; version=1.0.0; "
+                    "charset=utf-8",
+                    MetricsText(),
+                    {}};
+  });
+  Handle("/exit", [](const Request& r) {
+    if (r.method != "POST") {
+      return Response::Error("Use POST method for exiting", 405);
+    }
+    CLOG_INFO("Received /exit");
+    Response res = Response::Error("OK exiting", 200);
+    res.headers.emplace_back("X-Chasquid-Exit", "1");
+    return res;
+  });
+  Handle("/debug/pprof/cmdline", [this](const Request&) {
+    std::string out;
+    for (size_t i = 0; i < impl_->info.argv.size(); i++) {
+      if (i) out += '\0';
+      out += impl_->info.argv[i];
+    }
+    Response res = Response::Text(out);
+    res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    return res;
+  });
+  AddIndexLink("", "queue", "/debug/queue");
+  AddIndexLink("monitoring", "traces", "/debug/traces");
+  AddIndexLink("monitoring", "expvar", "/debug/vars");
+  AddIndexLink("monitoring", "openmetrics", "/metrics");
+  AddIndexLink("execution", "flags", "/debug/flags");
+  AddIndexLink("execution", "config", "/debug/config");
+  AddIndexLink("execution", "command line", "/debug/pprof/cmdline");
+  AddIndexLink("", "pprof", "/debug/pprof");
+}
+
+Server::~Server() = default;
+
+void Server::Handle(std::string path, Handler h) {
+  impl_->exact[std::move(path)] =
+      [h = std::move(h)](Request r) -> net::awaitable<Response> {
+    co_return h(r);
+  };
+}
+
+void Server::HandleAsync(std::string path, AsyncHandler h) {
+  impl_->exact[std::move(path)] = std::move(h);
+}
+
+void Server::HandlePrefix(std::string prefix, AsyncHandler h) {
+  impl_->prefixes[std::move(prefix)] = std::move(h);
+}
+
+void Server::AddIndexLink(std::string section, std::string label,
+                          std::string href) {
+  impl_->index.links.push_back(
+      {std::move(section), std::move(label), std::move(href)});
+}
+
+net::awaitable<Response> Server::Dispatch(Request req) {
+  std::string clean = CleanPath(req.path);
+  if (clean != req.path) {
+    Response r = Response::Html("<a href=\"" + clean + "\">Moved Permanently</a>.\n", 301);
+    r.headers.emplace_back("Location", clean);
+    co_return r;
+  }
+  auto it = impl_->exact.find(req.path);
+  if (it != impl_->exact.end()) co_return co_await it->second(std::move(req));
+  // Longest matching subtree wins; "/prefix" alone redirects to "/prefix/".
+  for (auto p = impl_->prefixes.rbegin(); p != impl_->prefixes.rend(); ++p) {
+    const std::string& prefix = p->first;
+    if (HasPrefix(req.path, prefix)) co_return co_await p->second(std::move(req));
+    if (req.path + "/" == prefix) {
+      Response r = Response::Html("<a href=\"" + prefix + "\">Moved Permanently</a>.\n", 301);
+      r.headers.emplace_back("Location", prefix);
+      co_return r;
+    }
+  }
+  co_return co_await impl_->exact["/"](std::move(req));
+}
+
+Result<std::vector<tcp::endpoint>> ResolveListenAddress(
+    const std::string& addr) {
+  size_t colon = addr.rfind(':');
+  if (colon == std::string::npos) {
+    return Status::Error("listen tcp " + addr + ": address " + addr +
+                         ": missing port in address");
+  }
+  std::string host = addr.substr(0, colon);
+  std::string port_s = addr.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  net::io_context tmp;
+  tcp::resolver resolver(tmp);
+  boost::system::error_code ec;
+  if (host.empty()) {
+    // Go listens on all addresses, IPv4 and IPv6, with one dual-stack
+    // socket.
+    auto port = resolver.resolve(tcp::v6(), "::", port_s,
+                                 tcp::resolver::passive, ec);
+    if (ec || port.empty()) {
+      return Status::Error("listen tcp " + addr + ": unknown port");
+    }
+    return std::vector<tcp::endpoint>{port.begin()->endpoint()};
+  }
+  auto results = resolver.resolve(host, port_s, tcp::resolver::passive, ec);
+  if (ec || results.empty()) {
+    return Status::Error("listen tcp " + addr + ": lookup " + host +
+                         ": no such host");
+  }
+  return std::vector<tcp::endpoint>{results.begin()->endpoint()};
+}
+
+Status Server::Listen(const std::string& addr) {
+  auto eps = ResolveListenAddress(addr);
+  if (!eps.ok()) return eps.status();
+  for (const auto& ep : *eps) {
+    tcp::acceptor acc(impl_->io);
+    boost::system::error_code ec;
+    acc.open(ep.protocol(), ec);
+    if (!ec && ep.address().is_v6()) {
+      acc.set_option(net::ip::v6_only(false), ec);
+    }
+    if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acc.bind(ep, ec);
+    if (!ec) acc.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status::Error("listen tcp " + addr + ": bind: " +
+                           AsciiToLower(ec.message()));
+    }
+    impl_->acceptors.push_back(std::move(acc));
+  }
+  return Status::Ok();
+}
+
+void Server::Start() {
+  for (auto& acc : impl_->acceptors) {
+    net::co_spawn(impl_->io, impl_->Accept(acc), net::detached);
+  }
+}
+
+net::awaitable<void> Server::Impl::Accept(tcp::acceptor& acc) {
+  for (;;) {
+    auto [ec, sock] = co_await acc.async_accept(
+        net::make_strand(io), net::as_tuple(net::use_awaitable));
+    if (ec) {
+      if (ec == net::error::operation_aborted) co_return;
+      continue;
+    }
+    if (connections >= kMaxConnections) continue;  // Dropped: closes sock.
+    auto ex = sock.get_executor();
+    net::co_spawn(ex, Session(std::move(sock)),
+                  [](std::exception_ptr e) {
+                    if (!e) return;
+                    try {
+                      std::rethrow_exception(e);
+                    } catch (const std::exception& ex) {
+                      CLOG_ERROR(std::string("monitoring: ") + ex.what());
+                    }
+                  });
+  }
+}
+
+net::awaitable<void> Server::Impl::Session(tcp::socket sock) {
+  connections++;
+  struct Guard {
+    std::atomic<size_t>& c;
+    ~Guard() { c--; }
+  } guard{connections};
+  beast::tcp_stream stream(std::move(sock));
+  beast::flat_buffer buf;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kMaxHeaderBytes);
+    parser.body_limit(kMaxBodyBytes);
+    stream.expires_after(kIdleTimeout);
+    auto [ec, n] = co_await http::async_read(
+        stream, buf, parser, net::as_tuple(net::use_awaitable));
+    if (ec) co_return;
+    auto hreq = parser.release();
+    Request req;
+    req.method = std::string(hreq.method_string());
+    req.target = std::string(hreq.target());
+    size_t q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = ParseQuery(req.target.substr(q + 1));
+    req.body = hreq.body();
+    if (req.method == "POST") {
+      auto ct = hreq[http::field::content_type];
+      if (ct.starts_with("application/x-www-form-urlencoded")) {
+        for (auto& kv : ParseQuery(req.body)) req.query.insert(kv);
+      }
+    }
+    bool head = req.method == "HEAD";
+    Response r = co_await self->Dispatch(std::move(req));
+
+    http::response<http::string_body> res{static_cast<http::status>(r.status),
+                                          hreq.version()};
+    std::string ct = r.content_type;
+    if (ct.empty()) {
+      ct = (HasPrefix(r.body, "<!DOCTYPE html") || HasPrefix(r.body, "<html"))
+               ? "text/html; charset=utf-8"
+               : "text/plain; charset=utf-8";
+    }
+    res.set(http::field::content_type, ct);
+    bool exiting = false;
+    for (auto& [k, v] : r.headers) {
+      if (k == "X-Chasquid-Exit") {
+        exiting = true;
+        continue;
+      }
+      res.set(k, v);
+    }
+    res.keep_alive(hreq.keep_alive() && !exiting);
+    if (head) {
+      res.content_length(r.body.size());
+    } else {
+      res.body() = std::move(r.body);
+      res.prepare_payload();
+    }
+    stream.expires_after(kIdleTimeout);
+    if (head) {
+      http::response_serializer<http::string_body> sr{res};
+      auto [wec, wn] = co_await http::async_write_header(
+          stream, sr, net::as_tuple(net::use_awaitable));
+      if (wec) co_return;
+    } else {
+      auto [wec, wn] = co_await http::async_write(
+          stream, res, net::as_tuple(net::use_awaitable));
+      if (wec) co_return;
+    }
+    if (exiting) {
+      beast::error_code sec;
+      stream.socket().shutdown(tcp::socket::shutdown_send, sec);
+      if (info.on_exit) info.on_exit();
+      co_return;
+    }
+    if (!res.keep_alive()) co_return;
+  }
+}
+
+}  // namespace chasquid::monitoring
