@@ -26,3 +26,8 @@ if(_rev)
 else()
   set(CHASQUID_VERSION_STR "${_ymd}-unknown")
 endif()
+# Re-run when a commit is made, so the version names the commit built.
+if(EXISTS ${CMAKE_SOURCE_DIR}/.git/logs/HEAD)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+               ${CMAKE_SOURCE_DIR}/.git/logs/HEAD)
+endif()
