@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
+LAUNCHER=()
+if command -v ccache >/dev/null; then
+  LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
 if [ ! -f "$BUILD_DIR/build.ninja" ] || [ $# -gt 0 ]; then
-  cmake -S . -B "$BUILD_DIR" -G Ninja "$@" >/dev/null
+  cmake -S . -B "$BUILD_DIR" -G Ninja "${LAUNCHER[@]}" "$@" >/dev/null
 fi
 ninja -C "$BUILD_DIR" ${NINJA_FLAGS:-}

@@ -1,21 +1,12 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package that building, running and testing
-# chasquid-cpp needs. Idempotent, and fast when everything is there: apt is
-# only called for what is missing.
+# chasquid-cpp needs, as listed in scripts/deps/*.txt (one file per concern;
+# '#' starts a comment). Idempotent, and fast when everything is there: apt
+# is only called for what is missing.
 set -euo pipefail
+cd "$(dirname "$0")"
 
-PACKAGES=(
-  # Build.
-  cmake ninja-build g++ pkg-config git
-  libboost1.81-dev libboost-json1.81-dev
-  libprotobuf-dev protobuf-compiler
-  libgflags-dev libc-ares-dev libidn2-dev libicu-dev
-  libgoogle-perftools-dev libsystemd-dev libssl-dev
-  libgtest-dev libgmock-dev
-  # Tests: real clients and peers.
-  python3 python3-pytest openssl curl swaks msmtp iproute2
-  prometheus
-)
+mapfile -t PACKAGES < <(cat deps/*.txt | sed 's/#.*//' | tr ' ' '\n' | grep -v '^$' | sort -u)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,0 +1,86 @@
+// The trace store behind Trace: families, active traces, latency buckets and
+// error rings. Read by the traces pages (pages.cc); written only through
+// Trace. Thread-safe.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace chasquid::nettrace {
+
+using Clock = std::chrono::system_clock;
+
+struct TraceEvent {
+  Clock::time_point when;
+  std::string msg;
+  std::string child_id;  // For "new child" and link events.
+  std::string child_title;
+  bool dropped_marker = false;
+};
+
+constexpr int kMaxEvents = 100;
+constexpr int kNumBuckets = 8;
+constexpr int kPerBucket = 10;
+extern const std::array<std::chrono::microseconds, kNumBuckets> kBuckets;
+
+struct TraceData {
+  std::string id, family, title, parent_id;
+  Clock::time_point start;
+  mutable std::mutex mu;
+  Clock::time_point end;  // Valid when finished.
+  bool finished = false;
+  bool error = false;
+  std::vector<TraceEvent> first;  // The first kMaxEvents/3 events.
+  std::deque<TraceEvent> ring;    // The latest ones.
+  int64_t dropped = 0;
+  Clock::time_point first_dropped;
+  std::vector<std::weak_ptr<TraceData>> children;
+
+  void Add(TraceEvent ev);
+  std::vector<TraceEvent> Events() const;  // With the drop marker.
+};
+
+struct FamilyStats {
+  std::array<int64_t, kNumBuckets> counts{};
+  int64_t total = 0;
+  std::chrono::nanoseconds min{0}, max{0}, sum{0};
+};
+
+struct Family {
+  std::set<std::shared_ptr<TraceData>> active;
+  std::array<std::deque<std::shared_ptr<TraceData>>, kNumBuckets> buckets;
+  std::deque<std::shared_ptr<TraceData>> errors;
+  FamilyStats stats;
+};
+
+class Store {
+ public:
+  static Store& Get();
+  void Started(const std::shared_ptr<TraceData>& t);
+  void Finished(const std::shared_ptr<TraceData>& t);
+
+  std::vector<std::string> FamilyNames() const;
+  bool HasFamily(const std::string& f) const;
+  // Copies (of pointers) under the lock, for rendering afterwards.
+  std::vector<std::shared_ptr<TraceData>> Active(const std::string& f) const;
+  std::vector<std::shared_ptr<TraceData>> Bucket(const std::string& f, int b,
+                                                 bool and_above) const;
+  std::vector<std::shared_ptr<TraceData>> Errors(const std::string& f) const;
+  FamilyStats Stats(const std::string& f) const;
+  std::shared_ptr<TraceData> Find(const std::string& id) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, Family> families_;
+  // Every trace still referenced, for ?trace= lookups.
+  std::map<std::string, std::weak_ptr<TraceData>> by_id_;
+};
+
+}  // namespace chasquid::nettrace
