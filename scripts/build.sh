@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 LAUNCHER=()
+# Relative paths in ccache's hashes: worktrees of this repo share the cache.
+export CCACHE_BASEDIR="$PWD"
 if command -v ccache >/dev/null; then
   LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
