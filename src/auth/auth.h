@@ -1,0 +1,51 @@
+// Who exists and who may send (spec/config-and-files §7.2, §14).
+//
+// CONTRACT: this header is fixed; the implementation (per-domain userdb
+// backends plus the optional Dovecot fallback) comes with the users work.
+//
+// Authenticate and Exists may block (scrypt is slow by design, Dovecot is a
+// socket round trip): callers on network threads run them through
+// RunBlocking (base/async.h). Thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+
+namespace chasquid::auth {
+
+// A source of users for one domain (a userdb file) or the fallback.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Error status = the backend could not answer (temporary failure).
+  virtual Result<bool> Authenticate(const std::string& user,
+                                    const std::string& password) = 0;
+  virtual Result<bool> Exists(const std::string& user) = 0;
+  virtual Status Reload() = 0;
+};
+
+class Authenticator {
+ public:
+  Authenticator();
+  ~Authenticator();
+
+  // `domain` is normalised. Takes ownership.
+  void Register(const std::string& domain, std::unique_ptr<Backend> be);
+  void SetFallback(std::unique_ptr<Backend> be);
+
+  // user and domain already normalised. Padded to 100 ms + 0-20 % whatever
+  // the outcome (timing must not tell users apart).
+  Result<bool> Authenticate(const std::string& user, const std::string& domain,
+                            const std::string& password);
+  Result<bool> Exists(const std::string& user, const std::string& domain);
+  // Reloads every backend; the error names the domain.
+  Status Reload();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace chasquid::auth

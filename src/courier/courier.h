@@ -1,0 +1,38 @@
+// Courier delivers one message to one recipient (spec/queue-and-delivery
+// §10-§12). The queue calls it from many items at once, so implementations
+// are thread-safe.
+//
+// CONTRACT: this header is fixed. mda.cc (local, MDA and pipe) comes with
+// the queue work; smtp.cc (remote) with the remote-delivery work.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "base/status.h"
+
+namespace chasquid::courier {
+
+namespace net = boost::asio;
+
+class Courier {
+ public:
+  virtual ~Courier() = default;
+  // A transient error makes the queue retry later; a permanent one makes it
+  // send a DSN back to `from`. `data` uses LF line endings (the queue's
+  // storage form); couriers convert as their peer needs.
+  virtual net::awaitable<Status> Deliver(
+      std::string from, std::string to,
+      std::shared_ptr<const std::string> data) = 0;
+
+  // Delivery through specific servers ("via" aliases). Only the SMTP courier
+  // implements it; others return a permanent error.
+  virtual net::awaitable<Status> Forward(
+      std::string from, std::string to, std::vector<std::string> servers,
+      std::shared_ptr<const std::string> data);
+};
+
+}  // namespace chasquid::courier

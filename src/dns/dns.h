@@ -1,0 +1,42 @@
+// Asynchronous DNS (c-ares) inside the event loop: MX, A/AAAA and TXT, with
+// timeouts, and the --testing__dns_addr override that sends every query to a
+// test server.
+//
+// CONTRACT: this header is fixed; the c-ares implementation comes with the
+// remote-delivery work. SPF and DKIM use the Resolver interface, so their
+// tests can inject answers. Thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "base/status.h"
+
+namespace chasquid::dns {
+
+namespace net = boost::asio;
+
+struct MX {
+  std::string host;  // Without the trailing dot.
+  uint16_t preference = 0;
+};
+
+// Errors: Status::Permanent("NXDOMAIN"-like: the name does not exist, text
+// "no such host") vs Status::Transient (timeout, SERVFAIL). An existing name
+// without records of the type returns an empty vector, not an error.
+class Resolver {
+ public:
+  virtual ~Resolver() = default;
+  virtual net::awaitable<Result<std::vector<MX>>> LookupMX(
+      std::string name) = 0;
+  // A and AAAA, as text ("1.2.3.4", "::1").
+  virtual net::awaitable<Result<std::vector<std::string>>> LookupIP(
+      std::string name) = 0;
+  // Each TXT record with its strings concatenated.
+  virtual net::awaitable<Result<std::vector<std::string>>> LookupTXT(
+      std::string name) = 0;
+};
+
+}  // namespace chasquid::dns
