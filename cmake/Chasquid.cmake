@@ -24,6 +24,35 @@ target_compile_definitions(chasquid_boost_asio PUBLIC
 target_include_directories(chasquid_boost_asio SYSTEM PUBLIC ${Boost_INCLUDE_DIRS})
 target_link_libraries(chasquid_boost_asio PUBLIC OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
 
+# libFuzzer targets (clang only): configured with -DCHASQUID_FUZZ=ON and
+# CXX=clang++, built by the `fuzzers` target, run by scripts/fuzz.sh.
+#   chasquid_fuzzer(<name> SOURCES x_fuzz.cc DEPS chasquid_<dir>)
+# builds <build>/fuzz/<name>; its seed corpus and kept crash inputs live in
+# src/<dir>/testdata/fuzz/<name>/.
+option(CHASQUID_FUZZ "Build the libFuzzer targets (needs clang)" OFF)
+if(CHASQUID_FUZZ)
+  add_compile_options(-fsanitize=address,fuzzer-no-link -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address)
+  add_custom_target(fuzzers)
+endif()
+
+function(chasquid_fuzzer name)
+  if(NOT CHASQUID_FUZZ)
+    return()
+  endif()
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} EXCLUDE_FROM_ALL ${A_SOURCES})
+  target_link_libraries(${name} PRIVATE ${A_DEPS})
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/src)
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+                        ${CMAKE_BINARY_DIR}/fuzz)
+  file(RELATIVE_PATH rel ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
+  file(APPEND ${CMAKE_BINARY_DIR}/fuzz-corpora.txt
+       "${name} ${CMAKE_SOURCE_DIR}/${rel}/testdata/fuzz/${name}\n")
+  add_dependencies(fuzzers ${name})
+endfunction()
+
 function(chasquid_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Werror
                          -Wno-unused-parameter -Wno-missing-field-initializers)
@@ -50,6 +79,9 @@ function(chasquid_library name)
 endfunction()
 
 function(chasquid_test name)
+  if(CHASQUID_FUZZ)
+    return()
+  endif()
   cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
   set(target chasquid_${name}_test)
   add_executable(${target} ${A_SOURCES})

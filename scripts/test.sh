@@ -16,5 +16,8 @@ BUILD_DIR=build-asan scripts/build.sh -DCHASQUID_SANITIZE=ON \
   -DCHASQUID_UNIT_TESTS_ONLY=ON
 ctest --test-dir build-asan --output-on-failure -j2
 
+echo "== fuzzers (bounded time each)"
+scripts/fuzz.sh
+
 echo "== integration tests"
 CHASQUID_BUILD="$PWD/build" /usr/bin/python3 -m pytest -q tests/integration "$@"

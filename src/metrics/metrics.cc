@@ -229,7 +229,9 @@ std::string RenderExpvar() {
   std::lock_guard<std::mutex> l(r.mu);
   std::string out = "{\n";
   bool first = true;
-  for (const auto& [name, var] : r.vars) {
+  for (const auto& entry : r.vars) {
+    const std::string& name = entry.first;
+    const Var& var = entry.second;
     if (!first) out += ",\n";
     first = false;
     out += ExpvarQuote(name) + ": ";
@@ -305,7 +307,11 @@ std::string RenderOpenMetrics() {
     }
   }
   std::string out;
-  for (const auto& [m, var] : exported) {
+  for (const auto& entry : exported) {
+    // Plain names, not a structured binding: clang 14 (fuzz builds) cannot
+    // capture those in the lambda below.
+    const std::string& m = entry.first;
+    const Var* var = entry.second;
     if (!var->help.empty()) out += "# HELP " + m + " " + var->help + "\n";
     std::visit(
         [&](const auto& p) {
