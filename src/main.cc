@@ -13,6 +13,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <gflags/gflags.h>
 
 #include "base/log.h"
@@ -23,6 +24,9 @@
 #include "metrics/metrics.h"
 #include "metrics/process.h"
 #include "monitoring/server.h"
+#include "smtpsrv/server.h"
+#include "smtpsrv/startup.h"
+#include "smtpsrv/tls.h"
 
 DEFINE_string(config_dir, "/etc/chasquid", "configuration directory");
 DEFINE_string(config_overrides, "",
@@ -42,6 +46,16 @@ DEFINE_string(testing__reload_every, "30s",
 DEFINE_string(testing__dns_addr, "127.0.0.1:9053",
               "DNS server address to use for every lookup, ONLY FOR TESTING "
               "(used only when given explicitly)");
+// Undocumented, for tests of the receiving side only (smtp-in §2 timeouts
+// and the connection bound); the defaults are chasquid's.
+DEFINE_string(testing__command_timeout, "1m",
+              "SMTP per-command timeout, ONLY FOR TESTING");
+DEFINE_string(testing__connection_timeout, "20m",
+              "SMTP per-connection timeout, ONLY FOR TESTING");
+DEFINE_string(testing__hook_timeout, "1m",
+              "post-data hook timeout, ONLY FOR TESTING");
+DEFINE_int32(testing__max_connections, 20000,
+             "max concurrent SMTP connections, ONLY FOR TESTING");
 DECLARE_bool(version);  // gflags' own.
 
 namespace chasquid {
@@ -67,6 +81,32 @@ void InitLogging() {
   o.logtime = FLAGS_logtime;
   o.also_to_stderr = FLAGS_alsologtostderr;
   log::Init(o);
+}
+
+std::chrono::nanoseconds TestingDuration(const std::string& flag,
+                                         const std::string& v) {
+  auto d = ParseGoDuration(v);
+  if (!d.ok()) CLOG_FATAL("Invalid --" + flag + ": " + d.status().message());
+  return *d;
+}
+
+smtpsrv::Options SmtpOptions(const Config& conf) {
+  smtpsrv::Options o;
+  o.hostname = conf.hostname();
+  o.max_data_size = static_cast<uint64_t>(conf.max_data_size_mb()) * 1048576;
+  o.hooks_dir = "hooks";
+  o.haproxy_incoming = conf.haproxy_incoming();
+  o.suffix_separators = conf.suffix_separators();
+  o.drop_characters = conf.drop_characters();
+  o.max_received_headers = FLAGS_testing__max_received_headers;
+  o.command_timeout = TestingDuration("testing__command_timeout",
+                                      FLAGS_testing__command_timeout);
+  o.connection_timeout = TestingDuration("testing__connection_timeout",
+                                         FLAGS_testing__connection_timeout);
+  o.hook_timeout = TestingDuration("testing__hook_timeout",
+                                   FLAGS_testing__hook_timeout);
+  o.max_connections = FLAGS_testing__max_connections;
+  return o;
 }
 
 void RegisterBuildVars(int argc, char** argv) {
@@ -127,6 +167,49 @@ int Main(int argc, char** argv) {
               conf->monitoring_address());
     mon->Start();
   }
+
+  // Step 8: the SMTP server's settings.
+  smtpsrv::Options smtp_opts = SmtpOptions(*conf);
+  smtpsrv::Deps smtp_deps;
+  net::thread_pool blocking(4);  // Auth (scrypt), hooks, alias hooks.
+  smtp_deps.blocking = &blocking;
+
+  // Steps 10-12: certificates and domains.
+  CLOG_INFO("Loading certificates:");
+  auto cert_dirs = smtpsrv::DiscoverCertDirs("certs");
+  if (!cert_dirs.ok()) CLOG_FATAL(cert_dirs.status().message());
+  auto domains = smtpsrv::DiscoverDomains("domains");
+  if (!domains.ok()) CLOG_FATAL(domains.status().message());
+  for (const auto& d : *domains) smtp_deps.local_domains.insert(d);
+  smtp_deps.local_domains.insert("localhost");
+
+  // Step 16: listeners.
+  smtpsrv::ListenPlan plan;
+  Status ls = smtpsrv::CollectListeners(
+      {{conf->smtp_address().begin(), conf->smtp_address().end()},
+       {conf->submission_address().begin(), conf->submission_address().end()},
+       {conf->submission_over_tls_address().begin(),
+        conf->submission_over_tls_address().end()}},
+      &plan);
+  if (!ls.ok()) CLOG_FATAL(ls.message());
+
+  // Step 19: serve.
+  if (cert_dirs->empty()) {
+    CLOG_ERROR("No SSL/TLS certificates found");
+    CLOG_ERROR("Ideally there should be a certificate for each MX you act as");
+    CLOG_FATAL("At least one valid certificate is needed");
+  }
+  std::vector<smtpsrv::CertPair> pairs;
+  for (const auto& d : *cert_dirs) {
+    pairs.push_back({d + "fullchain.pem", d + "privkey.pem"});
+  }
+  auto tls = smtpsrv::TlsContext::New(pairs);
+  if (!tls.ok()) CLOG_FATAL("    " + tls.status().message());
+  smtp_deps.tls = &(*tls)->context();
+  smtpsrv::Server smtp(io, std::move(smtp_opts), std::move(smtp_deps));
+  Status bs = smtpsrv::BindListeners(&smtp, plan);
+  if (!bs.ok()) CLOG_FATAL(bs.message());
+  smtp.Start();
 
   net::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   std::function<void(const boost::system::error_code&, int)> on_signal =

@@ -1,0 +1,23 @@
+// RunBlocking for functions whose result is not default-constructible
+// (Result<T>): co_spawn needs a default value for its completion
+// signature, so the result travels wrapped in an optional.
+#pragma once
+
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "base/async.h"
+
+namespace chasquid::smtpsrv {
+
+template <typename Fn>
+net::awaitable<std::invoke_result_t<Fn&>> RunBlockingResult(
+    net::thread_pool& pool, Fn fn) {
+  using T = std::invoke_result_t<Fn&>;
+  std::optional<T> r = co_await RunBlocking(
+      pool, [fn = std::move(fn)]() mutable { return std::optional<T>(fn()); });
+  co_return std::move(*r);
+}
+
+}  // namespace chasquid::smtpsrv

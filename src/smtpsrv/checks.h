@@ -1,0 +1,62 @@
+// The seam where the policy checks built outside smtpsrv plug into the
+// receiving pipeline: SPF and the incoming security level at MAIL
+// (smtp-in §4.4 steps 9-10, §8.4, §10), DKIM verification or signing after
+// DATA (§7 step 2, §8.3).
+//
+// The Conn owns the counters, replies and headers; a Checks implementation
+// only answers questions. Without one (nullptr), SPF does not run (no
+// Received-SPF header), the security level check counts as "skip", and DKIM
+// is neither verified nor signed.
+//
+// Implementations are shared by every connection: thread-safe. Their
+// coroutines run on the connection's strand; blocking work must go to a
+// thread pool.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "base/status.h"
+
+namespace chasquid::smtpsrv {
+
+namespace net = boost::asio;
+
+struct SpfOutcome {
+  // One of none, neutral, pass, fail, softfail, temperror, permerror.
+  std::string result;
+  // The library's error text ("matched all"), or "<nil>" if none.
+  std::string explanation;
+};
+
+class Checks {
+ public:
+  virtual ~Checks() = default;
+
+  // SPF for `ip` (peer IP, HAProxy source if enabled) and the sender domain
+  // as typed. Called only for non-null senders on unauthenticated
+  // connections. nullopt = not evaluated.
+  virtual net::awaitable<std::optional<SpfOutcome>> Spf(std::string ip,
+                                                        std::string domain) = 0;
+
+  // The incoming security level check (§10) for a sender domain whose SPF
+  // result was "pass"; `on_tls` is the connection's level. False = reject.
+  virtual net::awaitable<bool> IncomingSecLevelOk(std::string domain,
+                                                  bool on_tls) = 0;
+
+  // Authenticated messages: signs `*data` for the MAIL FROM domain with
+  // every key it has, prepending the signatures. Error = 451 4.3.0.
+  // Returns the number of signatures added.
+  virtual net::awaitable<Result<int>> DkimSign(std::string from_domain,
+                                               std::string* data) = 0;
+
+  // Unauthenticated messages: verifies and returns the DKIM part of the
+  // Authentication-Results value (e.g. ";dkim=pass  header.b=...\r\n"), or
+  // nullopt when verification could not run.
+  virtual net::awaitable<std::optional<std::string>> DkimVerify(
+      std::shared_ptr<const std::string> data) = 0;
+};
+
+}  // namespace chasquid::smtpsrv

@@ -1,0 +1,276 @@
+#include "smtpsrv/conn.h"
+
+#include <algorithm>
+#include <exception>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "haproxy/haproxy.h"
+#include "smtp/command.h"
+#include "smtpsrv/addr.h"
+#include "smtpsrv/vars.h"
+
+namespace chasquid::smtpsrv {
+
+namespace {
+
+// The PROXY v1 line is at most 107 bytes; this cap only bounds a peer
+// that never sends "\n" (chasquid reads without a limit).
+constexpr size_t kMaxProxyLine = 4096;
+// Bytes asked from the socket per read while waiting for a command.
+constexpr size_t kReadChunk = 512;
+
+}  // namespace
+
+net::awaitable<void> Conn::Run(tcp::socket socket, Mode mode, Server* srv) {
+  try {
+    Conn conn(std::move(socket), mode, srv);
+    co_await conn.Handle();
+  } catch (const std::exception& e) {
+    CLOG_ERROR(std::string("SMTP connection: uncaught exception: ") +
+               e.what());
+  }
+  srv->active()--;
+}
+
+Conn::Conn(tcp::socket socket, Mode mode, Server* srv)
+    : srv_(srv),
+      opts_(srv->options()),
+      deps_(srv->deps()),
+      mode_(mode),
+      tcp_(std::move(socket)),
+      deadline_(Clock::now() + opts_.connection_timeout),
+      tr_("SMTP.Conn", PeerAddr(tcp_.socket())),
+      task_("SMTP.Conn", tr_.title()),
+      hostname_(opts_.hostname) {
+  boost::system::error_code ec;
+  auto ep = tcp_.socket().remote_endpoint(ec);
+  if (!ec) {
+    remote_ip_ = IpString(ep.address());
+    remote_addr_ = tr_.title();
+  }
+}
+
+Conn::~Conn() = default;
+
+void Conn::SetCommandDeadline() {
+  tcp_.expires_at(std::min(Clock::now() + opts_.command_timeout, deadline_));
+}
+
+std::string Conn::ReadErrorText(const boost::system::error_code& ec) const {
+  if (ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
+    return "EOF";
+  }
+  boost::system::error_code ignored;
+  std::string where = "read tcp " +
+                      EndpointString(tcp_.socket().local_endpoint(ignored)) +
+                      "->" + tr_.title() + ": ";
+  if (ec == beast::error::timeout) return where + "i/o timeout";
+  if (ec.category() == boost::system::system_category()) {
+    return where + ErrnoText(ec.value());
+  }
+  return where + ec.message();
+}
+
+void Conn::MailLog(const std::string& line) {
+  if (deps_.maillog) deps_.maillog(line);
+}
+
+void Conn::LogRejected(const std::string& from,
+                       const std::vector<std::string>& to,
+                       const std::string& reason) {
+  std::string line = remote_addr_ + " rejected";
+  if (!from.empty()) line += " from=" + from;
+  if (!to.empty()) {
+    line += " to=[";
+    for (size_t i = 0; i < to.size(); i++) line += (i ? " " : "") + to[i];
+    line += "]";
+  }
+  MailLog(line + " - " + reason);
+}
+
+net::awaitable<Result<std::string>> Conn::ReadLine() {
+  bool too_long = false;
+  size_t scanned = 0;
+  while (true) {
+    size_t nl = inbuf_.find('\n', scanned);
+    if (nl != std::string::npos) {
+      std::string line = inbuf_.substr(0, nl);
+      inbuf_.erase(0, nl + 1);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (too_long || line.size() > smtp::kMaxLineLength) {
+        co_return Status::Permanent("line too long");
+      }
+      co_return line;
+    }
+    // 1000 bytes plus a possible '\r' waiting for its '\n'.
+    if (inbuf_.size() > smtp::kMaxLineLength + 1) {
+      // Over the limit: read on to the end of the line, discarding, so the
+      // rest of it is never taken as a command.
+      too_long = true;
+      inbuf_.clear();
+    }
+    scanned = inbuf_.size();
+    auto ec = co_await ReadSome(kReadChunk);
+    if (ec) co_return Status::Transient(ReadErrorText(ec));
+  }
+}
+
+net::awaitable<Status> Conn::WriteReply(int code, const std::string& text) {
+  GetVars().response_code_count->Add(std::to_string(code));
+  tr_.Debugf("<- " + std::to_string(code) + "  " + text);
+  std::string out;
+  auto lines = Split(text, "\n");
+  for (size_t i = 0; i < lines.size(); i++) {
+    out += std::to_string(code) + (i + 1 < lines.size() ? "-" : " ") +
+           lines[i] + "\r\n";
+  }
+  tcp_.expires_at(std::min(Clock::now() + opts_.command_timeout, deadline_));
+  auto ec = co_await WriteRaw(std::move(out));
+  if (ec) co_return Status::Transient(ec.message());
+  co_return Status::Ok();
+}
+
+net::awaitable<bool> Conn::Greet() {
+  tr_.Debugf(std::string("Connected, mode: ") + ModeName(mode_));
+  SetCommandDeadline();
+  if (mode_ == Mode::kSubmissionTls) {
+    task_.SetState("TLS handshake");
+    Status s = co_await Handshake();
+    if (!s.ok()) {
+      tr_.Error("error completing TLS handshake: " + s.message());
+      co_return false;
+    }
+  }
+  if (opts_.haproxy_incoming) {
+    task_.SetState("HAProxy handshake");
+    size_t nl;
+    while ((nl = inbuf_.find('\n')) == std::string::npos) {
+      if (inbuf_.size() > kMaxProxyLine) {
+        tr_.Error("error in haproxy handshake: line too long");
+        co_return false;
+      }
+      auto ec = co_await ReadSome(kReadChunk);
+      if (ec) {
+        tr_.Error("error in haproxy handshake: " + ReadErrorText(ec));
+        co_return false;
+      }
+    }
+    auto ep = haproxy::Parse(std::string_view(inbuf_).substr(0, nl + 1));
+    // Bytes after the line stay buffered for the SMTP dialog.
+    inbuf_.erase(0, nl + 1);
+    if (!ep.ok()) {
+      tr_.Error("error in haproxy handshake: " + ep.status().message());
+      co_return false;
+    }
+    remote_ip_ = CanonicalIp(ep->src_ip);
+    remote_addr_ = JoinHostPort(remote_ip_, ep->src_port);
+  }
+  auto ec = co_await WriteRaw("220 " + hostname_ + " ESMTP chasquid\r\n");
+  co_return !ec;
+}
+
+net::awaitable<void> Conn::Handle() {
+  if (!co_await Greet()) co_return;
+  std::string err;
+  while (true) {
+    if (Clock::now() > deadline_) {
+      err = "connection deadline exceeded";
+      tr_.Error(err);
+      break;
+    }
+    SetCommandDeadline();
+    task_.SetState("waiting for command");
+    auto line = co_await ReadLine();
+    if (!line.ok()) {
+      err = line.status().message();
+      (void)co_await WriteRaw("554 error reading command: " + err + "\r\n");
+      break;
+    }
+    smtp::Command cmd = smtp::ParseCommand(*line);
+    if (cmd.verb == "AUTH") {
+      tr_.Debugf("-> AUTH <redacted>");
+    } else {
+      tr_.Debugf("-> " + cmd.verb + " " + cmd.params);
+    }
+    task_.SetState(cmd.verb.size() <= 8 ? cmd.verb : "unknown");
+
+    std::string label = cmd.verb;
+    bool quit = false;
+    Reply r = co_await Dispatch(cmd.verb, cmd.params, &label, &quit);
+    if (quit) co_return;
+    GetVars().command_count->Add(label);
+
+    if (r.code > 0) {
+      if (r.code >= 400) {
+        // Be verbose about errors: fail2ban reads these lines.
+        tr_.Error(label + " failed: " + std::to_string(r.code) + "  " +
+                  r.text);
+        if (++error_count_ >= 3) {
+          // RFC 5321 §4.3.2: the server may close after repeated errors.
+          tr_.Error("too many errors, breaking connection");
+          (void)co_await WriteReply(421, "4.5.0 Too many errors, bye");
+          break;
+        }
+      }
+      Status s = co_await WriteReply(r.code, r.text);
+      if (!s.ok()) {
+        err = s.message();
+        break;
+      }
+    } else if (r.code < 0) {
+      tr_.Error(label + " closed the connection: " + r.text);
+      break;
+    }
+  }
+  if (!err.empty() && err != "EOF") tr_.Error("exiting with error: " + err);
+}
+
+net::awaitable<Conn::Reply> Conn::Dispatch(const std::string& verb,
+                                           const std::string& params,
+                                           std::string* label, bool* quit) {
+  if (verb == "HELO") co_return Helo(params);
+  if (verb == "EHLO") co_return Ehlo(params);
+  if (verb == "HELP") co_return Reply{214, "2.0.0 Hoy por ti, mañana por mi"};
+  if (verb == "NOOP") {
+    co_return Reply{250, "2.0.0 You hear a faint typing noise."};
+  }
+  if (verb == "RSET") co_return Rset();
+  if (verb == "VRFY") {
+    co_return Reply{
+        502, "5.5.1 You have a strange feeling for a moment, then it passes."};
+  }
+  if (verb == "EXPN") {
+    co_return Reply{502, "5.5.1 You feel disoriented for a moment."};
+  }
+  if (verb == "MAIL") co_return co_await Mail(params);
+  if (verb == "RCPT") co_return co_await Rcpt(params);
+  if (verb == "DATA") co_return co_await Data();
+  if (verb == "STARTTLS") co_return co_await StartTls();
+  if (verb == "AUTH") co_return co_await Auth(params);
+  if (verb == "QUIT") {
+    (void)co_await WriteReply(221, "2.0.0 Be seeing you...");
+    *quit = true;
+    co_return Reply{};
+  }
+  if (verb == "GET" || verb == "POST" || verb == "CONNECT") {
+    // Cross-protocol attacks (ALPACA, https://alpaca-attack.com/): an HTTP
+    // client pointed at us gets one line and the door.
+    GetVars().wrong_proto_count->Add(verb);
+    tr_.Error("http command, closing connection");
+    (void)co_await WriteReply(502, "5.7.0 You hear someone cursing shoplifters");
+    *quit = true;
+    co_return Reply{};
+  }
+  // Keep only a short, quoted prefix of unknown verbs: they become metric
+  // labels and log lines.
+  *label = smtp::UnknownCommandLabel(verb);
+  co_return Reply{500, "5.5.1 Unknown command"};
+}
+
+}  // namespace chasquid::smtpsrv

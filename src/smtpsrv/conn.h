@@ -1,0 +1,135 @@
+// One SMTP client connection (smtp-in §2-§7): the coroutine that owns the
+// socket, reads commands, dispatches them and writes replies.
+//
+// The implementation is split by concern:
+//   conn.cc         lifecycle, line reading, replies, command dispatch;
+//   conn_dialog.cc  HELO/EHLO and the small commands, MAIL, RCPT;
+//   conn_auth.cc    AUTH PLAIN and LOGIN;
+//   conn_data.cc    DATA and the post-DATA pipeline;
+//   conn_tls.cc     STARTTLS, implicit TLS, and I/O over either layer.
+//
+// Lifetime: Run() creates the Conn in its coroutine frame; the Conn (and
+// its socket) die when the coroutine returns. Only the Conn touches its
+// socket; it runs on the socket's strand. Not thread-safe, by design.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "base/status.h"
+#include "nettrace/trace.h"
+#include "smtpsrv/checks.h"
+#include "smtpsrv/server.h"
+
+namespace chasquid::smtpsrv {
+
+namespace beast = boost::beast;
+namespace ssl = net::ssl;
+
+class Conn {
+ public:
+  // Serves one accepted socket to the end. `srv` must outlive it.
+  static net::awaitable<void> Run(tcp::socket socket, Mode mode, Server* srv);
+
+  Conn(tcp::socket socket, Mode mode, Server* srv);
+  ~Conn();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  // A reply: code and text; code 0 = nothing to write, code < 0 = close
+  // the connection (text says why, for the trace).
+  struct Reply {
+    int code = 0;
+    std::string text;
+  };
+
+  net::awaitable<void> Handle();
+  net::awaitable<bool> Greet();  // TLS, HAProxy, greeting; false = close.
+  net::awaitable<Reply> Dispatch(const std::string& verb,
+                                 const std::string& params,
+                                 std::string* label, bool* quit);
+
+  // conn_dialog.cc
+  Reply Helo(const std::string& params);
+  Reply Ehlo(const std::string& params);
+  Reply Rset();
+  net::awaitable<Reply> Mail(std::string params);
+  net::awaitable<Reply> Rcpt(std::string params);
+  net::awaitable<Result<bool>> LocalUserExists(std::string addr);
+  void ResetEnvelope();
+
+  // conn_auth.cc
+  net::awaitable<Reply> Auth(std::string params);
+  net::awaitable<Result<std::string>> AuthChallenge(std::string prompt);
+  net::awaitable<Reply> Authenticate(std::string user, std::string domain,
+                                     std::string password);
+
+  // conn_data.cc
+  net::awaitable<Reply> Data();
+  net::awaitable<Reply> ProcessData(std::string data);
+  std::string ReceivedHeader() const;
+  net::awaitable<std::optional<Reply>> PostDataHook(std::string* data);
+
+  // conn_tls.cc
+  net::awaitable<Reply> StartTls();
+  net::awaitable<Status> Handshake();
+  void AdoptTlsState();
+
+  // I/O (conn.cc, conn_tls.cc). Reads append to inbuf_.
+  net::awaitable<boost::system::error_code> ReadSome(size_t max);
+  net::awaitable<boost::system::error_code> WriteRaw(std::string data);
+  // A command line (smtp-in §2.1), without its ending. Errors:
+  // "line too long", "EOF", "... i/o timeout".
+  net::awaitable<Result<std::string>> ReadLine();
+  net::awaitable<Status> WriteReply(int code, const std::string& text);
+  void SetCommandDeadline();
+  // Mail log lines (smtp-in §11).
+  void LogRejected(const std::string& from, const std::vector<std::string>& to,
+                   const std::string& reason);
+  void MailLog(const std::string& line);
+  std::string ReadErrorText(const boost::system::error_code& ec) const;
+
+  // State.
+  Server* srv_;
+  const Options& opts_;
+  const Deps& deps_;
+  Mode mode_;
+  beast::tcp_stream tcp_;
+  std::unique_ptr<ssl::stream<beast::tcp_stream&>> tls_;
+  std::string inbuf_;
+  Clock::time_point deadline_;
+  nettrace::Trace tr_;
+  nettrace::Task task_;
+
+  std::string remote_ip_;    // Peer IP (HAProxy source if enabled).
+  std::string remote_addr_;  // ip:port, IPv6 as [ip]:port.
+  std::string hostname_;     // Configured, or the TLS SNI name.
+  std::string tls_version_, tls_cipher_;
+
+  std::string ehlo_domain_;
+  bool is_esmtp_ = false;
+  bool on_tls_ = false;
+  bool completed_auth_ = false;
+  std::string auth_user_, auth_domain_;
+  int error_count_ = 0;
+
+  // The envelope.
+  bool has_sender_ = false;
+  std::string mail_from_;
+  std::vector<std::string> rcpt_to_;
+  std::optional<SpfOutcome> spf_;
+  std::optional<std::string> dkim_verify_;  // Stale on purpose (§15).
+
+  friend class ConnTestPeer;
+};
+
+}  // namespace chasquid::smtpsrv

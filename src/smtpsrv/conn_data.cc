@@ -1,0 +1,259 @@
+// DATA (smtp-in §4.6, §5) and the pipeline after it (§7): loop check,
+// DKIM (through the Checks seam), trace headers, the post-data hook, the
+// queue, the final reply.
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cstdlib>
+#include <random>
+
+#include "base/async.h"
+#include "queue/queue.h"
+#include "smtp/dotreader.h"
+#include "smtp/headers.h"
+#include "base/strings.h"
+#include "smtpsrv/addr.h"
+#include "smtpsrv/conn.h"
+#include "smtpsrv/hook.h"
+#include "smtpsrv/vars.h"
+
+namespace chasquid::smtpsrv {
+
+namespace {
+
+// Bytes asked from the socket per read during DATA.
+constexpr size_t kDataChunk = 16 * 1024;
+
+std::string Env(const char* name) {
+  const char* v = getenv(name);
+  return std::string(name) + "=" + (v ? v : "");
+}
+
+// "Mon, 02 Jan 2006 15:04:05 -0700", local time.
+std::string Rfc1123Z() {
+  time_t now = time(nullptr);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  char buf[64];
+  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S %z", &tm);
+  return buf;
+}
+
+const char* Ascension() {
+  static const char* const kPhrases[] = {
+      "You offer the Amulet of Yendor to Anhur...",
+      "An invisible choir sings, and you are bathed in radiance...",
+      "The voice of Anhur booms out: Congratulations, mortal!",
+      "In return to thy service, I grant thee the gift of Immortality!",
+      "You ascend to the status of Demigod(dess)..."};
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  return kPhrases[rng() % 5];
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); i++) s += (i ? " " : "") + v[i];
+  return s;
+}
+
+}  // namespace
+
+net::awaitable<Conn::Reply> Conn::Data() {
+  if (ehlo_domain_.empty()) {
+    co_return Reply{503, "5.5.1 Invisible customers are not welcome!"};
+  }
+  if (!has_sender_) co_return Reply{503, "5.5.1 Sender not yet given"};
+  if (rcpt_to_.empty()) co_return Reply{503, "5.5.1 Need an address to send to"};
+
+  Status s = co_await WriteReply(354, "You suddenly realize it is unnaturally quiet");
+  if (!s.ok()) {
+    co_return Reply{554, "5.4.0 Error writing DATA response: " + s.message()};
+  }
+  GetVars().tls_count->Add(on_tls_ ? "tls" : "plain");
+
+  // The whole body shares the connection's absolute deadline.
+  tcp_.expires_at(deadline_);
+  task_.SetState("reading DATA");
+  smtp::DotReader reader(opts_.max_data_size);
+  size_t used = reader.Feed(inbuf_);
+  inbuf_.erase(0, used);
+  while (reader.state() == smtp::DotReader::State::kMore) {
+    auto ec = co_await ReadSome(kDataChunk);
+    if (ec) {
+      inbuf_.clear();
+      inbuf_.shrink_to_fit();
+      std::string err = ec == net::error::eof ? "unexpected EOF"
+                                              : ReadErrorText(ec);
+      co_return Reply{554, "5.4.0 Error reading DATA: " + err};
+    }
+    used = reader.Feed(inbuf_);
+    inbuf_.erase(0, used);
+  }
+  // What follows the terminator (pipelined commands) stays in inbuf_;
+  // the 16 KiB read buffer itself is released.
+  inbuf_.shrink_to_fit();
+
+  if (reader.state() == smtp::DotReader::State::kInvalidLineEnding) {
+    // SMTP smuggling protection (CVE-2023-52354): a bare CR or LF is a
+    // protocol error, and after it we cannot know where the body ends.
+    (void)co_await WriteReply(521,
+                              "5.5.2 Error reading DATA: invalid line ending");
+    co_return Reply{-1, "Invalid line ending, closing connection"};
+  }
+  if (reader.too_big()) co_return Reply{552, "5.3.4 Message too big"};
+  co_return co_await ProcessData(std::move(reader.data()));
+}
+
+net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
+  // 1. Parse and loop detection (§8.1).
+  auto received = smtp::CountReceivedHeaders(data);
+  if (!received.ok()) {
+    std::string text = "5.6.0 Error parsing message: " +
+                       received.status().message();
+    LogRejected(mail_from_, rcpt_to_, text);
+    co_return Reply{554, text};
+  }
+  if (*received > opts_.max_received_headers) {
+    GetVars().loops_detected->Add();
+    std::string text = "5.4.6 Loop detected (" +
+                       std::to_string(opts_.max_received_headers) + " hops)";
+    LogRejected(mail_from_, rcpt_to_, text);
+    co_return Reply{554, text};
+  }
+
+  // 2. DKIM, through the Checks seam (§8.3).
+  if (deps_.checks) {
+    if (completed_auth_) {
+      if (mail_from_ != "<>") {
+        task_.SetState("DKIM signing");
+        size_t at = mail_from_.find('@');
+        auto signed_n = co_await deps_.checks->DkimSign(
+            at == std::string::npos ? "" : mail_from_.substr(at + 1), &data);
+        if (!signed_n.ok()) {
+          GetVars().dkim_sign_errors->Add();
+          tr_.Error("DKIM signing failed: " + signed_n.status().message());
+          co_return Reply{451, "4.3.0 DKIM signing failed"};
+        }
+        if (*signed_n > 0) GetVars().dkim_signed->Add();
+      }
+    } else {
+      task_.SetState("DKIM verification");
+      auto r = co_await deps_.checks->DkimVerify(
+          std::make_shared<const std::string>(data));
+      if (r) dkim_verify_ = *r;
+    }
+  }
+
+  // 3. Trace headers, each prepended (§8.2).
+  smtp::PrependHeader(&data, "Received", ReceivedHeader());
+  if (spf_) {
+    smtp::PrependHeader(&data, "Received-SPF",
+                        spf_->result + " (" + spf_->explanation + ")");
+  }
+  if (spf_ || dkim_verify_) {
+    std::string v = hostname_ + "\r\n";
+    if (spf_) {
+      v += ";spf=" + spf_->result + " (" + spf_->explanation + ")\r\n";
+    }
+    if (dkim_verify_) v += *dkim_verify_;
+    smtp::PrependHeader(&data, "Authentication-Results", TrimSpace(v));
+  }
+
+  // 4. The post-data hook (§9).
+  auto hook = co_await PostDataHook(&data);
+  if (hook) co_return *hook;
+
+  // 5. The queue: it owns the message once Put returns.
+  if (!deps_.queue) {
+    co_return Reply{451, "4.3.0 Failed to queue message: no queue"};
+  }
+  task_.SetState("queueing");
+  auto id = co_await deps_.queue->Put(
+      mail_from_, rcpt_to_, std::make_shared<const std::string>(std::move(data)));
+  if (!id.ok()) {
+    co_return Reply{451,
+                    "4.3.0 Failed to queue message: " + id.status().message()};
+  }
+  tr_.Printf("Queued from " + mail_from_ + " to [" + Join(rcpt_to_) +
+             "] - " + *id);
+  MailLog(*id + " from=" + mail_from_ + " queued ip=" + remote_addr_ +
+          " to=[" + Join(rcpt_to_) + "]");
+  ResetEnvelope();
+  co_return Reply{250, std::string("2.0.0 ") + Ascension()};
+}
+
+std::string Conn::ReceivedHeader() const {
+  std::string v = "from " + ehlo_domain_;
+  if (!completed_auth_) v += " ([" + AddressLiteral(remote_ip_) + "])";
+  std::string with = is_esmtp_ ? "ESMTP" : "SMTP";
+  if (on_tls_) with += "S";
+  if (completed_auth_) with += "A";
+  v += "\nby " + hostname_ + " (chasquid) with " + with + "\n";
+  if (on_tls_) v += "tls " + tls_cipher_ + "\n";
+  v += std::string("(over ") + ModeName(mode_) + ", " +
+       (on_tls_ ? tls_version_ : "plain text!") + ", envelope from " +
+       GoQuote(mail_from_) + ")\n";
+  v += "; " + Rfc1123Z() + "\n";
+  return v;
+}
+
+net::awaitable<std::optional<Conn::Reply>> Conn::PostDataHook(
+    std::string* data) {
+  std::string path = opts_.hooks_dir + "/post-data";
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    GetVars().hook_results->Add("post-data:skip");
+    co_return std::nullopt;
+  }
+  std::string from_domain;
+  size_t at = mail_from_.find('@');
+  if (at != std::string::npos) from_domain = mail_from_.substr(at + 1);
+  bool from_local =
+      from_domain.empty() || deps_.local_domains.count(from_domain) > 0;
+  std::vector<std::string> env = {
+      Env("USER"), Env("PWD"), Env("SHELL"), Env("PATH"),
+      "REMOTE_ADDR=" + remote_addr_,
+      "EHLO_DOMAIN=" + SanitizeEhloDomain(ehlo_domain_),
+      "EHLO_DOMAIN_RAW=" + ehlo_domain_,
+      "MAIL_FROM=" + mail_from_,
+      "RCPT_TO=" + Join(rcpt_to_),
+      "AUTH_AS=" + (completed_auth_ ? auth_user_ + "@" + auth_domain_ : ""),
+      std::string("ON_TLS=") + (on_tls_ ? "1" : "0"),
+      std::string("FROM_LOCAL_DOMAIN=") + (from_local ? "1" : "0"),
+      std::string("SPF_PASS=") + (spf_ && spf_->result == "pass" ? "1" : "0"),
+  };
+  task_.SetState("post-data hook");
+  auto input = std::make_shared<const std::string>(*data);
+  auto timeout = opts_.hook_timeout;
+  HookRun run;
+  if (deps_.blocking) {
+    run = co_await RunBlocking(*deps_.blocking, [path, env, input, timeout] {
+      return RunHook(path, env, *input, timeout);
+    });
+  } else {
+    run = RunHook(path, env, *input, timeout);
+  }
+  if (run.started && !run.timed_out && run.exit_code == 0) {
+    if (!LooksLikeHeaders(run.out)) {
+      GetVars().hook_results->Add("post-data:badoutput");
+      tr_.Error("post-data hook output looks bad: " + run.out);
+      co_return std::nullopt;
+    }
+    GetVars().hook_results->Add("post-data:success");
+    data->insert(0, run.out);
+    co_return std::nullopt;
+  }
+  GetVars().hook_results->Add("post-data:fail");
+  std::string status = !run.started   ? "exec failed"
+                       : run.timed_out ? "timed out"
+                       : run.exit_code < 0
+                           ? "signal"
+                           : "exit status " + std::to_string(run.exit_code);
+  tr_.Error("post-data hook error: " + status + " stdout: " + run.out +
+            " stderr: " + run.err);
+  std::string text = HookErrorText(run.out);
+  LogRejected(mail_from_, rcpt_to_, text);
+  co_return Reply{run.exit_code == 20 ? 554 : 451, text};
+}
+
+}  // namespace chasquid::smtpsrv

@@ -1,0 +1,223 @@
+// HELO/EHLO, RSET, MAIL and RCPT (smtp-in §4.1, §4.4-§4.9).
+#include <random>
+
+#include "smtpsrv/blocking.h"
+#include "base/strings.h"
+#include "aliases/aliases.h"
+#include "normalize/normalize.h"
+#include "smtp/address.h"
+#include "smtpsrv/conn.h"
+#include "smtpsrv/vars.h"
+
+namespace chasquid::smtpsrv {
+
+namespace {
+
+// RFC 5321 §4.5.3.1.3 limits a path to 256 octets.
+constexpr size_t kMaxAddressLength = 256;
+// chasquid accepts 101 recipients and refuses the 102nd.
+constexpr size_t kMaxRecipients = 100;
+
+template <size_t N>
+const char* Pick(const char* const (&options)[N]) {
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  return options[rng() % N];
+}
+
+std::string DomainOf(const std::string& addr) {
+  size_t at = addr.find('@');
+  return at == std::string::npos ? "" : addr.substr(at + 1);
+}
+
+}  // namespace
+
+Conn::Reply Conn::Helo(const std::string& params) {
+  std::string_view p = TrimSpace(params);
+  if (p.empty()) return {501, "Invisible customers are not welcome!"};
+  ehlo_domain_ = std::string(p.substr(0, p.find_first_of(" \t\r\n\v\f")));
+  static const char* const kShops[] = {
+      "general store", "used armor dealership", "second-hand bookstore",
+      "liquor emporium", "antique weapons outlet", "delicatessen", "jewelers",
+      "quality apparel and accessories", "hardware", "rare books",
+      "lighting store"};
+  return {250, std::string("Hello my friend, welcome to chasqui's ") +
+                   Pick(kShops) + "!"};
+}
+
+Conn::Reply Conn::Ehlo(const std::string& params) {
+  std::string_view p = TrimSpace(params);
+  if (p.empty()) return {501, "Invisible customers are not welcome!"};
+  size_t end = p.find_first_of(" \t\r\n\v\f");
+  ehlo_domain_ = std::string(p.substr(0, end));
+  is_esmtp_ = true;
+  std::string r = hostname_ + " - Your hour of destiny has come.\n";
+  r += "8BITMIME\nPIPELINING\nSMTPUTF8\nENHANCEDSTATUSCODES\n";
+  r += "SIZE " + std::to_string(opts_.max_data_size) + "\n";
+  if (on_tls_) {
+    // LOGIN is an addition over chasquid, for older clients (Outlook,
+    // some printers) that know no PLAIN.
+    r += "AUTH PLAIN LOGIN\n";
+  } else {
+    r += "STARTTLS\n";
+  }
+  r += "HELP";
+  return {250, r};
+}
+
+Conn::Reply Conn::Rset() {
+  ResetEnvelope();
+  static const char* const kPhrases[] = {
+      "Who was that Maud person anyway?",
+      "Thinking of Maud you forget everything else.",
+      "Your mind releases itself from mundane concerns.",
+      "As your mind turns inward on itself, you forget everything else."};
+  return {250, std::string("2.0.0 ") + Pick(kPhrases)};
+}
+
+void Conn::ResetEnvelope() {
+  has_sender_ = false;
+  mail_from_.clear();
+  rcpt_to_.clear();
+  spf_.reset();
+}
+
+net::awaitable<Conn::Reply> Conn::Mail(std::string params) {
+  auto rest = smtp::StripVerbPrefix(params, "from:");
+  if (!rest) co_return Reply{500, "5.5.2 Unknown command"};
+  if (IsSubmission(mode_) && !completed_auth_) {
+    co_return Reply{550, "5.7.9 Mail to submission port must be authenticated"};
+  }
+  auto token = smtp::FirstToken(*rest);
+  if (!token) co_return Reply{500, "5.5.4 Malformed command: unexpected EOF"};
+
+  // The envelope is reset even if a later check fails.
+  ResetEnvelope();
+
+  if (*token == "<>") {
+    // Null sender (bounces): no SPF, no security level check.
+    has_sender_ = true;
+    mail_from_ = "<>";
+    co_return Reply{250, "2.1.5 You feel like you are being watched"};
+  }
+
+  auto addr = smtp::ParseAddress(*token);
+  if (!addr.ok() || addr->empty()) {
+    co_return Reply{501, "5.1.7 Sender address malformed"};
+  }
+  if (addr->find('@') == std::string::npos) {
+    co_return Reply{501, "5.1.8 Sender address must contain a domain"};
+  }
+  if (addr->size() > kMaxAddressLength) {
+    co_return Reply{501, "5.1.7 Sender address too long"};
+  }
+
+  // Policy seam: SPF (§8.4) and the incoming security level (§10).
+  std::string typed_domain = DomainOf(*addr);
+  if (deps_.checks && !completed_auth_ && !remote_ip_.empty()) {
+    task_.SetState("SPF");
+    spf_ = co_await deps_.checks->Spf(remote_ip_, typed_domain);
+    if (spf_) {
+      GetVars().spf_result_count->Add(spf_->result);
+      if (spf_->result == "fail") {
+        LogRejected(*addr, {}, "failed SPF: " + spf_->explanation);
+        co_return Reply{550, "5.7.23 SPF check failed: " + spf_->explanation};
+      }
+    }
+  }
+  if (!spf_ || spf_->result != "pass" || !deps_.checks) {
+    GetVars().security_level_checks->Add("skip");
+  } else {
+    bool ok = co_await deps_.checks->IncomingSecLevelOk(typed_domain, on_tls_);
+    GetVars().security_level_checks->Add(ok ? "pass" : "fail");
+    if (!ok) {
+      LogRejected(*addr, {}, "security level check failed");
+      co_return Reply{550, "5.7.3 Security level check failed"};
+    }
+  }
+
+  auto converted = normalize::DomainToUnicode(*addr);
+  if (!converted.ok()) {
+    LogRejected(*addr, {}, "malformed address: " + converted.status().message());
+    co_return Reply{501, "5.1.8 Malformed sender domain (IDNA conversion failed)"};
+  }
+  has_sender_ = true;
+  mail_from_ = *converted;
+  co_return Reply{250, "2.1.5 You feel like you are being watched"};
+}
+
+net::awaitable<Conn::Reply> Conn::Rcpt(std::string params) {
+  auto rest = smtp::StripVerbPrefix(params, "to:");
+  if (!rest) co_return Reply{500, "5.5.2 Unknown command"};
+  if (!has_sender_) co_return Reply{503, "5.5.1 Sender not yet given"};
+  auto token = smtp::FirstToken(*rest);
+  if (!token) co_return Reply{500, "5.5.4 Malformed command: unexpected EOF"};
+  if (rcpt_to_.size() > kMaxRecipients) {
+    co_return Reply{452, "4.5.3 Too many recipients"};
+  }
+  auto parsed = smtp::ParseAddress(*token);
+  if (!parsed.ok() || parsed->empty()) {
+    co_return Reply{501, "5.1.3 Malformed destination address"};
+  }
+  auto addr = normalize::DomainToUnicode(*parsed);
+  if (!addr.ok()) {
+    co_return Reply{501,
+                    "5.1.2 Malformed destination domain (IDNA conversion "
+                    "failed)"};
+  }
+  if (addr->size() > kMaxAddressLength) {
+    co_return Reply{501, "5.1.3 Destination address too long"};
+  }
+
+  std::string domain = DomainOf(*addr);
+  bool local = domain.empty() || deps_.local_domains.count(domain) > 0;
+  if (!local && !completed_auth_) {
+    LogRejected(mail_from_, {*addr}, "relay not allowed");
+    co_return Reply{503, "5.7.1 Relay not allowed"};
+  }
+  if (local) {
+    auto norm = normalize::Addr(*addr);
+    if (!norm.ok()) {
+      LogRejected(mail_from_, {*addr},
+                  "invalid address: " + norm.status().message());
+      co_return Reply{550, "5.1.3 Destination address is invalid"};
+    }
+    *addr = *norm;
+    task_.SetState("checking recipient");
+    auto exists = co_await LocalUserExists(*addr);
+    if (!exists.ok()) {
+      LogRejected(mail_from_, {*addr},
+                  "error checking if user exists: " +
+                      exists.status().message());
+      co_return Reply{451, "4.4.3 Temporary error checking address"};
+    }
+    if (!*exists) {
+      LogRejected(mail_from_, {*addr}, "local user does not exist");
+      co_return Reply{550,
+                      "5.1.1 Destination address is unknown (user does not "
+                      "exist)"};
+    }
+  }
+  rcpt_to_.push_back(*addr);
+  co_return Reply{250, "2.1.5 You have an eerie feeling..."};
+}
+
+net::awaitable<Result<bool>> Conn::LocalUserExists(std::string addr) {
+  // Aliases first (exact, cleaned, catch-all; the alias-resolve hook may
+  // run, so off the network threads), then the user databases.
+  if (deps_.aliases && deps_.blocking) {
+    aliases::Resolver* r = deps_.aliases;
+    bool alias = co_await RunBlocking(*deps_.blocking,
+                                      [r, addr] { return r->Exists(addr); });
+    if (alias) co_return true;
+  }
+  if (!deps_.user_exists) co_return false;
+  std::string clean = normalize::RemoveDropsAndSuffix(
+      addr, opts_.suffix_separators, opts_.drop_characters);
+  auto [user, domain] = normalize::Split(clean);
+  auto fn = deps_.user_exists;
+  if (!deps_.blocking) co_return fn(user, domain);
+  co_return co_await RunBlockingResult(
+      *deps_.blocking, [fn, u = user, d = domain] { return fn(u, d); });
+}
+
+}  // namespace chasquid::smtpsrv

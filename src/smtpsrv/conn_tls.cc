@@ -1,0 +1,95 @@
+// TLS for a connection: STARTTLS (smtp-in §4.2), the implicit-TLS
+// handshake (§2 step 2), and reads/writes over whichever layer is active.
+#include <tuple>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "smtpsrv/conn.h"
+#include "smtpsrv/tls.h"
+
+namespace chasquid::smtpsrv {
+
+namespace {
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+}  // namespace
+
+net::awaitable<boost::system::error_code> Conn::ReadSome(size_t max) {
+  size_t old = inbuf_.size();
+  inbuf_.resize(old + max);
+  auto buf = net::buffer(inbuf_.data() + old, max);
+  boost::system::error_code ec;
+  size_t n = 0;
+  if (tls_) {
+    std::tie(ec, n) = co_await tls_->async_read_some(buf, kTuple);
+  } else {
+    std::tie(ec, n) = co_await tcp_.async_read_some(buf, kTuple);
+  }
+  inbuf_.resize(old + n);
+  co_return ec;
+}
+
+net::awaitable<boost::system::error_code> Conn::WriteRaw(std::string data) {
+  boost::system::error_code ec;
+  if (tls_) {
+    std::tie(ec, std::ignore) =
+        co_await net::async_write(*tls_, net::buffer(data), kTuple);
+  } else {
+    std::tie(ec, std::ignore) =
+        co_await net::async_write(tcp_, net::buffer(data), kTuple);
+  }
+  co_return ec;
+}
+
+net::awaitable<Status> Conn::Handshake() {
+  if (!deps_.tls) co_return Status::Permanent("no TLS configuration");
+  tls_ = std::make_unique<ssl::stream<beast::tcp_stream&>>(tcp_, *deps_.tls);
+  auto [ec] = co_await tls_->async_handshake(ssl::stream_base::server, kTuple);
+  if (ec) {
+    // The TLS layer is unusable; what follows (if anything) is plaintext.
+    tls_.reset();
+    if (ec == beast::error::timeout) co_return Status::Transient("i/o timeout");
+    co_return Status::Permanent(TlsErrorText(ec));
+  }
+  AdoptTlsState();
+  co_return Status::Ok();
+}
+
+void Conn::AdoptTlsState() {
+  on_tls_ = true;
+  SSL* ssl = tls_->native_handle();
+  tls_version_ = TlsVersionName(SSL_version(ssl));
+  tls_cipher_ = TlsCipherName(SSL_get_current_cipher(ssl));
+  // The client's SNI name replaces the configured hostname for the rest of
+  // the connection (greeting, EHLO, Received "by").
+  const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (sni && *sni) hostname_ = sni;
+}
+
+net::awaitable<Conn::Reply> Conn::StartTls() {
+  if (on_tls_) co_return Reply{503, "5.5.1 You are already wearing that!"};
+  Status s =
+      co_await WriteReply(220, "2.0.0 You experience a strange sense of peace");
+  if (!s.ok()) co_return Reply{-1, "error writing STARTTLS reply"};
+
+  // Discard whatever the client pipelined after STARTTLS: it arrived in
+  // plaintext and must never be read as if it came over TLS
+  // (CVE-2011-0411 and friends).
+  inbuf_.clear();
+  inbuf_.shrink_to_fit();
+
+  task_.SetState("TLS handshake");
+  s = co_await Handshake();
+  if (!s.ok()) {
+    co_return Reply{554, "5.5.0 Error in TLS handshake: " + s.message()};
+  }
+  // Everything before STARTTLS is forgotten (RFC 3207 §4.2), except the
+  // EHLO domain; AUTH cannot have happened in plaintext.
+  ResetEnvelope();
+  tr_.Debugf("<> ...  jump to TLS was successful");
+  co_return Reply{};
+}
+
+}  // namespace chasquid::smtpsrv

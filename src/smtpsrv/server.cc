@@ -1,0 +1,197 @@
+#include "smtpsrv/server.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "smtpsrv/addr.h"
+#include "smtpsrv/conn.h"
+#include "smtpsrv/vars.h"
+
+namespace chasquid::smtpsrv {
+
+namespace {
+
+void SetCloexec(int fd) { fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC); }
+
+// Go's net.SplitHostPort + port lookup.
+Status ParseListenAddr(const std::string& addr, std::string* host,
+                       uint16_t* port) {
+  size_t colon = addr.rfind(':');
+  if (colon == std::string::npos) {
+    return Status::Error("address " + addr + ": missing port in address");
+  }
+  *host = addr.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  std::string p = addr.substr(colon + 1);
+  char* end = nullptr;
+  long v = strtol(p.c_str(), &end, 10);
+  if (!p.empty() && *end == '\0' && v >= 0 && v <= 65535) {
+    *port = static_cast<uint16_t>(v);
+    return Status::Ok();
+  }
+  servent* se = getservbyname(p.c_str(), "tcp");
+  if (!se) return Status::Error("lookup tcp/" + p + ": unknown port");
+  *port = ntohs(se->s_port);
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* ModeName(Mode m) {
+  switch (m) {
+    case Mode::kSmtp: return "SMTP";
+    case Mode::kSubmission: return "submission";
+    case Mode::kSubmissionTls: return "submission+TLS";
+  }
+  return "?";
+}
+
+Server::Server(net::io_context& io, Options opts, Deps deps)
+    : io_(io), opts_(std::move(opts)), deps_(std::move(deps)) {
+  GetVars();  // Registers the variables, as Go's package init does.
+}
+
+Server::~Server() = default;
+
+Status Server::Listen(const std::string& addr, Mode mode) {
+  std::string host;
+  uint16_t port = 0;
+  Status s = ParseListenAddr(addr, &host, &port);
+  if (!s.ok()) return s.Prefixed("listen tcp ");
+  tcp::endpoint ep;
+  boost::system::error_code ec;
+  bool dual = false;
+  if (host.empty()) {
+    // ":port": every interface, IPv4 and IPv6 (one dual-stack socket).
+    ep = tcp::endpoint(tcp::v6(), port);
+    dual = true;
+  } else {
+    auto a = net::ip::make_address(host, ec);
+    if (ec) {
+      tcp::resolver r(io_);
+      auto res = r.resolve(host, std::to_string(port), ec);
+      if (ec || res.empty()) {
+        return Status::Error("listen tcp " + addr + ": lookup " + host +
+                             ": no such host");
+      }
+      ep = res.begin()->endpoint();
+    } else {
+      ep = tcp::endpoint(a, port);
+    }
+  }
+  auto l = std::make_unique<Listener>(
+      Listener{tcp::acceptor(io_), mode, addr, false});
+  auto fail = [&](const char* op) {
+    return Status::Error("listen tcp " + addr + ": " + op + ": " +
+                         ErrnoText(ec.value()));
+  };
+  l->acceptor.open(ep.protocol(), ec);
+  if (ec && dual) {
+    // No IPv6 on this host: all IPv4 interfaces, then.
+    ep = tcp::endpoint(tcp::v4(), port);
+    dual = false;
+    l->acceptor.open(ep.protocol(), ec);
+  }
+  if (ec) return fail("socket");
+  SetCloexec(l->acceptor.native_handle());
+  if (dual) l->acceptor.set_option(net::ip::v6_only(false), ec);
+  l->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  l->acceptor.bind(ep, ec);
+  if (ec) return fail("bind");
+  l->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen");
+  listeners_.push_back(std::move(l));
+  return Status::Ok();
+}
+
+Status Server::AddListenerFd(int fd, Mode mode) {
+  sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    return Status::Error("getsockname fd " + std::to_string(fd) + ": " +
+                         ErrnoText(errno));
+  }
+  SetCloexec(fd);
+  auto proto = ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
+  auto l = std::make_unique<Listener>(
+      Listener{tcp::acceptor(io_), mode, "", true});
+  boost::system::error_code ec;
+  l->acceptor.assign(proto, fd, ec);
+  if (ec) {
+    return Status::Error("Error making listener out of fd " +
+                         std::to_string(fd) + ": " + ec.message());
+  }
+  auto ep = l->acceptor.local_endpoint(ec);
+  l->addr = ec ? "fd " + std::to_string(fd) : EndpointString(ep);
+  listeners_.push_back(std::move(l));
+  return Status::Ok();
+}
+
+std::vector<tcp::endpoint> Server::local_endpoints() const {
+  std::vector<tcp::endpoint> out;
+  for (const auto& l : listeners_) {
+    boost::system::error_code ec;
+    out.push_back(l->acceptor.local_endpoint(ec));
+  }
+  return out;
+}
+
+void Server::Start() {
+  for (auto& l : listeners_) {
+    CLOG_INFO("Server listening on " + l->addr + " (" + ModeName(l->mode) +
+              (l->systemd ? ", via systemd)" : ")"));
+    if (deps_.maillog) deps_.maillog("daemon listening on " + l->addr);
+    net::co_spawn(io_, AcceptLoop(l.get()), net::detached);
+  }
+}
+
+net::awaitable<void> Server::AcceptLoop(Listener* l) {
+  net::steady_timer backoff(io_);
+  while (true) {
+    // Each connection gets its own strand: its coroutine never runs on two
+    // threads at once, and no other coroutine touches its socket.
+    auto [ec, socket] = co_await l->acceptor.async_accept(
+        net::make_strand(io_), net::as_tuple(net::use_awaitable));
+    if (ec) {
+      if (ec == net::error::operation_aborted) co_return;
+      // EMFILE and friends: back off instead of spinning.
+      CLOG_ERROR("SMTP accept error: " + ec.message());
+      backoff.expires_after(std::chrono::milliseconds(100));
+      (void)co_await backoff.async_wait(net::as_tuple(net::use_awaitable));
+      continue;
+    }
+    SetCloexec(socket.native_handle());
+    if (active_.load() >= opts_.max_connections) {
+      // Over the bound: one clear line, then the door. The socket's send
+      // buffer is empty, so this non-blocking write does not wait.
+      static const char kBusy[] =
+          "421 4.3.2 Too many connections, try again later\r\n";
+      boost::system::error_code ignored;
+      socket.non_blocking(true, ignored);
+      socket.write_some(net::buffer(kBusy, sizeof(kBusy) - 1), ignored);
+      socket.close(ignored);
+      continue;
+    }
+    active_++;
+    auto ex = socket.get_executor();
+    net::co_spawn(ex, Conn::Run(std::move(socket), l->mode, this),
+                  [](std::exception_ptr e) {
+                    if (e) CLOG_ERROR("SMTP connection ended by an exception");
+                  });
+  }
+}
+
+}  // namespace chasquid::smtpsrv

@@ -1,0 +1,127 @@
+// The SMTP receiving side (spec/smtp-in.md): listeners for the three modes
+// (smtp, submission, submission over TLS), from configured addresses or
+// systemd socket activation, and one Conn coroutine per accepted client.
+//
+// Threading: the Server is built and configured on the main thread, then
+// Start() spawns one accept loop per listener on the io_context; every
+// accepted socket gets its own strand and its own coroutine (conn.h). The
+// Server and everything in Deps must outlive the io_context's run().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "base/status.h"
+
+namespace chasquid::queue {
+class Queue;
+}
+namespace chasquid::aliases {
+class Resolver;
+}
+
+namespace chasquid::smtpsrv {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+class Checks;
+
+enum class Mode { kSmtp, kSubmission, kSubmissionTls };
+
+// "SMTP", "submission", "submission+TLS": used in logs and Received.
+const char* ModeName(Mode m);
+inline bool IsSubmission(Mode m) { return m != Mode::kSmtp; }
+
+struct Options {
+  std::string hostname;
+  uint64_t max_data_size = 50ull * 1024 * 1024;
+  std::string hooks_dir = "hooks";  // hooks/post-data, relative to cwd.
+  bool haproxy_incoming = false;
+  std::string suffix_separators = "+";
+  std::string drop_characters = ".";
+  int max_received_headers = 50;  // --testing__max_received_headers.
+  std::chrono::nanoseconds command_timeout = std::chrono::minutes(1);
+  std::chrono::nanoseconds connection_timeout = std::chrono::minutes(20);
+  std::chrono::nanoseconds hook_timeout = std::chrono::minutes(1);
+  // Connections served at once; beyond it a client gets
+  // "421 4.3.2 Too many connections, try again later" and is closed.
+  // Each one costs a file descriptor: RLIMIT_NOFILE must be above this.
+  size_t max_connections = 20000;
+};
+
+// Everything a connection needs from the rest of the daemon. Pointers are
+// not owned and must outlive the Server; functions must be thread-safe
+// (they are called from any io thread, through RunBlocking).
+struct Deps {
+  queue::Queue* queue = nullptr;      // nullptr: DATA fails with 451.
+  aliases::Resolver* aliases = nullptr;  // nullptr: no aliases.
+  Checks* checks = nullptr;           // nullptr: no SPF/DKIM/sec. level.
+  net::ssl::context* tls = nullptr;   // Server TLS context (tls.h).
+  net::thread_pool* blocking = nullptr;  // Auth, hooks, alias hook.
+  // auth::Authenticator::Authenticate / Exists; may block (scrypt).
+  std::function<Result<bool>(const std::string& user,
+                             const std::string& domain,
+                             const std::string& password)>
+      authenticate;
+  std::function<Result<bool>(const std::string& user,
+                             const std::string& domain)>
+      user_exists;
+  // Normalised local domains ("localhost" included by the caller).
+  std::set<std::string> local_domains;
+  // Mail log sink: one line per call, without timestamp (smtp-in §11).
+  std::function<void(const std::string&)> maillog;
+};
+
+class Server {
+ public:
+  Server(net::io_context& io, Options opts, Deps deps);
+  ~Server();
+
+  // Binds `addr` (Go "host:port", ":port" = all interfaces v4+v6,
+  // "[v6]:port"). Errors as Go's net.Listen prints them.
+  Status Listen(const std::string& addr, Mode mode);
+  // Adopts an inherited, already listening socket (systemd).
+  Status AddListenerFd(int fd, Mode mode);
+
+  // Starts the accept loops; logs "Server listening on <addr> (<mode>)".
+  void Start();
+
+  size_t num_listeners() const { return listeners_.size(); }
+  // Bound addresses, in listener order (tests bind port 0).
+  std::vector<tcp::endpoint> local_endpoints() const;
+  const Options& options() const { return opts_; }
+  const Deps& deps() const { return deps_; }
+
+  // Live connection count (for the bound and for tests).
+  std::atomic<size_t>& active() { return active_; }
+
+ private:
+  struct Listener {
+    tcp::acceptor acceptor;
+    Mode mode;
+    std::string addr;  // As configured (for the logs).
+    bool systemd;
+  };
+  net::awaitable<void> AcceptLoop(Listener* l);
+
+  net::io_context& io_;
+  Options opts_;
+  Deps deps_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::atomic<size_t> active_{0};
+};
+
+}  // namespace chasquid::smtpsrv

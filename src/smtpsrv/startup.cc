@@ -1,0 +1,122 @@
+#include "smtpsrv/startup.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "smtpsrv/systemd.h"
+
+namespace chasquid::smtpsrv {
+
+Status CollectListeners(const ListenConfig& conf, ListenPlan* plan) {
+  auto sd = SystemdListeners();
+  if (!sd.ok()) {
+    return Status::Error("Error getting systemd listeners: " +
+                         sd.status().message());
+  }
+  struct Entry {
+    const std::vector<std::string>* addrs;
+    Mode mode;
+    const char* sd_name;
+  } entries[] = {
+      {&conf.smtp, Mode::kSmtp, "smtp"},
+      {&conf.submission, Mode::kSubmission, "submission"},
+      {&conf.submission_tls, Mode::kSubmissionTls, "submission_tls"},
+  };
+  for (const auto& e : entries) {
+    size_t before = plan->items.size();
+    for (const std::string& addr : *e.addrs) {
+      if (addr.empty()) {
+        CLOG_ERROR(std::string("Invalid empty listening address for ") +
+                   ModeName(e.mode));
+        return Status::Error(std::string("If you want to disable ") +
+                             ModeName(e.mode) + ", remove it from the config");
+      }
+      if (addr == "systemd") {
+        for (int fd : (*sd)[e.sd_name]) {
+          plan->items.push_back({"", fd, e.mode});
+        }
+      } else {
+        plan->items.push_back({addr, -1, e.mode});
+      }
+    }
+    if (plan->items.size() == before) {
+      CLOG_ERROR(std::string("Warning: No ") + ModeName(e.mode) +
+                 " addresses/listeners");
+      CLOG_ERROR("If using systemd, check that you named the sockets");
+    }
+  }
+  if (plan->items.empty()) return Status::Error("No address to listen on");
+  return Status::Ok();
+}
+
+Status BindListeners(Server* srv, const ListenPlan& plan) {
+  for (const auto& it : plan.items) {
+    Status s = it.fd >= 0 ? srv->AddListenerFd(it.fd, it.mode)
+                          : srv->Listen(it.addr, it.mode);
+    if (!s.ok()) return s.Prefixed("Error listening: ");
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+Result<std::vector<std::pair<std::string, unsigned char>>> ListDir(
+    const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) {
+    return Status::Error("Error reading " + GoQuote(dir + "/") +
+                         " directory: " + PathError("open", dir + "/", errno));
+  }
+  std::vector<std::pair<std::string, unsigned char>> out;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    out.emplace_back(n, e->d_type);
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end());
+  if (out.empty()) {
+    return Status::Error("No entries found in " + GoQuote(dir + "/"));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> DiscoverCertDirs(const std::string& dir) {
+  auto entries = ListDir(dir);
+  if (!entries.ok()) return entries.status();
+  std::vector<std::string> out;
+  for (const auto& [name, type] : *entries) {
+    if (type == DT_REG) continue;
+    CLOG_INFO("  " + name);
+    std::string base = dir + "/" + name + "/";
+    struct stat st;
+    bool ok = true;
+    for (const char* f : {"fullchain.pem", "privkey.pem"}) {
+      if (ok && stat((base + f).c_str(), &st) != 0) {
+        CLOG_INFO("    skipping: " + PathError("stat", base + f, errno));
+        ok = false;
+      }
+    }
+    if (ok) out.push_back(base);
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> DiscoverDomains(const std::string& dir) {
+  auto entries = ListDir(dir);
+  if (!entries.ok()) return entries.status();
+  std::vector<std::string> out;
+  for (const auto& [name, type] : *entries) {
+    if (type == DT_REG) continue;
+    out.push_back(AsciiToLower(name));
+  }
+  return out;
+}
+
+}  // namespace chasquid::smtpsrv

@@ -1,0 +1,49 @@
+#include "smtpsrv/vars.h"
+
+namespace chasquid::smtpsrv {
+
+const Vars& GetVars() {
+  static const Vars v = [] {
+    constexpr const char* p = "chasquid/smtpIn/";
+    auto name = [&](const char* n) { return std::string(p) + n; };
+    Vars v;
+    v.command_count = metrics::NewMap(name("commandCount"), "command",
+                                      "count of SMTP commands received, by "
+                                      "command");
+    v.response_code_count =
+        metrics::NewMap(name("responseCodeCount"), "code",
+                        "response codes returned to SMTP commands");
+    v.spf_result_count =
+        metrics::NewMap(name("spfResultCount"), "result", "SPF result count");
+    v.loops_detected =
+        metrics::NewCounter(name("loopsDetected"), "count of loops detected");
+    v.tls_count = metrics::NewMap(name("tlsCount"), "status",
+                                  "count of TLS usage in incoming connections");
+    v.security_level_checks =
+        metrics::NewMap(name("securityLevelChecks"), "result",
+                        "incoming security level check results");
+    v.hook_results = metrics::NewMap(name("hookResults"), "result",
+                                     "count of hook invocations, by result");
+    v.wrong_proto_count =
+        metrics::NewMap(name("wrongProtoCount"), "command",
+                        "count of commands for other protocols");
+    v.dkim_signed = metrics::NewCounter(name("dkimSigned"),
+                                        "count of successful DKIM signs");
+    v.dkim_sign_errors = metrics::NewCounter(name("dkimSignErrors"),
+                                             "count of DKIM sign errors");
+    v.dkim_verify_found = metrics::NewCounter(
+        name("dkimVerifyFound"),
+        "count of messages with at least one DKIM signature");
+    v.dkim_verify_not_found = metrics::NewCounter(
+        name("dkimVerifyNotFound"), "count of messages with no DKIM signatures");
+    v.dkim_verify_valid = metrics::NewCounter(
+        name("dkimVerifyValid"),
+        "count of messages with at least one valid DKIM signature");
+    v.dkim_verify_errors = metrics::NewCounter(
+        name("dkimVerifyErrors"), "count of DKIM verification errors");
+    return v;
+  }();
+  return v;
+}
+
+}  // namespace chasquid::smtpsrv
