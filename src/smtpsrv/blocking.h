@@ -15,8 +15,11 @@ template <typename Fn>
 net::awaitable<std::invoke_result_t<Fn&>> RunBlockingResult(
     net::thread_pool& pool, Fn fn) {
   using T = std::invoke_result_t<Fn&>;
-  std::optional<T> r = co_await RunBlocking(
-      pool, [fn = std::move(fn)]() mutable { return std::optional<T>(fn()); });
+  // Named, not a temporary: see the GCC 12 caveat in base/async.h.
+  auto wrapped = [fn = std::move(fn)]() mutable {
+    return std::optional<T>(fn());
+  };
+  std::optional<T> r = co_await RunBlocking(pool, std::move(wrapped));
   co_return std::move(*r);
 }
 

@@ -106,9 +106,10 @@ net::awaitable<Conn::Reply> Conn::Authenticate(std::string user,
   Result<bool> ok = Status::Transient("no authenticator");
   if (deps_.authenticate && deps_.blocking) {
     auto fn = deps_.authenticate;
-    ok = co_await RunBlockingResult(
-        *deps_.blocking, [fn, u = *nuser, d = *ndomain,
-                          p = std::move(password)] { return fn(u, d, p); });
+    auto check = [fn, u = *nuser, d = *ndomain, p = std::move(password)] {
+      return fn(u, d, p);
+    };
+    ok = co_await RunBlockingResult(*deps_.blocking, std::move(check));
   }
   std::string who = *nuser + "@" + *ndomain;
   if (ok.ok() && *ok) {

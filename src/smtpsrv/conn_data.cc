@@ -227,9 +227,10 @@ net::awaitable<std::optional<Conn::Reply>> Conn::PostDataHook(
   auto timeout = opts_.hook_timeout;
   HookRun run;
   if (deps_.blocking) {
-    run = co_await RunBlocking(*deps_.blocking, [path, env, input, timeout] {
+    auto work = [path, env, input, timeout] {
       return RunHook(path, env, *input, timeout);
-    });
+    };
+    run = co_await RunBlocking(*deps_.blocking, std::move(work));
   } else {
     run = RunHook(path, env, *input, timeout);
   }

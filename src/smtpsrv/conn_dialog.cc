@@ -206,18 +206,19 @@ net::awaitable<Result<bool>> Conn::LocalUserExists(std::string addr) {
   // run, so off the network threads), then the user databases.
   if (deps_.aliases && deps_.blocking) {
     aliases::Resolver* r = deps_.aliases;
-    bool alias = co_await RunBlocking(*deps_.blocking,
-                                      [r, addr] { return r->Exists(addr); });
+    auto check = [r, addr] { return r->Exists(addr); };
+    bool alias = co_await RunBlocking(*deps_.blocking, std::move(check));
     if (alias) co_return true;
   }
   if (!deps_.user_exists) co_return false;
   std::string clean = normalize::RemoveDropsAndSuffix(
       addr, opts_.suffix_separators, opts_.drop_characters);
-  auto [user, domain] = normalize::Split(clean);
+  // No structured bindings here: GCC 12 miscompiles them in coroutines.
+  std::pair<std::string, std::string> ud = normalize::Split(clean);
   auto fn = deps_.user_exists;
-  if (!deps_.blocking) co_return fn(user, domain);
-  co_return co_await RunBlockingResult(
-      *deps_.blocking, [fn, u = user, d = domain] { return fn(u, d); });
+  if (!deps_.blocking) co_return fn(ud.first, ud.second);
+  auto check = [fn, ud] { return fn(ud.first, ud.second); };
+  co_return co_await RunBlockingResult(*deps_.blocking, std::move(check));
 }
 
 }  // namespace chasquid::smtpsrv
