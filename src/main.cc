@@ -19,6 +19,7 @@
 #include "base/strings.h"
 #include "base/version.h"
 #include "config/config.h"
+#include "dns/dns.h"
 #include "flags.h"
 #include "metrics/metrics.h"
 #include "metrics/process.h"
@@ -112,6 +113,19 @@ int Main(int argc, char** argv) {
   }
 
   net::io_context io;
+
+  // Every DNS lookup of the daemon goes through this resolver; the test
+  // override applies only when the flag was given explicitly.
+  std::string dns_server;
+  if (!gflags::GetCommandLineFlagInfoOrDie("testing__dns_addr").is_default) {
+    dns_server = FLAGS_testing__dns_addr;
+  }
+  auto resolver_or = dns::NewCaresResolver(io.get_executor(), dns_server);
+  if (!resolver_or.ok()) {
+    CLOG_FATAL("Error initializing DNS resolver: " +
+               resolver_or.status().message());
+  }
+  std::unique_ptr<dns::Resolver> resolver = std::move(*resolver_or);
 
   std::unique_ptr<monitoring::Server> mon;
   if (!conf->monitoring_address().empty()) {
