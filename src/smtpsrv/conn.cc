@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "haproxy/haproxy.h"
+#include "maillog/maillog.h"
 #include "smtp/command.h"
 #include "smtpsrv/addr.h"
 #include "smtpsrv/vars.h"
@@ -77,21 +78,14 @@ std::string Conn::ReadErrorText(const boost::system::error_code& ec) const {
   return where + ec.message();
 }
 
-void Conn::MailLog(const std::string& line) {
-  if (deps_.maillog) deps_.maillog(line);
+maillog::Logger& Conn::MailLog() {
+  return deps_.maillog ? *deps_.maillog : maillog::Default();
 }
 
 void Conn::LogRejected(const std::string& from,
                        const std::vector<std::string>& to,
                        const std::string& reason) {
-  std::string line = remote_addr_ + " rejected";
-  if (!from.empty()) line += " from=" + from;
-  if (!to.empty()) {
-    line += " to=[";
-    for (size_t i = 0; i < to.size(); i++) line += (i ? " " : "") + to[i];
-    line += "]";
-  }
-  MailLog(line + " - " + reason);
+  MailLog().Rejected(remote_addr_, from, to, reason);
 }
 
 net::awaitable<Result<std::string>> Conn::ReadLine() {

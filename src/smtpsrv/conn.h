@@ -29,6 +29,10 @@
 #include "smtpsrv/checks.h"
 #include "smtpsrv/server.h"
 
+namespace chasquid::maillog {
+class Logger;
+}
+
 namespace chasquid::smtpsrv {
 
 namespace beast = boost::beast;
@@ -95,7 +99,7 @@ class Conn {
   // Mail log lines (smtp-in §11).
   void LogRejected(const std::string& from, const std::vector<std::string>& to,
                    const std::string& reason);
-  void MailLog(const std::string& line);
+  maillog::Logger& MailLog();
   std::string ReadErrorText(const boost::system::error_code& ec) const;
 
   // State.

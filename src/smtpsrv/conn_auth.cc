@@ -2,6 +2,7 @@
 // addition, for older clients). Only under TLS. Credentials are checked
 // off the network threads (scrypt is slow on purpose).
 #include "smtpsrv/blocking.h"
+#include "maillog/maillog.h"
 #include "normalize/normalize.h"
 #include "smtp/auth.h"
 #include "smtpsrv/conn.h"
@@ -113,13 +114,13 @@ net::awaitable<Conn::Reply> Conn::Authenticate(std::string user,
   }
   std::string who = *nuser + "@" + *ndomain;
   if (ok.ok() && *ok) {
-    MailLog(remote_addr_ + " auth succeeded for " + who);
+    MailLog().Auth(remote_addr_, who, true);
     auth_user_ = *nuser;
     auth_domain_ = *ndomain;
     completed_auth_ = true;
     co_return Reply{235, "2.7.0 Authentication successful"};
   }
-  MailLog(remote_addr_ + " auth failed for " + who);
+  MailLog().Auth(remote_addr_, who, false);
   if (!ok.ok()) {
     tr_.Error("error authenticating: " + ok.status().message());
     co_return Reply{454, "4.7.0 Temporary authentication failure"};

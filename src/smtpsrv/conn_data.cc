@@ -8,6 +8,7 @@
 #include <random>
 
 #include "base/async.h"
+#include "maillog/maillog.h"
 #include "queue/queue.h"
 #include "smtp/dotreader.h"
 #include "smtp/headers.h"
@@ -176,8 +177,7 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
   }
   tr_.Printf("Queued from " + mail_from_ + " to [" + Join(rcpt_to_) +
              "] - " + *id);
-  MailLog(*id + " from=" + mail_from_ + " queued ip=" + remote_addr_ +
-          " to=[" + Join(rcpt_to_) + "]");
+  MailLog().Queued(remote_addr_, mail_from_, rcpt_to_, *id);
   ResetEnvelope();
   co_return Reply{250, std::string("2.0.0 ") + Ascension()};
 }

@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "maillog/maillog.h"
 #include "smtpsrv/addr.h"
 #include "smtpsrv/conn.h"
 #include "smtpsrv/vars.h"
@@ -153,7 +154,7 @@ void Server::Start() {
   for (auto& l : listeners_) {
     CLOG_INFO("Server listening on " + l->addr + " (" + ModeName(l->mode) +
               (l->systemd ? ", via systemd)" : ")"));
-    if (deps_.maillog) deps_.maillog("daemon listening on " + l->addr);
+    (deps_.maillog ? *deps_.maillog : maillog::Default()).Listening(l->addr);
     net::co_spawn(io_, AcceptLoop(l.get()), net::detached);
   }
 }

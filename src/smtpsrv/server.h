@@ -31,6 +31,9 @@ class Queue;
 namespace chasquid::aliases {
 class Resolver;
 }
+namespace chasquid::maillog {
+class Logger;
+}
 
 namespace chasquid::smtpsrv {
 
@@ -81,8 +84,8 @@ struct Deps {
       user_exists;
   // Normalised local domains ("localhost" included by the caller).
   std::set<std::string> local_domains;
-  // Mail log sink: one line per call, without timestamp (smtp-in §11).
-  std::function<void(const std::string&)> maillog;
+  // The mail log (smtp-in §11); nullptr: maillog::Default().
+  maillog::Logger* maillog = nullptr;
 };
 
 class Server {

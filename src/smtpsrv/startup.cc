@@ -1,12 +1,6 @@
 #include "smtpsrv/startup.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
-
-#include <algorithm>
-
 #include "base/log.h"
-#include "base/strings.h"
 #include "smtpsrv/systemd.h"
 
 namespace chasquid::smtpsrv {
@@ -60,63 +54,6 @@ Status BindListeners(Server* srv, const ListenPlan& plan) {
     if (!s.ok()) return s.Prefixed("Error listening: ");
   }
   return Status::Ok();
-}
-
-namespace {
-
-Result<std::vector<std::pair<std::string, unsigned char>>> ListDir(
-    const std::string& dir) {
-  DIR* d = opendir(dir.c_str());
-  if (!d) {
-    return Status::Error("Error reading " + GoQuote(dir + "/") +
-                         " directory: " + PathError("open", dir + "/", errno));
-  }
-  std::vector<std::pair<std::string, unsigned char>> out;
-  while (dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n == "." || n == "..") continue;
-    out.emplace_back(n, e->d_type);
-  }
-  closedir(d);
-  std::sort(out.begin(), out.end());
-  if (out.empty()) {
-    return Status::Error("No entries found in " + GoQuote(dir + "/"));
-  }
-  return out;
-}
-
-}  // namespace
-
-Result<std::vector<std::string>> DiscoverCertDirs(const std::string& dir) {
-  auto entries = ListDir(dir);
-  if (!entries.ok()) return entries.status();
-  std::vector<std::string> out;
-  for (const auto& [name, type] : *entries) {
-    if (type == DT_REG) continue;
-    CLOG_INFO("  " + name);
-    std::string base = dir + "/" + name + "/";
-    struct stat st;
-    bool ok = true;
-    for (const char* f : {"fullchain.pem", "privkey.pem"}) {
-      if (ok && stat((base + f).c_str(), &st) != 0) {
-        CLOG_INFO("    skipping: " + PathError("stat", base + f, errno));
-        ok = false;
-      }
-    }
-    if (ok) out.push_back(base);
-  }
-  return out;
-}
-
-Result<std::vector<std::string>> DiscoverDomains(const std::string& dir) {
-  auto entries = ListDir(dir);
-  if (!entries.ok()) return entries.status();
-  std::vector<std::string> out;
-  for (const auto& [name, type] : *entries) {
-    if (type == DT_REG) continue;
-    out.push_back(AsciiToLower(name));
-  }
-  return out;
 }
 
 }  // namespace chasquid::smtpsrv

@@ -36,13 +36,4 @@ Status CollectListeners(const ListenConfig& conf, ListenPlan* plan);
 // Step 19: binds the plan. Error: "Error listening: <err>".
 Status BindListeners(Server* srv, const ListenPlan& plan);
 
-// TEMPORARY (until src/daemon lands from branch users): certificate
-// discovery per spec/config-and-files §4.1, logging each candidate.
-// Errors: `Error reading "certs/" directory: <err>`,
-// `No entries found in "certs/"`, or a pair's load error.
-Result<std::vector<std::string>> DiscoverCertDirs(const std::string& dir);
-// TEMPORARY: the entries of domains/ that are not regular files (§4.2),
-// lower-cased; errors as for certs.
-Result<std::vector<std::string>> DiscoverDomains(const std::string& dir);
-
 }  // namespace chasquid::smtpsrv

@@ -31,6 +31,26 @@ std::vector<FakeQueue::Msg> FakeQueue::Messages() const {
   return msgs_;
 }
 
+namespace {
+
+class CaptureSink : public maillog::Sink {
+ public:
+  CaptureSink(std::shared_ptr<std::vector<std::string>> lines,
+              std::shared_ptr<std::mutex> mu)
+      : lines_(std::move(lines)), mu_(std::move(mu)) {}
+  Status Write(const std::string& line) override {
+    std::lock_guard<std::mutex> l(*mu_);
+    lines_->push_back(line);
+    return Status::Ok();
+  }
+
+ private:
+  std::shared_ptr<std::vector<std::string>> lines_;
+  std::shared_ptr<std::mutex> mu_;
+};
+
+}  // namespace
+
 const CertPair& TestCert() {
   static const CertPair pair = [] {
     char tmpl[] = "/tmp/smtpsrv-test-XXXXXX";
@@ -74,10 +94,11 @@ TestServer::TestServer(Options opts) : work_(io_.get_executor()) {
     if (u == "broken") return Status::Transient("backend down");
     return (u == "user" || u == "ñandú") && dom == "testserver";
   };
-  d.maillog = [this](const std::string& line) {
-    std::lock_guard<std::mutex> l(mu_);
-    maillog_.push_back(line);
-  };
+  lines_ = std::make_shared<std::vector<std::string>>();
+  lines_mu_ = std::make_shared<std::mutex>();
+  maillog_ = std::make_unique<maillog::Logger>(
+      std::make_unique<CaptureSink>(lines_, lines_mu_), false);
+  d.maillog = maillog_.get();
   srv_ = std::make_unique<Server>(io_, std::move(opts), std::move(d));
   for (Mode m : {Mode::kSmtp, Mode::kSubmission, Mode::kSubmissionTls}) {
     if (!srv_->Listen("127.0.0.1:0", m).ok()) abort();
@@ -97,8 +118,13 @@ uint16_t TestServer::port(Mode m) const {
 }
 
 std::vector<std::string> TestServer::maillog() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return maillog_;
+  std::lock_guard<std::mutex> l(*lines_mu_);
+  std::vector<std::string> out;
+  for (std::string s : *lines_) {
+    if (!s.empty() && s.back() == '\n') s.pop_back();
+    out.push_back(s);
+  }
+  return out;
 }
 
 Client::Client(uint16_t port) : sock_(io_) {

@@ -15,6 +15,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "maillog/maillog.h"
 #include "queue/queue.h"
 #include "smtpsrv/server.h"
 #include "smtpsrv/tls.h"
@@ -55,7 +56,7 @@ class TestServer {
   static Options DefaultOptions();
   uint16_t port(Mode m) const;
   FakeQueue& queue() { return queue_; }
-  std::vector<std::string> maillog() const;
+  std::vector<std::string> maillog() const;  // Lines so far.
   Server& server() { return *srv_; }
 
  private:
@@ -66,8 +67,9 @@ class TestServer {
   std::unique_ptr<TlsContext> tls_;
   std::unique_ptr<Server> srv_;
   std::thread thread_;
-  mutable std::mutex mu_;
-  std::vector<std::string> maillog_;
+  std::shared_ptr<std::vector<std::string>> lines_;
+  std::shared_ptr<std::mutex> lines_mu_;
+  std::unique_ptr<maillog::Logger> maillog_;
 };
 
 // A blocking client; every read gives up after 10 s.
