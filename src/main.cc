@@ -19,6 +19,8 @@
 #include "base/strings.h"
 #include "base/version.h"
 #include "config/config.h"
+#include "dns/dns.h"
+#include "domaininfo/domaininfo.h"
 #include "flags.h"
 #include "metrics/metrics.h"
 #include "metrics/process.h"
@@ -113,6 +115,19 @@ int Main(int argc, char** argv) {
 
   net::io_context io;
 
+  // Every DNS lookup of the daemon goes through this resolver; the test
+  // override applies only when the flag was given explicitly.
+  std::string dns_server;
+  if (!gflags::GetCommandLineFlagInfoOrDie("testing__dns_addr").is_default) {
+    dns_server = FLAGS_testing__dns_addr;
+  }
+  auto resolver_or = dns::NewCaresResolver(io.get_executor(), dns_server);
+  if (!resolver_or.ok()) {
+    CLOG_FATAL("Error initializing DNS resolver: " +
+               resolver_or.status().message());
+  }
+  std::unique_ptr<dns::Resolver> resolver = std::move(*resolver_or);
+
   std::unique_ptr<monitoring::Server> mon;
   if (!conf->monitoring_address().empty()) {
     monitoring::Info info;
@@ -128,6 +143,14 @@ int Main(int argc, char** argv) {
     mon->Start();
   }
 
+  // Step 13 of the start-up sequence.
+  auto dinfo_or = domaininfo::DB::Open(conf->data_dir() + "/domaininfo");
+  if (!dinfo_or.ok()) {
+    CLOG_FATAL("Error opening domain info database: " +
+               dinfo_or.status().message());
+  }
+  std::unique_ptr<domaininfo::DB> dinfo = std::move(*dinfo_or);
+
   net::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {
@@ -135,6 +158,9 @@ int Main(int argc, char** argv) {
         if (sig == SIGHUP) {
           CLOG_INFO("Received SIGHUP, reloading");
           log::Reopen();
+          if (Status s = dinfo->Reload(); !s.ok()) {
+            CLOG_ERROR("Error reloading domain info: " + s.message());
+          }
           signals.async_wait(on_signal);
           return;
         }
