@@ -25,6 +25,7 @@
 #include "dns/dns.h"
 #include "courier/smtp.h"
 #include "domaininfo/domaininfo.h"
+#include "dovecot/dovecot.h"
 #include "flags.h"
 #include "maillog/maillog.h"
 #include "metrics/metrics.h"
@@ -159,6 +160,17 @@ int Main(int argc, char** argv) {
   // (registered by LoadDomains below) plus the optional Dovecot fallback.
   // Thread-safe; Authenticate is slow on purpose: call it via RunBlocking.
   auth::Authenticator authr;
+
+  // Step 9: the Dovecot fallback authenticator.
+  if (conf->dovecot_auth()) {
+    auto dovecot = std::make_unique<dovecot::Auth>(conf->dovecot_userdb_path(),
+                                                   conf->dovecot_client_path());
+    CLOG_INFO("Fallback authenticator: " + dovecot->String());
+    if (Status s = dovecot->Check(); !s.ok()) {
+      CLOG_ERROR("Warning: Dovecot auth is not responding: " + s.message());
+    }
+    authr.SetFallback(std::move(dovecot));
+  }
 
   // Step 10: certificates. `certs` are the checked (fullchain, privkey)
   // pairs in name order, for the TLS context.
