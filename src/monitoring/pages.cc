@@ -42,14 +42,22 @@ std::string PageHeader(std::string_view title) {
   th, td { padding: 0.15em 0.5em; text-align: left; vertical-align: top; }
   th { border-bottom: 1px solid #999; }
   td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-  td.msg { white-space: pre-wrap; word-break: break-word; }
+  td.msg { white-space: pre-wrap; overflow-wrap: anywhere; }
+  td.nw, table.fam td { white-space: nowrap; }
+  /* Phones: the families' rows of links wrap instead of scrolling. */
+  @media (max-width: 40em) {
+    table.fam, table.fam tbody { display: block; }
+    table.fam tr { display: block; margin-bottom: 0.4em; }
+    table.fam td { display: inline-block; padding: 0.1em 0.4em; }
+    .date { display: none; }
+  }
   tr.title td { border-top: 1px solid #999; font-weight: bold; }
   .muted, .muted a { color: #999; }
   .sel { text-decoration: underline; font-weight: bold; }
   .error { color: #c5221f; }
   .errbox { color: #c5221f; font-weight: bold; }
   tr.t { background: hsl(var(--h) 70% 93%); }
-  pre { white-space: pre-wrap; word-break: break-word; }
+  pre { white-space: pre-wrap; overflow-wrap: break-word; }
   meter { width: 8em; }
   @media (prefers-color-scheme: dark) {
     body { background: #121212; color: #c9d1d9; }

@@ -70,8 +70,10 @@ std::string Fmt(Clock::time_point t, const char* fmt) {
   return out;
 }
 
+// The date is hidden on phones (class "date"), where width is scarce.
 std::string Stamp(Clock::time_point t) {
-  return Fmt(t, "%Y-%m-%d %H:%M:%S");
+  std::string s = Fmt(t, "%Y-%m-%d %H:%M:%S");
+  return "<span class=\"date\">" + s.substr(0, 11) + "</span>" + s.substr(11);
 }
 std::string TimeOfDay(Clock::time_point t) { return Fmt(t, "%H:%M:%S"); }
 
@@ -137,7 +139,7 @@ struct View {
 std::string FamilyIndex(const std::string& sel_fam, int sel_b, bool sel_lat,
                         bool all) {
   std::string a = all ? "true" : "false";
-  std::string o = "<div class=\"scroll\"><table>\n";
+  std::string o = "<div class=\"scroll\"><table class=\"fam\">\n";
   for (const auto& [name, s] : nettrace::Store::Get().Summaries()) {
     std::string f = Q(name);
     bool here = name == sel_fam;
@@ -181,8 +183,8 @@ std::string TraceList(const std::vector<std::shared_ptr<TraceData>>& traces) {
     auto elapsed = (s.finished ? s.end : now) - s.start;
     char el[32];
     snprintf(el, sizeof(el), "%.6f", Seconds(elapsed));
-    o += "<tr class=\"title\"><td>" + Stamp(s.start) + "</td><td class=\"num\">" +
-         el + "</td><td><a href=\"?trace=" + Q(s.id) + "\">" + H(s.title) +
+    o += "<tr class=\"title\"><td class=\"nw\">" + Stamp(s.start) + "</td><td class=\"num\">" +
+         el + "</td><td class=\"msg\"><a href=\"?trace=" + Q(s.id) + "\">" + H(s.title) +
          "</a>";
     if (s.error) o += " <span class=\"error\">(error)</span>";
     if (!s.parent_id.empty()) {
@@ -192,7 +194,7 @@ std::string TraceList(const std::vector<std::shared_ptr<TraceData>>& traces) {
     o += "</td></tr>\n";
     Clock::time_point prev = s.start;
     for (const auto& ev : s.events) {
-      o += "<tr><td>" + TimeOfDay(ev.when) + "</td><td class=\"num\">" +
+      o += "<tr><td class=\"nw\">" + TimeOfDay(ev.when) + "</td><td class=\"num\">" +
            Delta(ev.when - prev) + "</td><td class=\"msg\">" +
            EventMessage(ev, s.id) + "</td></tr>\n";
       prev = ev.when;
