@@ -135,8 +135,8 @@ std::string TasksHtml() {
        "<th>State</th><th class=\"num\">For</th><th class=\"num\">Age</th>"
        "</tr>\n";
   for (const auto& t : tasks) {
-    o += "<tr><td>" + HtmlEscape(t.kind) + "</td><td class=\"msg\">" +
-         HtmlEscape(t.name) + "</td><td class=\"msg\">" +
+    o += "<tr><td>" + HtmlEscape(t.kind) + "</td><td>" +
+         HtmlEscape(t.name) + "</td><td>" +
          HtmlEscape(t.state) + "</td><td class=\"num\">" +
          Age(now - t.state_since) + "</td><td class=\"num\">" +
          Age(now - t.started) + "</td></tr>\n";
