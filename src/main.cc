@@ -24,16 +24,20 @@
 #include "daemon/daemon.h"
 #include "daemon/reload.h"
 #include "dns/dns.h"
+#include "courier/smtp.h"
 #include "domaininfo/domaininfo.h"
+#include "dovecot/dovecot.h"
 #include "flags.h"
 #include "maillog/maillog.h"
 #include "metrics/metrics.h"
-#include "metrics/process.h"
 #include "metrics/latency.h"
+#include "metrics/process.h"
 #include "monitoring/pprof.h"
 #include "monitoring/server.h"
 #include "monitoring/tasks_page.h"
 #include "monitoring/traces_page.h"
+#include "sts/sts.h"
+#include "tlsroots/tlsroots.h"
 
 DEFINE_string(config_dir, "/etc/chasquid", "configuration directory");
 DEFINE_string(config_overrides, "",
@@ -167,6 +171,17 @@ int Main(int argc, char** argv) {
   // Thread-safe; Authenticate is slow on purpose: call it via RunBlocking.
   auth::Authenticator authr;
 
+  // Step 9: the Dovecot fallback authenticator.
+  if (conf->dovecot_auth()) {
+    auto dovecot = std::make_unique<dovecot::Auth>(conf->dovecot_userdb_path(),
+                                                   conf->dovecot_client_path());
+    CLOG_INFO("Fallback authenticator: " + dovecot->String());
+    if (Status s = dovecot->Check(); !s.ok()) {
+      CLOG_ERROR("Warning: Dovecot auth is not responding: " + s.message());
+    }
+    authr.SetFallback(std::move(dovecot));
+  }
+
   // Step 10: certificates. `certs` are the checked (fullchain, privkey)
   // pairs in name order, for the TLS context.
   auto certs_or = daemon::DiscoverCerts();
@@ -203,6 +218,35 @@ int Main(int argc, char** argv) {
                dinfo_or.status().message());
   }
   std::unique_ptr<domaininfo::DB> dinfo = std::move(*dinfo_or);
+
+  // Step 14: the MTA-STS cache, refreshed in the background from now on.
+  auto client_tls_or = tlsroots::NewClientContext();
+  if (!client_tls_or.ok()) {
+    CLOG_FATAL("Failed to initialize STS cache: " +
+               client_tls_or.status().message());
+  }
+  std::shared_ptr<net::ssl::context> client_tls = *client_tls_or;
+  auto sts_or = sts::Cache::Open(conf->data_dir() + "/sts-cache",
+                                 resolver.get(), client_tls);
+  if (!sts_or.ok()) {
+    CLOG_FATAL("Failed to initialize STS cache: " + sts_or.status().message());
+  }
+  std::unique_ptr<sts::Cache> sts_cache = std::move(*sts_or);
+  sts_cache->StartRefresh(io.get_executor(), std::chrono::minutes(10));
+
+  // The remote courier, for the queue. Everything it points to lives in
+  // this frame until exit.
+  courier::SmtpOptions smtp_opts;
+  smtp_opts.hostname = conf->hostname();
+  smtp_opts.port = FLAGS_testing__outgoing_smtp_port;
+  smtp_opts.resolver = resolver.get();
+  smtp_opts.dinfo = dinfo.get();
+  smtp_opts.tls = client_tls;
+  smtp_opts.sts_policy = [cache = sts_cache.get()](std::string domain) {
+    return cache->Get(std::move(domain), std::chrono::minutes(1));
+  };
+  auto remote_courier =
+      std::make_unique<courier::SmtpCourier>(std::move(smtp_opts));
 
   net::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   std::function<void(const boost::system::error_code&, int)> on_signal =
