@@ -23,6 +23,7 @@
 #include "daemon/daemon.h"
 #include "daemon/reload.h"
 #include "dns/dns.h"
+#include "courier/smtp.h"
 #include "domaininfo/domaininfo.h"
 #include "dovecot/dovecot.h"
 #include "flags.h"
@@ -30,6 +31,8 @@
 #include "metrics/metrics.h"
 #include "metrics/process.h"
 #include "monitoring/server.h"
+#include "sts/sts.h"
+#include "tlsroots/tlsroots.h"
 
 DEFINE_string(config_dir, "/etc/chasquid", "configuration directory");
 DEFINE_string(config_overrides, "",
@@ -205,6 +208,35 @@ int Main(int argc, char** argv) {
                dinfo_or.status().message());
   }
   std::unique_ptr<domaininfo::DB> dinfo = std::move(*dinfo_or);
+
+  // Step 14: the MTA-STS cache, refreshed in the background from now on.
+  auto client_tls_or = tlsroots::NewClientContext();
+  if (!client_tls_or.ok()) {
+    CLOG_FATAL("Failed to initialize STS cache: " +
+               client_tls_or.status().message());
+  }
+  std::shared_ptr<net::ssl::context> client_tls = *client_tls_or;
+  auto sts_or = sts::Cache::Open(conf->data_dir() + "/sts-cache",
+                                 resolver.get(), client_tls);
+  if (!sts_or.ok()) {
+    CLOG_FATAL("Failed to initialize STS cache: " + sts_or.status().message());
+  }
+  std::unique_ptr<sts::Cache> sts_cache = std::move(*sts_or);
+  sts_cache->StartRefresh(io.get_executor(), std::chrono::minutes(10));
+
+  // The remote courier, for the queue. Everything it points to lives in
+  // this frame until exit.
+  courier::SmtpOptions smtp_opts;
+  smtp_opts.hostname = conf->hostname();
+  smtp_opts.port = FLAGS_testing__outgoing_smtp_port;
+  smtp_opts.resolver = resolver.get();
+  smtp_opts.dinfo = dinfo.get();
+  smtp_opts.tls = client_tls;
+  smtp_opts.sts_policy = [cache = sts_cache.get()](std::string domain) {
+    return cache->Get(std::move(domain), std::chrono::minutes(1));
+  };
+  auto remote_courier =
+      std::make_unique<courier::SmtpCourier>(std::move(smtp_opts));
 
   net::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   std::function<void(const boost::system::error_code&, int)> on_signal =

@@ -9,6 +9,8 @@
 #include <openssl/x509v3.h>
 
 #include <cstdlib>
+#include <mutex>
+#include <set>
 #include <vector>
 
 #include "base/strings.h"
@@ -69,6 +71,16 @@ void LoadRoots(X509_STORE* store) {
   }
 }
 
+// Reading a few hundred PEM files takes a while: do it on first use, not
+// at start-up (where it would delay installing the signal handlers).
+void EnsureRoots(SSL_CTX* ctx) {
+  static std::mutex mu;
+  static std::set<SSL_CTX*> loaded;
+  std::lock_guard<std::mutex> l(mu);
+  if (!loaded.insert(ctx).second) return;
+  LoadRoots(SSL_CTX_get_cert_store(ctx));
+}
+
 int FailureIndex() {
   static int idx = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr,
                                         nullptr);
@@ -98,12 +110,12 @@ Result<std::shared_ptr<net::ssl::context>> NewClientContext() {
       std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
   SSL_CTX* c = ctx->native_handle();
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-  LoadRoots(SSL_CTX_get_cert_store(c));
   SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
   return ctx;
 }
 
 Status PrepareClient(SSL* ssl, std::string host, bool strict) {
+  EnsureRoots(SSL_get_SSL_CTX(ssl));
   if (!host.empty() && host.back() == '.') host.pop_back();
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
   X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SSL_SERVER);
