@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-NOFILE = 65536
+NOFILE = min(65536, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
 
 
 def free_port():
