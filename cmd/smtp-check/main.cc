@@ -25,6 +25,7 @@
 #include "courier/smtp.h"
 #include "courier/smtp_client.h"
 #include "dns/dns.h"
+#include "spf/spf.h"
 #include "sts/sts.h"
 #include "tlsroots/tlsroots.h"
 
@@ -157,8 +158,15 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
     Log(std::string("=== MX: ") + pref + "  " + mx.host);
     auto ips = co_await resolver->LookupIP(mx.host);
     if (!ips.ok()) Fatal("lookup " + mx.host + ": " + ips.status().message());
-    // TODO: the per-IP SPF check of spec §19 step 4, once src/spf is on
-    // main (it needs only spf::CheckHostWithSender over this resolver).
+    for (const auto& ip : *ips) {
+      auto r = co_await spf::CheckHostWithSender(
+          *resolver, ip, domain, "test@" + domain);
+      Log("SPF " + std::string(spf::ToString(r.verdict)) + " for " + ip +
+          ": " + r.ErrorText());
+      if (r.verdict != spf::Verdict::kPass) {
+        errs.push_back(mx.host + ": SPF failed (" + ip + ")");
+      }
+    }
     if (f.skip_tls_check) {
       Log("TLS check skipped");
     } else {

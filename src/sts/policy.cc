@@ -68,11 +68,42 @@ bool MatchDomain(std::string_view domain, std::string_view pattern) {
   return d == p;
 }
 
-// Go's encoding/json string escaping (HTML-safe).
+// Length of the valid UTF-8 sequence at s[i], or 0 if invalid.
+size_t Utf8Len(std::string_view s, size_t i) {
+  unsigned char c = s[i];
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
+                                             : (c >> 3) == 30 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; k++) {
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  }
+  return IsValidUtf8(s.substr(i, n)) ? n : 0;
+}
+
+// Go's encoding/json string escaping: HTML-safe, invalid UTF-8 replaced by
+// U+FFFD, U+2028/U+2029 escaped.
 std::string JSONString(std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
   std::string out = "\"";
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = s[i];
+    size_t n = Utf8Len(s, i);
+    if (n == 0) {
+      out += "\\ufffd";
+      i++;
+      continue;
+    }
+    if (n > 1) {
+      std::string_view seq = s.substr(i, n);
+      if (seq == "\u2028" || seq == "\u2029") {
+        out += seq == "\u2028" ? "\\u2028" : "\\u2029";
+      } else {
+        out += seq;
+      }
+      i += n;
+      continue;
+    }
+    i++;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

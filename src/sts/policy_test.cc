@@ -88,6 +88,12 @@ TEST(PolicyTest, JSONRoundTripInGoFormat) {
   EXPECT_EQ(back->max_age, p.max_age);
   EXPECT_TRUE(Check(*back).ok());
   EXPECT_FALSE(FromJSON("{").ok());
+  // Invalid UTF-8 is replaced, as Go's encoding/json does.
+  Policy odd = p;
+  odd.mxs = {"a\xff<b>"};
+  EXPECT_NE(ToJSON(odd).find("\"a\\ufffd\\u003cb\\u003e\""),
+            std::string::npos);
+  ASSERT_TRUE(FromJSON(ToJSON(odd)).ok());
   EXPECT_FALSE(FromJSON("{\"max_age\":\"x\"}").ok());
   EXPECT_EQ(DebugString(p),
             "{Version:STSv1 Mode:enforce MXs:[mx1.example.com *.example.net]"

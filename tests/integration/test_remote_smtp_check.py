@@ -34,6 +34,7 @@ def world(tmp_path):
         dns.add("mx.example.test", "A", "127.0.0.1")
         dns.add("_mta-sts.example.test", "TXT", "v=STSv1; id=1")
         dns.add("mta-sts.example.test", "A", ip)
+        dns.add("example.test", "TXT", "v=spf1 ip4:127.0.0.1 -all")
         yield tmp_path, ca, ip, dns
 
 
@@ -52,6 +53,7 @@ def test_success(world):
     assert ("Parsed contents:  [{Version:STSv1 Mode:enforce "
             "MXs:[mx.example.test] MaxAge:24h0m0s}]") in out
     assert "=== MX: 10  mx.example.test" in out
+    assert "SPF pass for 127.0.0.1: matched ip" in out
     assert "TLS OK: TLS-1.3 - TLS_" in out
     assert "Allowed by policy" in out
     assert out.rstrip().endswith("=== Success")
@@ -74,6 +76,17 @@ def test_bad_certificate_and_policy_mismatch(world):
     assert "=== FAILED" in out
     assert "mx.example.test: TLS failed" in out
     assert "mx.example.test: STS failed" in out
+
+
+def test_spf_failure(world):
+    tmp, ca, ip, dns = world
+    dns.records["example.test"] = [
+        r for r in dns.records["example.test"] if r[0] != "TXT"]
+    dns.add("example.test", "TXT", "v=spf1 -all")
+    rc, out = run_check(dns, free_port(), "-skip_tls_check", "example.test")
+    assert rc == 1, out
+    assert "SPF fail for 127.0.0.1: " in out
+    assert "mx.example.test: SPF failed (127.0.0.1)" in out
 
 
 def test_no_policy_skip_tls(world):
