@@ -92,3 +92,26 @@ def test_prometheus_reads_smtp_counters(chasquid_factory, tmp_path):
         assert 0 < q <= 1200
     finally:
         prom.stop()
+
+
+def test_loop_detected_counter(chasquid_factory):
+    c = chasquid_factory()
+    c.add_user("user", "testserver", "secretpassword")
+    c.start()
+    smtp_or_skip(c)
+    received = "".join(
+        f"Received: from hop{i}.example by hop{i + 1}.example;"
+        f" Mon, 1 Jan 2024 00:00:{i % 60:02d} +0000\r\n" for i in range(51))
+    msg = received + "Subject: loop\r\n\r\nround and round\r\n"
+    s = smtplib.SMTP("127.0.0.1", c.smtp_port, timeout=10)
+    s.ehlo("loop.example")
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        s.sendmail("", ["user@testserver"], msg)
+    assert e.value.smtp_code == 554
+    assert b"5.4.6 Loop detected (50 hops)" in e.value.smtp_error
+    s.quit()
+    # The exact line chasquid's t-09-loop greps, and its OpenMetrics twin.
+    body = c.get("/debug/vars")[2].decode()
+    assert re.search(r'^"chasquid/smtpIn/loopsDetected": [12],$', body, re.M)
+    text = c.get("/metrics")[2].decode()
+    assert re.search(r"^chasquid_smtpIn_loopsDetected 1$", text, re.M)
