@@ -63,6 +63,16 @@ def test_pages_in_browser(chasquid_factory, browser):
     trace = [l for l in links(body.decode(), "/debug/traces")
              if "trace=" in l][0]
     pages = dict(PAGES, trace=(trace, "GET /debug/pprof/profile?seconds=1"))
+    # The queue dump (plain text, the queue's own page) once it exists.
+    queue_status = c.get("/debug/queue")[0]
+    assert queue_status in (200, 404)
+
+    if queue_status == 200:
+        browser.viewport(1200, 900)
+        browser.navigate(c.url("/debug/queue"))
+        text = browser.eval("document.body.innerText")
+        assert "# Queue status" in text and "length: 0" in text, text
+        browser.screenshot(out / "queue-desktop.png")
 
     for mode, (w, h, mobile, dark) in {
             "desktop": (1200, 900, False, False),
