@@ -18,8 +18,14 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "base/version.h"
+#include "auth/auth.h"
 #include "config/config.h"
+#include "daemon/daemon.h"
+#include "daemon/reload.h"
+#include "dns/dns.h"
+#include "domaininfo/domaininfo.h"
 #include "flags.h"
+#include "maillog/maillog.h"
 #include "metrics/metrics.h"
 #include "metrics/process.h"
 #include "monitoring/server.h"
@@ -111,7 +117,25 @@ int Main(int argc, char** argv) {
                ": " + PathError("chdir", FLAGS_config_dir, errno));
   }
 
+  // Step 6.
+  if (Status s = maillog::Init(conf->mail_log_path()); !s.ok()) {
+    CLOG_FATAL("Error opening mail log: " + s.message());
+  }
+
   net::io_context io;
+
+  // Every DNS lookup of the daemon goes through this resolver; the test
+  // override applies only when the flag was given explicitly.
+  std::string dns_server;
+  if (!gflags::GetCommandLineFlagInfoOrDie("testing__dns_addr").is_default) {
+    dns_server = FLAGS_testing__dns_addr;
+  }
+  auto resolver_or = dns::NewCaresResolver(io.get_executor(), dns_server);
+  if (!resolver_or.ok()) {
+    CLOG_FATAL("Error initializing DNS resolver: " +
+               resolver_or.status().message());
+  }
+  std::unique_ptr<dns::Resolver> resolver = std::move(*resolver_or);
 
   std::unique_ptr<monitoring::Server> mon;
   if (!conf->monitoring_address().empty()) {
@@ -128,6 +152,48 @@ int Main(int argc, char** argv) {
     mon->Start();
   }
 
+  // Who exists and who may authenticate: one userdb backend per domain
+  // (registered by LoadDomains below) plus the optional Dovecot fallback.
+  // Thread-safe; Authenticate is slow on purpose: call it via RunBlocking.
+  auth::Authenticator authr;
+
+  // Step 10: certificates. `certs` are the checked (fullchain, privkey)
+  // pairs in name order, for the TLS context.
+  auto certs_or = daemon::DiscoverCerts();
+  if (!certs_or.ok()) CLOG_FATAL(certs_or.status().message());
+  std::vector<daemon::CertPair> certs = std::move(*certs_or);
+
+  // Step 11: domains. The aliases and DKIM work set their loaders here.
+  daemon::DomainLoaders loaders;
+  std::vector<std::string> local_domains;
+  loaders.add_local_domain = [&](const std::string& d) {
+    local_domains.push_back(d);
+  };
+  auto domains_or = daemon::LoadDomains(&authr, loaders);
+  if (!domains_or.ok()) CLOG_FATAL(domains_or.status().message());
+  // Step 12.
+  local_domains.push_back("localhost");
+
+  // Reload steps (§9), in order: the aliases work adds "Error reloading
+  // aliases: " before this line; users come last.
+  daemon::Reloader reloader;
+  reloader.Add("Error reloading authenticators: ",
+               [&authr] { return authr.Reload(); });
+
+  // The data directory, created as chasquid's first MkdirAll under it
+  // (the domaininfo one) would, so its errors read the same.
+  if (Status s = daemon::CreateDataDir(conf->data_dir()); !s.ok()) {
+    CLOG_FATAL("Error opening domain info database: " + s.message());
+  }
+
+  // Step 13 of the start-up sequence.
+  auto dinfo_or = domaininfo::DB::Open(conf->data_dir() + "/domaininfo");
+  if (!dinfo_or.ok()) {
+    CLOG_FATAL("Error opening domain info database: " +
+               dinfo_or.status().message());
+  }
+  std::unique_ptr<domaininfo::DB> dinfo = std::move(*dinfo_or);
+
   net::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {
@@ -135,6 +201,13 @@ int Main(int argc, char** argv) {
         if (sig == SIGHUP) {
           CLOG_INFO("Received SIGHUP, reloading");
           log::Reopen();
+          if (Status s = maillog::Reopen(); !s.ok()) {
+            CLOG_FATAL("Error reopening mail log: " + s.message());
+          }
+          if (Status s = dinfo->Reload(); !s.ok()) {
+            CLOG_ERROR("Error reloading domain info: " + s.message());
+          }
+          reloader.ReloadAll();
           signals.async_wait(on_signal);
           return;
         }
@@ -142,6 +215,13 @@ int Main(int argc, char** argv) {
         _exit(0);
       };
   signals.async_wait(on_signal);
+
+  auto reload_every = ParseGoDuration(FLAGS_testing__reload_every);
+  if (!reload_every.ok()) {
+    CLOG_FATAL("invalid value for --testing__reload_every: " +
+               reload_every.status().message());
+  }
+  reloader.StartPeriodic(io, *reload_every);
 
   unsigned n = std::max(2u, std::thread::hardware_concurrency());
   std::vector<std::thread> threads;

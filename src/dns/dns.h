@@ -7,9 +7,11 @@
 // tests can inject answers. Thread-safe.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include "base/status.h"
@@ -38,5 +40,18 @@ class Resolver {
   virtual net::awaitable<Result<std::vector<std::string>>> LookupTXT(
       std::string name) = 0;
 };
+
+// Creates the c-ares resolver. Queries run asynchronously inside the event
+// loop of `ex` (c-ares' sockets are watched with Asio; no thread per query),
+// serialized on an internal strand. `server` ("host:port") sends every query
+// to that server (the --testing__dns_addr override; main passes it only when
+// the flag was given explicitly); empty means the system's resolv.conf and,
+// for LookupIP, /etc/hosts first. Each query times out after a few seconds
+// (2 s, then one retry with 4 s). Errors from the constructor (c-ares could
+// not be initialised, a bad server address) are reported by the returned
+// Result. The Resolver must outlive the coroutines awaiting it and be
+// destroyed when no query is in flight (normally: after the loop stopped).
+Result<std::unique_ptr<Resolver>> NewCaresResolver(net::any_io_executor ex,
+                                                   std::string server = "");
 
 }  // namespace chasquid::dns

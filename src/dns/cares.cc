@@ -1,0 +1,367 @@
+// The c-ares Resolver: every c-ares call happens on one strand; the sockets
+// c-ares opens are watched with Asio descriptors (never owned: c-ares closes
+// them) and its retransmission timeouts are driven by one steady_timer.
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <ares.h>
+#include <netdb.h>
+#include <sys/time.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "base/log.h"
+#include "dns/dns.h"
+
+namespace chasquid::dns {
+namespace {
+
+// c-ares' library state is process-global and must be set up once.
+void InitLibraryOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { ares_library_init(ARES_LIB_INIT_ALL); });
+}
+
+// The completion of one c-ares query: the status and the raw answer.
+class OpBase {
+ public:
+  virtual ~OpBase() = default;
+  virtual void Complete(int status, std::string answer) = 0;
+};
+
+template <typename Handler>
+class Op : public OpBase {
+ public:
+  explicit Op(Handler h)
+      : h_(std::move(h)), work_(net::make_work_guard(h_)) {}
+  void Complete(int status, std::string answer) override {
+    auto ex = net::get_associated_executor(h_);
+    net::post(ex, [h = std::move(h_), status,
+                   answer = std::move(answer)]() mutable {
+      std::move(h)(status, std::move(answer));
+    });
+    work_.reset();
+  }
+
+ private:
+  Handler h_;
+  net::executor_work_guard<net::associated_executor_t<Handler>> work_;
+};
+
+void OnQueryDone(void* arg, int status, int /*timeouts*/, unsigned char* abuf,
+                 int alen) {
+  auto* op = static_cast<OpBase*>(arg);
+  std::string answer;
+  if (abuf && alen > 0) answer.assign(reinterpret_cast<char*>(abuf), alen);
+  op->Complete(status, std::move(answer));
+  delete op;
+}
+
+// Maps a c-ares error to the contract's Status.
+Status QueryError(const std::string& name, int status) {
+  switch (status) {
+    case ARES_ENOTFOUND:
+      return Status::Permanent("no such host");
+    case ARES_ETIMEOUT:
+      return Status::Transient("lookup " + name + ": i/o timeout");
+    case ARES_ESERVFAIL:
+    case ARES_EREFUSED:
+    case ARES_EFORMERR:
+    case ARES_EBADRESP:
+      return Status::Transient("lookup " + name + ": server misbehaving");
+    case ARES_EBADNAME:
+      return Status::Permanent("lookup " + name + ": invalid domain name");
+    default:
+      return Status::Transient("lookup " + name + ": " +
+                               ares_strerror(status));
+  }
+}
+
+class CaresResolver : public Resolver {
+ public:
+  explicit CaresResolver(net::any_io_executor ex)
+      : strand_(net::make_strand(ex)), timer_(strand_) {}
+
+  ~CaresResolver() override {
+    if (channel_) ares_destroy(channel_);
+    for (auto& [fd, w] : watches_) {
+      w->alive = false;
+      w->desc.release();
+    }
+  }
+
+  Status Init(const std::string& server) {
+    InitLibraryOnce();
+    ares_options opts{};
+    opts.sock_state_cb = &CaresResolver::OnSockState;
+    opts.sock_state_cb_data = this;
+    opts.timeout = 2000;  // ms; c-ares doubles it on the retry.
+    opts.tries = 2;
+    int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+    int rc = ares_init_options(&channel_, &opts, mask);
+    if (rc != ARES_SUCCESS) {
+      channel_ = nullptr;
+      return Status::Error(std::string("c-ares init: ") + ares_strerror(rc));
+    }
+    if (!server.empty()) {
+      rc = ares_set_servers_ports_csv(channel_, server.c_str());
+      if (rc != ARES_SUCCESS) {
+        return Status::Error("invalid DNS server address \"" + server +
+                             "\": " + ares_strerror(rc));
+      }
+      override_ = true;
+    }
+    return Status::Ok();
+  }
+
+  net::awaitable<Result<std::vector<MX>>> LookupMX(std::string name) override {
+    auto [status, answer] = co_await Query(name, ns_t_mx);
+    if (status == ARES_ENODATA) co_return std::vector<MX>{};
+    if (status != ARES_SUCCESS) co_return QueryError(name, status);
+    ares_mx_reply* reply = nullptr;
+    status = ares_parse_mx_reply(Bytes(answer), answer.size(), &reply);
+    if (status == ARES_ENODATA) co_return std::vector<MX>{};
+    if (status != ARES_SUCCESS) co_return QueryError(name, status);
+    std::vector<MX> mxs;
+    for (auto* r = reply; r; r = r->next) {
+      std::string host = r->host ? r->host : "";
+      if (!host.empty() && host.back() == '.') host.pop_back();
+      mxs.push_back(MX{host, r->priority});
+    }
+    ares_free_data(reply);
+    co_return mxs;
+  }
+
+  net::awaitable<Result<std::vector<std::string>>> LookupIP(
+      std::string name) override {
+    std::vector<std::string> ips;
+    // IP literals need no query (Go's resolver does the same).
+    unsigned char buf[sizeof(in6_addr)];
+    if (inet_pton(AF_INET, name.c_str(), buf) == 1 ||
+        inet_pton(AF_INET6, name.c_str(), buf) == 1) {
+      co_return std::vector<std::string>{name};
+    }
+    if (!override_) {
+      // c-ares calls happen only on the strand.
+      ips = co_await net::co_spawn(
+          strand_,
+          [this, name]() -> net::awaitable<std::vector<std::string>> {
+            co_return FromHostsFile(name);
+          },
+          net::use_awaitable);
+      if (!ips.empty()) co_return ips;
+    }
+    auto [s4, a4] = co_await Query(name, ns_t_a);
+    auto [s6, a6] = co_await Query(name, ns_t_aaaa);
+    bool any_ok = false;
+    if (s4 == ARES_SUCCESS) {
+      AppendAddrs<ares_addrttl>(a4, AF_INET, &ips);
+      any_ok = true;
+    }
+    if (s6 == ARES_SUCCESS) {
+      AppendAddrs<ares_addr6ttl>(a6, AF_INET6, &ips);
+      any_ok = true;
+    }
+    if (any_ok || s4 == ARES_ENODATA || s6 == ARES_ENODATA) co_return ips;
+    co_return QueryError(name, s4 != ARES_ENOTFOUND ? s4 : s6);
+  }
+
+  net::awaitable<Result<std::vector<std::string>>> LookupTXT(
+      std::string name) override {
+    auto [status, answer] = co_await Query(name, ns_t_txt);
+    if (status == ARES_ENODATA) co_return std::vector<std::string>{};
+    if (status != ARES_SUCCESS) co_return QueryError(name, status);
+    ares_txt_ext* reply = nullptr;
+    status = ares_parse_txt_reply_ext(Bytes(answer), answer.size(), &reply);
+    if (status == ARES_ENODATA) co_return std::vector<std::string>{};
+    if (status != ARES_SUCCESS) co_return QueryError(name, status);
+    std::vector<std::string> txts;
+    for (auto* r = reply; r; r = r->next) {
+      std::string part(reinterpret_cast<char*>(r->txt), r->length);
+      if (r->record_start || txts.empty()) {
+        txts.push_back(std::move(part));
+      } else {
+        txts.back() += part;
+      }
+    }
+    ares_free_data(reply);
+    co_return txts;
+  }
+
+ private:
+  struct Watch {
+    explicit Watch(net::strand<net::any_io_executor>& s, int fd)
+        : desc(s, fd) {}
+    net::posix::stream_descriptor desc;
+    bool want_read = false, want_write = false;
+    bool reading = false, writing = false;
+    bool alive = true;
+  };
+
+  static const unsigned char* Bytes(const std::string& s) {
+    return reinterpret_cast<const unsigned char*>(s.data());
+  }
+
+  template <typename T>
+  static void AppendAddrs(const std::string& answer, int family,
+                          std::vector<std::string>* out) {
+    T addrs[64];
+    int n = 64;
+    int rc;
+    if constexpr (std::is_same_v<T, ares_addrttl>) {
+      rc = ares_parse_a_reply(Bytes(answer), answer.size(), nullptr, addrs,
+                              &n);
+    } else {
+      rc = ares_parse_aaaa_reply(Bytes(answer), answer.size(), nullptr,
+                                 addrs, &n);
+    }
+    if (rc != ARES_SUCCESS) return;
+    char text[INET6_ADDRSTRLEN];
+    for (int i = 0; i < n; i++) {
+      const void* a;
+      if constexpr (std::is_same_v<T, ares_addrttl>) {
+        a = &addrs[i].ipaddr;
+      } else {
+        a = &addrs[i].ip6addr;
+      }
+      if (inet_ntop(family, a, text, sizeof(text))) {
+        out->push_back(text);
+      }
+    }
+  }
+
+  // On the strand.
+  std::vector<std::string> FromHostsFile(const std::string& name) {
+    std::vector<std::string> ips;
+    for (int family : {AF_INET, AF_INET6}) {
+      hostent* host = nullptr;
+      if (ares_gethostbyname_file(channel_, name.c_str(), family, &host) !=
+          ARES_SUCCESS) {
+        continue;
+      }
+      char text[INET6_ADDRSTRLEN];
+      for (char** a = host->h_addr_list; a && *a; a++) {
+        if (inet_ntop(family, *a, text, sizeof(text))) ips.push_back(text);
+      }
+      ares_free_hostent(host);
+    }
+    return ips;
+  }
+
+  // Sends one query and returns (c-ares status, raw answer).
+  net::awaitable<std::tuple<int, std::string>> Query(std::string name,
+                                                     int type) {
+    return net::async_initiate<decltype(net::use_awaitable),
+                               void(int, std::string)>(
+        [this, name, type](auto handler) {
+          auto* op = new Op<decltype(handler)>(std::move(handler));
+          net::post(strand_, [this, name, type, op] {
+            ares_query(channel_, name.c_str(), ns_c_in, type, &OnQueryDone,
+                       op);
+            RearmTimer();
+          });
+        },
+        net::use_awaitable);
+  }
+
+  // c-ares tells us which sockets it wants watched. Called on the strand
+  // (from ares_query or ares_process_fd).
+  static void OnSockState(void* data, ares_socket_t fd, int readable,
+                          int writable) {
+    auto* self = static_cast<CaresResolver*>(data);
+    auto it = self->watches_.find(fd);
+    if (!readable && !writable) {
+      if (it != self->watches_.end()) {
+        it->second->alive = false;
+        it->second->desc.release();  // c-ares closes the fd itself.
+        self->watches_.erase(it);
+      }
+      return;
+    }
+    if (it == self->watches_.end()) {
+      it = self->watches_
+               .emplace(fd, std::make_shared<Watch>(self->strand_, fd))
+               .first;
+    }
+    it->second->want_read = readable;
+    it->second->want_write = writable;
+    self->Arm(it->second, fd);
+  }
+
+  void Arm(const std::shared_ptr<Watch>& w, int fd) {
+    if (w->want_read && !w->reading) {
+      w->reading = true;
+      w->desc.async_wait(
+          net::posix::descriptor_base::wait_read,
+          net::bind_executor(strand_, [this, w, fd](boost::system::error_code
+                                                        ec) {
+            w->reading = false;
+            if (!w->alive || ec) return;
+            ares_process_fd(channel_, fd, ARES_SOCKET_BAD);
+            if (w->alive) Arm(w, fd);
+            RearmTimer();
+          }));
+    }
+    if (w->want_write && !w->writing) {
+      w->writing = true;
+      w->desc.async_wait(
+          net::posix::descriptor_base::wait_write,
+          net::bind_executor(strand_, [this, w, fd](boost::system::error_code
+                                                        ec) {
+            w->writing = false;
+            if (!w->alive || ec) return;
+            ares_process_fd(channel_, ARES_SOCKET_BAD, fd);
+            if (w->alive) Arm(w, fd);
+            RearmTimer();
+          }));
+    }
+  }
+
+  // Schedules ares_process_fd for c-ares' next retransmission or timeout.
+  void RearmTimer() {
+    timeval tv{};
+    if (!ares_timeout(channel_, nullptr, &tv)) {
+      timer_.cancel();
+      return;
+    }
+    timer_.expires_after(std::chrono::seconds(tv.tv_sec) +
+                         std::chrono::microseconds(tv.tv_usec));
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      ares_process_fd(channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+      RearmTimer();
+    });
+  }
+
+  net::strand<net::any_io_executor> strand_;
+  net::steady_timer timer_;
+  ares_channel channel_ = nullptr;
+  bool override_ = false;
+  std::map<int, std::shared_ptr<Watch>> watches_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Resolver>> NewCaresResolver(net::any_io_executor ex,
+                                                   std::string server) {
+  auto r = std::make_unique<CaresResolver>(ex);
+  Status s = r->Init(server);
+  if (!s.ok()) return s;
+  return std::unique_ptr<Resolver>(std::move(r));
+}
+
+}  // namespace chasquid::dns
