@@ -26,7 +26,8 @@
 #include "nettrace/trace.h"
 #include "queue/dsn.h"
 #include "queue/item.h"
-#include "queue/safe_write.h"
+#include "maillog/maillog.h"
+#include "safeio/safeio.h"
 
 namespace chasquid::queue {
 
@@ -107,22 +108,7 @@ std::string NewID() {
 
 Result<std::unique_ptr<DiskQueue>> DiskQueue::New(net::any_io_executor ex,
                                                   Options opts) {
-  // os.MkdirAll semantics: fine if it exists as a directory.
-  std::string path;
-  for (const auto& part : Split(opts.dir, "/")) {
-    path += part;
-    if (!part.empty() && part != "." && part != "..") {
-      struct stat st;
-      if (stat(path.c_str(), &st) == 0) {
-        if (!S_ISDIR(st.st_mode)) {
-          return Status::Error(PathError("mkdir", opts.dir, ENOTDIR));
-        }
-      } else if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
-        return Status::Error(PathError("mkdir", opts.dir, errno));
-      }
-    }
-    path += "/";
-  }
+  if (Status s = safeio::MkdirAll(opts.dir, 0700); !s.ok()) return s;
   if (opts.max_items == 0) opts.max_items = 200;
   return std::unique_ptr<DiskQueue>(new DiskQueue(std::move(ex),
                                                   std::move(opts)));
@@ -206,7 +192,9 @@ Status DiskQueue::Write(Item& item, bool sync) {
     text = Marshal(item, item.rcpt);
   }
   items_written->Add();
-  return SafeWrite(opts_.dir + "/m:" + item.id, text, 0600, sync);
+  std::vector<safeio::FileOp> ops;
+  if (sync) ops.push_back(safeio::FsyncFileOp);
+  return safeio::WriteFile(opts_.dir + "/m:" + item.id, text, 0600, ops);
 }
 
 net::awaitable<Result<std::string>> DiskQueue::Put(
@@ -347,7 +335,6 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
       }
   }
 
-  std::string logline = item->id + " from=" + item->from + " to=" + r.address;
   bool more = false;
   {
     std::lock_guard<std::mutex> l(item->mu);
@@ -366,17 +353,14 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
   }
   if (s.ok()) {
     tr->Printf(r.address + " sent");
-    if (opts_.maillog) opts_.maillog(logline + " sent");
+    maillog::SendAttempt(item->id, item->from, r.address, "", false);
   } else if (s.permanent()) {
     tr->Error(r.address + " permanent error: " + s.message());
-    if (opts_.maillog) {
-      opts_.maillog(logline + " failed (permanent): " + s.message());
-    }
+    maillog::SendAttempt(item->id, item->from, r.address, s.message(), true);
   } else {
     tr->Printf(r.address + " temporary error: " + s.message());
-    if (opts_.maillog) {
-      opts_.maillog(logline + " failed (temporary): " + s.message());
-    }
+    maillog::SendAttempt(item->id, item->from, r.address, s.message(),
+                         false);
   }
   // The status must reach the disk so a restart does not deliver twice.
   // While recipients are pending the item stays, so the write is fsync'd;
@@ -436,10 +420,7 @@ net::awaitable<void> DiskQueue::SendLoop(std::shared_ptr<Item> item) {
 
     auto delay = opts_.next_delay ? opts_.next_delay(item->created_at)
                                   : NextDelay(item->created_at);
-    if (opts_.maillog) {
-      opts_.maillog(item->id + " from=" + item->from +
-                    " completed loop, next in " + FormatGoDuration(delay));
-    }
+    maillog::QueueLoop(item->id, item->from, delay);
     tr.Printf("waiting for " + FormatGoDuration(delay));
     task.SetState("waiting " + FormatGoDuration(delay));
     timer.expires_after(delay);
@@ -457,8 +438,7 @@ net::awaitable<void> DiskQueue::SendLoop(std::shared_ptr<Item> item) {
   if (failed && item->from != "<>") co_await SendDSN(item, &tr);
 
   tr.Printf("all done");
-  if (opts_.maillog) opts_.maillog(item->id + " from=" + item->from +
-                                   " all done");
+  maillog::QueueLoop(item->id, item->from, std::chrono::nanoseconds(0));
   auto remove = [this, item] {
     Remove(item->id);
     return 0;

@@ -71,8 +71,6 @@ struct Options {
   std::function<std::chrono::nanoseconds(
       std::chrono::system_clock::time_point created_at)>
       next_delay;
-  // Mail log lines ("<id> from=<from> to=<rcpt> sent"); may be empty.
-  std::function<void(const std::string&)> maillog;
   // Threads for fsync and alias hooks. Concurrent fsyncs of several Puts
   // are merged by the filesystem journal (ext4's jbd2 commits them
   // together), which is our group commit.
