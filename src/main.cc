@@ -18,7 +18,9 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "base/version.h"
+#include "aliases/aliases.h"
 #include "auth/auth.h"
+#include "courier/mda.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "daemon/reload.h"
@@ -29,6 +31,8 @@
 #include "metrics/metrics.h"
 #include "metrics/process.h"
 #include "monitoring/server.h"
+#include "normalize/normalize.h"
+#include "queue/queue.h"
 
 DEFINE_string(config_dir, "/etc/chasquid", "configuration directory");
 DEFINE_string(config_overrides, "",
@@ -163,8 +167,23 @@ int Main(int argc, char** argv) {
   if (!certs_or.ok()) CLOG_FATAL(certs_or.status().message());
   std::vector<daemon::CertPair> certs = std::move(*certs_or);
 
+  // Aliases of every domain (and the alias-resolve hook). Resolve may run
+  // the hook: callers off the network threads only (the queue's pool).
+  aliases::FileResolver aliasr(
+      conf->suffix_separators(), conf->drop_characters(),
+      [&authr](const std::string& user, const std::string& domain) {
+        auto u = normalize::User(user);
+        auto r = authr.Exists(u.ok() ? *u : user, domain);
+        return r.ok() && *r;
+      });
+  aliasr.SetHookPath("hooks/alias-resolve");
+
   // Step 11: domains. The aliases and DKIM work set their loaders here.
   daemon::DomainLoaders loaders;
+  loaders.load_aliases = [&aliasr](const std::string& domain,
+                                   const std::string& dir) {
+    return aliasr.AddAliasesFile(domain, dir + "/aliases");
+  };
   std::vector<std::string> local_domains;
   loaders.add_local_domain = [&](const std::string& d) {
     local_domains.push_back(d);
@@ -173,10 +192,12 @@ int Main(int argc, char** argv) {
   if (!domains_or.ok()) CLOG_FATAL(domains_or.status().message());
   // Step 12.
   local_domains.push_back("localhost");
+  aliasr.AddDomain("localhost");
 
   // Reload steps (§9), in order: the aliases work adds "Error reloading
   // aliases: " before this line; users come last.
   daemon::Reloader reloader;
+  reloader.Add("Error reloading aliases: ", [&aliasr] { return aliasr.Reload(); });
   reloader.Add("Error reloading authenticators: ",
                [&authr] { return authr.Reload(); });
 
@@ -193,6 +214,41 @@ int Main(int argc, char** argv) {
                dinfo_or.status().message());
   }
   std::unique_ptr<domaininfo::DB> dinfo = std::move(*dinfo_or);
+
+  // Couriers: local delivery through the MDA, pipe aliases. The remote
+  // (SMTP) courier comes with the remote-delivery work; until it is wired
+  // here, remote recipients stay queued with a transient error.
+  std::vector<std::string> mda_args(conf->mail_delivery_agent_args().begin(),
+                                    conf->mail_delivery_agent_args().end());
+  courier::MDA mda(conf->mail_delivery_agent_bin(), mda_args);
+  courier::Pipe pipe;
+  courier::Courier* remote_courier = nullptr;
+
+  // Step 15: the queue; loaded items start their send loops at once (the
+  // limits are applied first, avoiding chasquid's start-up race).
+  queue::Options qopts;
+  qopts.dir = conf->data_dir() + "/queue";
+  qopts.local_domains.insert(local_domains.begin(), local_domains.end());
+  qopts.max_items = conf->max_queue_items();
+  qopts.give_up_after = config::GiveUpSendAfter(*conf);
+  qopts.aliases = &aliasr;
+  qopts.local = &mda;
+  qopts.remote = remote_courier;
+  qopts.pipe = &pipe;
+  auto queue_or = queue::DiskQueue::New(io.get_executor(), qopts);
+  if (!queue_or.ok()) {
+    CLOG_FATAL("Error initializing queue: " + queue_or.status().message());
+  }
+  std::unique_ptr<queue::DiskQueue> q = std::move(*queue_or);
+  if (Status s = q->Load(); !s.ok()) {
+    CLOG_FATAL("Error loading queue: " + s.message());
+  }
+  if (mon) {
+    // Handlers run only once io.run() starts below.
+    mon->Handle("/debug/queue", [&q](const monitoring::Request&) {
+      return monitoring::Response::Text(q->DumpText());
+    });
+  }
 
   net::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   std::function<void(const boost::system::error_code&, int)> on_signal =
