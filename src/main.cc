@@ -25,7 +25,9 @@
 #include "daemon/daemon.h"
 #include "daemon/reload.h"
 #include "dns/dns.h"
+#include "courier/smtp.h"
 #include "domaininfo/domaininfo.h"
+#include "dovecot/dovecot.h"
 #include "flags.h"
 #include "maillog/maillog.h"
 #include "metrics/metrics.h"
@@ -33,6 +35,8 @@
 #include "monitoring/server.h"
 #include "normalize/normalize.h"
 #include "queue/queue.h"
+#include "sts/sts.h"
+#include "tlsroots/tlsroots.h"
 
 DEFINE_string(config_dir, "/etc/chasquid", "configuration directory");
 DEFINE_string(config_overrides, "",
@@ -161,6 +165,17 @@ int Main(int argc, char** argv) {
   // Thread-safe; Authenticate is slow on purpose: call it via RunBlocking.
   auth::Authenticator authr;
 
+  // Step 9: the Dovecot fallback authenticator.
+  if (conf->dovecot_auth()) {
+    auto dovecot = std::make_unique<dovecot::Auth>(conf->dovecot_userdb_path(),
+                                                   conf->dovecot_client_path());
+    CLOG_INFO("Fallback authenticator: " + dovecot->String());
+    if (Status s = dovecot->Check(); !s.ok()) {
+      CLOG_ERROR("Warning: Dovecot auth is not responding: " + s.message());
+    }
+    authr.SetFallback(std::move(dovecot));
+  }
+
   // Step 10: certificates. `certs` are the checked (fullchain, privkey)
   // pairs in name order, for the TLS context.
   auto certs_or = daemon::DiscoverCerts();
@@ -215,14 +230,40 @@ int Main(int argc, char** argv) {
   }
   std::unique_ptr<domaininfo::DB> dinfo = std::move(*dinfo_or);
 
-  // Couriers: local delivery through the MDA, pipe aliases. The remote
-  // (SMTP) courier comes with the remote-delivery work; until it is wired
-  // here, remote recipients stay queued with a transient error.
+  // Step 14: the MTA-STS cache, refreshed in the background from now on.
+  auto client_tls_or = tlsroots::NewClientContext();
+  if (!client_tls_or.ok()) {
+    CLOG_FATAL("Failed to initialize STS cache: " +
+               client_tls_or.status().message());
+  }
+  std::shared_ptr<net::ssl::context> client_tls = *client_tls_or;
+  auto sts_or = sts::Cache::Open(conf->data_dir() + "/sts-cache",
+                                 resolver.get(), client_tls);
+  if (!sts_or.ok()) {
+    CLOG_FATAL("Failed to initialize STS cache: " + sts_or.status().message());
+  }
+  std::unique_ptr<sts::Cache> sts_cache = std::move(*sts_or);
+  sts_cache->StartRefresh(io.get_executor(), std::chrono::minutes(10));
+
+  // The remote courier, for the queue. Everything it points to lives in
+  // this frame until exit.
+  courier::SmtpOptions smtp_opts;
+  smtp_opts.hostname = conf->hostname();
+  smtp_opts.port = FLAGS_testing__outgoing_smtp_port;
+  smtp_opts.resolver = resolver.get();
+  smtp_opts.dinfo = dinfo.get();
+  smtp_opts.tls = client_tls;
+  smtp_opts.sts_policy = [cache = sts_cache.get()](std::string domain) {
+    return cache->Get(std::move(domain), std::chrono::minutes(1));
+  };
+  auto remote_courier =
+      std::make_unique<courier::SmtpCourier>(std::move(smtp_opts));
+
+  // Local couriers: the MDA, and pipe aliases.
   std::vector<std::string> mda_args(conf->mail_delivery_agent_args().begin(),
                                     conf->mail_delivery_agent_args().end());
   courier::MDA mda(conf->mail_delivery_agent_bin(), mda_args);
   courier::Pipe pipe;
-  courier::Courier* remote_courier = nullptr;
 
   // Step 15: the queue; loaded items start their send loops at once (the
   // limits are applied first, avoiding chasquid's start-up race).
@@ -233,7 +274,7 @@ int Main(int argc, char** argv) {
   qopts.give_up_after = config::GiveUpSendAfter(*conf);
   qopts.aliases = &aliasr;
   qopts.local = &mda;
-  qopts.remote = remote_courier;
+  qopts.remote = remote_courier.get();
   qopts.pipe = &pipe;
   auto queue_or = queue::DiskQueue::New(io.get_executor(), qopts);
   if (!queue_or.ok()) {

@@ -127,6 +127,12 @@ net::awaitable<Status> MDA::Deliver(std::string from, std::string to,
   co_return Status::Ok();
 }
 
+net::awaitable<Status> MDA::Forward(std::string from, std::string to,
+                                    std::vector<std::string> servers,
+                                    std::shared_ptr<const std::string> data) {
+  co_return Status::Permanent("forwarding not supported by the MDA courier");
+}
+
 Pipe::Pipe(std::chrono::nanoseconds timeout) : timeout_(timeout) {}
 
 net::awaitable<Status> Pipe::Deliver(std::string from, std::string to,

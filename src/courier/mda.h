@@ -26,6 +26,10 @@ class MDA : public Courier {
   net::awaitable<Status> Deliver(
       std::string from, std::string to,
       std::shared_ptr<const std::string> data) override;
+  // Permanent "forwarding not supported by the MDA courier".
+  net::awaitable<Status> Forward(
+      std::string from, std::string to, std::vector<std::string> servers,
+      std::shared_ptr<const std::string> data) override;
 
  private:
   const std::string binary_;

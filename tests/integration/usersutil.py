@@ -54,12 +54,14 @@ state_dir = {base}/state
 log_path = {base}/dovecot.log
 info_log_path = {base}/dovecot.log
 ssl = no
-protocols =
-listen =
+protocols = none
 default_internal_user = {user}
 default_internal_group = {group}
 default_login_user = {user}
 auth_mechanisms = plain
+# Allow UTF-8 user names (the default set is ASCII only).
+auth_username_chars =
+auth_failure_delay = 0
 disable_plaintext_auth = no
 passdb {{
   driver = passwd-file
@@ -105,25 +107,32 @@ class Dovecot:
         import pwd
         user = pwd.getpwuid(os.getuid()).pw_name
         group = grp.getgrgid(os.getgid()).gr_name
-        lines = [f"{u}:{{PLAIN}}{p}:{os.getuid()}:{os.getgid()}::"
+        # Mail uid/gid only matter to Dovecot's own delivery: use nobody.
+        lines = [f"{u}:{{PLAIN}}{p}:65534:65534::"
                  f"{self.base}::" for u, p in users.items()]
         (self.base / "passwd").write_text("\n".join(lines) + "\n")
         self.conf = self.base / "dovecot.conf"
         self.conf.write_text(DOVECOT_CONF.format(base=self.base, user=user,
                                                  group=group))
         self.prefix = str(self.base / "auth")
+        self.proc = None
 
     def start(self):
         exe = shutil.which("dovecot") or "/usr/sbin/dovecot"
         if not os.path.exists(exe):
             pytest.skip("dovecot (Debian dovecot-core) is not installed")
-        r = subprocess.run([exe, "-c", str(self.conf)], capture_output=True,
-                           text=True, timeout=30)
-        if r.returncode != 0:
-            pytest.skip(f"dovecot could not start: {r.stderr.strip()}")
+        # Foreground (-F), so we own the process and can stop it by pid.
+        self.proc = subprocess.Popen(
+            [exe, "-F", "-c", str(self.conf)], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=open(self.base / "stderr",
+                                                   "wb"))
         import time
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.skip("dovecot could not start: "
+                            + (self.base / "stderr").read_text()
+                            + self.log())
             if ((self.base / "auth-client").exists()
                     and (self.base / "auth-userdb").exists()):
                 return self
@@ -137,6 +146,10 @@ class Dovecot:
         return p.read_text(errors="replace") if p.exists() else ""
 
     def stop(self):
-        exe = shutil.which("dovecot") or "/usr/sbin/dovecot"
-        subprocess.run([exe, "-c", str(self.conf), "stop"],
-                       capture_output=True, timeout=30)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

@@ -1,0 +1,41 @@
+#include "courier/mx.h"
+
+#include <algorithm>
+#include <mutex>
+
+namespace chasquid::courier {
+
+std::vector<std::string> OrderMXs(std::vector<dns::MX> mxs,
+                                  std::mt19937_64& rng) {
+  std::shuffle(mxs.begin(), mxs.end(), rng);
+  std::stable_sort(mxs.begin(), mxs.end(),
+                   [](const dns::MX& a, const dns::MX& b) {
+                     return a.preference < b.preference;
+                   });
+  std::vector<std::string> hosts;
+  for (auto& mx : mxs) {
+    if (hosts.size() == kMaxMXs) break;
+    hosts.push_back(mx.host.empty() ? "." : mx.host);
+  }
+  return hosts;
+}
+
+net::awaitable<Result<std::vector<std::string>>> LookupMXs(
+    dns::Resolver* resolver, std::string ascii_domain) {
+  auto mxs = co_await resolver->LookupMX(ascii_domain);
+  if (!mxs.ok()) {
+    // NXDOMAIN is "not found": use the implicit MX, as Go's IsNotFound.
+    if (mxs.status().permanent() &&
+        mxs.status().message() == "no such host") {
+      co_return std::vector<std::string>{ascii_domain};
+    }
+    co_return mxs.status().Prefixed("Could not find mail server: ");
+  }
+  if (mxs->empty()) co_return std::vector<std::string>{ascii_domain};
+  static std::mutex mu;
+  static std::mt19937_64 rng(std::random_device{}());
+  std::lock_guard<std::mutex> l(mu);
+  co_return OrderMXs(std::move(*mxs), rng);
+}
+
+}  // namespace chasquid::courier

@@ -1,0 +1,263 @@
+// The remote courier against a scripted SMTP server on loopback: reply
+// mapping, SMTPUTF8/IDNA, security levels and timeouts. (TLS and real peers
+// are covered by tests/integration/test_remote_*.py.)
+#include "courier/smtp.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <gtest/gtest.h>
+
+#include "metrics/metrics.h"
+
+namespace chasquid::courier {
+namespace {
+
+using net::ip::tcp;
+constexpr auto kAwait = net::as_tuple(net::use_awaitable);
+
+class FakeResolver : public dns::Resolver {
+ public:
+  std::map<std::string, std::vector<dns::MX>> mx;
+  net::awaitable<Result<std::vector<dns::MX>>> LookupMX(
+      std::string name) override {
+    auto it = mx.find(name);
+    if (it == mx.end()) co_return Status::Permanent("no such host");
+    co_return it->second;
+  }
+  net::awaitable<Result<std::vector<std::string>>> LookupIP(
+      std::string name) override {
+    if (name == "nx.example") co_return Status::Permanent("no such host");
+    co_return std::vector<std::string>{"127.0.0.1"};
+  }
+  net::awaitable<Result<std::vector<std::string>>> LookupTXT(
+      std::string name) override {
+    co_return std::vector<std::string>{};
+  }
+};
+
+// Maps each command line to its reply; nullopt = never answer (stall).
+using Responder = std::function<std::optional<std::string>(std::string)>;
+
+class SmtpCourierTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/courier_test.XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    dinfo_ = std::move(domaininfo::DB::Open(dir_).value());
+    acceptor_.open(tcp::v4());
+    acceptor_.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    acceptor_.listen();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // The default server: a plain ESMTP server that accepts everything.
+  static std::optional<std::string> Accept(const std::string& line) {
+    if (line.rfind("EHLO", 0) == 0) return "250-fake\r\n250 8BITMIME";
+    if (line == "DATA") return "354 go ahead";
+    if (line == "QUIT") return "221 bye";
+    return "250 ok";
+  }
+
+  net::awaitable<void> Serve(Responder respond, std::string greeting) {
+    auto [ec, sock] = co_await acceptor_.async_accept(kAwait);
+    if (ec) co_return;
+    std::string buf;
+    co_await net::async_write(sock, net::buffer(greeting + "\r\n"), kAwait);
+    bool in_data = false;
+    for (;;) {
+      auto [rec, n] = co_await net::async_read_until(
+          sock, net::dynamic_buffer(buf), "\n", kAwait);
+      if (rec) co_return;
+      std::string line = buf.substr(0, n - 2);
+      buf.erase(0, n);
+      if (in_data) {
+        if (line != ".") {
+          data_ += line + "\n";
+          continue;
+        }
+        in_data = false;
+        line = "<end of data>";
+      }
+      lines_.push_back(line);
+      auto reply = respond(line);
+      if (!reply) {
+        net::steady_timer t(sock.get_executor(), std::chrono::seconds(30));
+        co_await t.async_wait(kAwait);
+        co_return;
+      }
+      if (line == "DATA" && reply->rfind("354", 0) == 0) in_data = true;
+      co_await net::async_write(sock, net::buffer(*reply + "\r\n"), kAwait);
+    }
+  }
+
+  Status Deliver(std::string from, std::string to, Responder respond,
+                 std::string greeting = "220 fake ESMTP",
+                 std::chrono::seconds session = std::chrono::seconds(10)) {
+    SmtpOptions o;
+    o.hostname = "me.example";
+    o.port = std::to_string(acceptor_.local_endpoint().port());
+    o.resolver = &resolver_;
+    o.dinfo = dinfo_.get();
+    o.session_timeout = session;
+    SmtpCourier courier(o);
+    net::co_spawn(io_, Serve(respond, greeting), net::detached);
+    std::optional<Status> out;
+    net::co_spawn(
+        io_,
+        [&]() -> net::awaitable<void> {
+          out = co_await courier.Deliver(
+              from, to, std::make_shared<std::string>("Subject: hi\n\n.x\n"));
+          acceptor_.close();
+          io_.stop();
+        },
+        net::detached);
+    io_.run_for(std::chrono::seconds(20));
+    return out.value_or(Status::Error("did not finish"));
+  }
+
+  net::io_context io_;
+  tcp::acceptor acceptor_{io_};
+  FakeResolver resolver_;
+  std::string dir_;
+  std::unique_ptr<domaininfo::DB> dinfo_;
+  std::vector<std::string> lines_;
+  std::string data_;
+};
+
+TEST_F(SmtpCourierTest, PlainDelivery) {
+  auto* tls = metrics::NewMap("chasquid/smtpOut/tlsCount", "", "");
+  auto* checks =
+      metrics::NewMap("chasquid/smtpOut/securityLevelChecks", "", "");
+  int64_t plain = tls->Value("plain"), pass = checks->Value("pass");
+  Status s = Deliver("a@from.example", "b@to.example", Accept);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(lines_, (std::vector<std::string>{
+                        "EHLO me.example",
+                        "MAIL FROM:<a@from.example> BODY=8BITMIME",
+                        "RCPT TO:<b@to.example>", "DATA", "<end of data>",
+                        "QUIT"}));
+  EXPECT_EQ(data_, "Subject: hi\n\n..x\n");  // Still dot-stuffed here.
+  EXPECT_EQ(tls->Value("plain"), plain + 1);
+  EXPECT_EQ(checks->Value("pass"), pass + 1);
+  ::domaininfo::Domain d;
+  ASSERT_TRUE(dinfo_->Get("to.example", &d));
+  EXPECT_EQ(d.outgoing_sec_level(), domaininfo::kPlain);
+}
+
+TEST_F(SmtpCourierTest, RcptRejectedIsPermanent) {
+  Status s = Deliver("a@x", "b@to.example", [](std::string l) {
+    if (l.rfind("RCPT", 0) == 0) {
+      return std::optional<std::string>("550-5.1.1 no such user\r\n550 bye");
+    }
+    return Accept(l);
+  });
+  EXPECT_TRUE(s.permanent());
+  EXPECT_EQ(s.message(), "MAIL+RCPT 550 \"5.1.1 no such user\\nbye\"");
+}
+
+TEST_F(SmtpCourierTest, TemporaryReplyTriesNextMXThenFails) {
+  Status s = Deliver("a@x", "b@to.example", [](std::string l) {
+    if (l == "<end of data>") return std::optional<std::string>("451 later");
+    return Accept(l);
+  });
+  EXPECT_TRUE(s.transient());
+  EXPECT_EQ(s.message(),
+            "all MXs returned transient failures (last: DATA closing 451 "
+            "\"later\")");
+}
+
+TEST_F(SmtpCourierTest, BadGreetingAndHelloFallback) {
+  Status s = Deliver("a@x", "b@to.example", Accept, "554 go away");
+  EXPECT_TRUE(s.transient());
+  EXPECT_EQ(s.message(),
+            "all MXs returned transient failures (last: Error creating "
+            "client: 554 \"go away\")");
+}
+
+TEST_F(SmtpCourierTest, HeloWhenEhloIsRefused) {
+  Status s = Deliver("a@x", "b@to.example", [](std::string l) {
+    if (l.rfind("EHLO", 0) == 0) return std::optional<std::string>("502 no");
+    return Accept(l);
+  });
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(lines_[1], "HELO me.example");
+  EXPECT_EQ(lines_[2], "MAIL FROM:<a@x>");  // No extensions after HELO.
+}
+
+TEST_F(SmtpCourierTest, StallingPeerTimesOut) {
+  auto start = std::chrono::steady_clock::now();
+  Status s = Deliver("a@x", "b@to.example", [](std::string l) {
+    if (l == "DATA") return std::optional<std::string>();
+    return Accept(l);
+  }, "220 fake", std::chrono::seconds(1));
+  EXPECT_TRUE(s.transient());
+  EXPECT_EQ(s.message(),
+            "all MXs returned transient failures (last: DATA i/o timeout)");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(SmtpCourierTest, UTF8WithoutSMTPUTF8) {
+  // The domain goes as IDNA; a UTF-8 local part cannot go at all.
+  Status s = Deliver("a@x", "b@ñandú.example", Accept);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(lines_[2], "RCPT TO:<b@xn--and-6ma2c.example>");
+  lines_.clear();
+  acceptor_ = tcp::acceptor(io_, tcp::endpoint(
+                                     net::ip::make_address("127.0.0.1"), 0));
+  io_.restart();
+  s = Deliver("a@x", "ñu@to.example", Accept);
+  EXPECT_TRUE(s.permanent());
+  EXPECT_EQ(s.message(),
+            "MAIL+RCPT 599 \"local part is not ASCII but server does not "
+            "support SMTPUTF8\"");
+}
+
+TEST_F(SmtpCourierTest, UTF8WithSMTPUTF8) {
+  Status s = Deliver("ñu@x", "b@to.example", [](std::string l) {
+    if (l.rfind("EHLO", 0) == 0) {
+      return std::optional<std::string>("250-fake\r\n250 SMTPUTF8");
+    }
+    return Accept(l);
+  });
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(lines_[1], "MAIL FROM:<ñu@x> SMTPUTF8");
+}
+
+TEST_F(SmtpCourierTest, SecurityLevelDowngradeRefused) {
+  ASSERT_TRUE(dinfo_->OutgoingSecLevel("to.example", domaininfo::kTlsSecure));
+  auto* checks =
+      metrics::NewMap("chasquid/smtpOut/securityLevelChecks", "", "");
+  int64_t fail = checks->Value("fail");
+  Status s = Deliver("a@x", "b@to.example", Accept);
+  EXPECT_TRUE(s.transient());
+  EXPECT_EQ(s.message(),
+            "all MXs returned transient failures (last: Security level "
+            "check failed (level:PLAIN))");
+  EXPECT_EQ(checks->Value("fail"), fail + 1);
+}
+
+TEST_F(SmtpCourierTest, UnresolvableHostIsTransient) {
+  resolver_.mx["to.example"] = {{"nx.example", 10}};
+  Status s = Deliver("a@x", "b@to.example", Accept);
+  EXPECT_TRUE(s.transient());
+  EXPECT_EQ(s.message(),
+            "all MXs returned transient failures (last: Could not dial: "
+            "dial tcp: lookup nx.example: no such host)");
+}
+
+}  // namespace
+}  // namespace chasquid::courier

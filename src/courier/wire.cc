@@ -1,0 +1,85 @@
+#include "courier/wire.h"
+
+#include "base/strings.h"
+
+namespace chasquid::courier::wire {
+
+Result<CodeLine> ParseCodeLine(std::string_view line) {
+  if (line.size() < 4 || (line[3] != ' ' && line[3] != '-')) {
+    return Status::Transient("short response: " + std::string(line));
+  }
+  int code = 0;
+  for (int i = 0; i < 3; i++) {
+    if (line[i] < '0' || line[i] > '9') {
+      return Status::Transient("invalid response code: " + std::string(line));
+    }
+    code = code * 10 + (line[i] - '0');
+  }
+  if (code < 100) {
+    return Status::Transient("invalid response code: " + std::string(line));
+  }
+  return CodeLine{code, line[3] == '-', std::string(line.substr(4))};
+}
+
+Status ReplyReader::Feed(std::string_view line) {
+  if (!started_) {
+    auto cl = ParseCodeLine(line);
+    if (!cl.ok()) return cl.status();
+    started_ = true;
+    code_ = cl->code;
+    text_ = cl->text;
+    done_ = !cl->continued;
+    return Status::Ok();
+  }
+  auto cl = ParseCodeLine(line);
+  if (!cl.ok() || cl->code != code_) {
+    // textproto keeps reading, appending the odd line as it came.
+    text_ += "\n" + std::string(line);
+    return Status::Ok();
+  }
+  text_ += "\n" + cl->text;
+  done_ = !cl->continued;
+  return Status::Ok();
+}
+
+std::string ReplyError(int code, std::string_view text) {
+  std::string c = std::to_string(code);
+  while (c.size() < 3) c = "0" + c;
+  return c + " " + GoQuote(text);
+}
+
+bool CodeMatches(int code, int expect) {
+  if (expect >= 1 && expect < 10) return code / 100 == expect;
+  if (expect >= 10 && expect < 100) return code / 10 == expect;
+  if (expect >= 100 && expect < 1000) return code == expect;
+  return true;
+}
+
+Status ReplyStatus(int code, std::string_view text) {
+  std::string msg = ReplyError(code, text);
+  if (code >= 500 && code < 600) return Status::Permanent(msg);
+  return Status::Transient(msg);
+}
+
+std::string EncodeData(std::string_view data) {
+  std::string out;
+  out.reserve(data.size() + data.size() / 50 + 8);
+  bool line_start = true;
+  for (size_t i = 0; i < data.size(); i++) {
+    char c = data[i];
+    if (line_start && c == '.') out += '.';
+    line_start = false;
+    if (c == '\n') {
+      if (out.empty() || out.back() != '\r') out += '\r';
+      out += '\n';
+      line_start = true;
+      continue;
+    }
+    out += c;
+  }
+  if (!line_start) out += "\r\n";
+  out += ".\r\n";
+  return out;
+}
+
+}  // namespace chasquid::courier::wire

@@ -1,0 +1,85 @@
+// MTA-STS (RFC 8461, without reporting): fetching a domain's policy
+// (`_mta-sts` TXT discovery, then the policy over HTTPS with the
+// certificate validated against the system roots) and the on-disk policy
+// cache with its periodic refresh (spec/queue-and-delivery §13).
+//
+// The cache directory holds one file per domain, "pol:<domain>" (the domain
+// as given, not escaped), with the policy's compact JSON (max_age in
+// nanoseconds) and an mtime set to its expiry, as chasquid writes them.
+//
+// Counters: chasquid/sts/cache/* (spec/monitoring §8.6). Traces:
+// STSCache.Fetch (domain), STSCache.Refresh (cache dir).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "base/status.h"
+#include "dns/dns.h"
+#include "sts/policy.h"
+
+namespace chasquid::sts {
+
+namespace net = boost::asio;
+
+// Fetches the policy of `domain` from the network without validating it
+// (smtp-check shows it before checking). Errors: "MTA-STS TXT record
+// missing", "redirects not allowed in MTA-STS", "HTTP response status code:
+// <n>", "HTTP media type error: ...", "invalid HTTP media type", DNS and
+// network errors. `resolver` and `tls` must outlive the call. `port` is 443
+// except in tests.
+net::awaitable<Result<Policy>> UncheckedFetch(
+    dns::Resolver* resolver, net::ssl::context& tls, std::string domain,
+    std::chrono::steady_clock::duration timeout, std::string port = "443");
+
+// UncheckedFetch and Check.
+net::awaitable<Result<Policy>> Fetch(
+    dns::Resolver* resolver, net::ssl::context& tls, std::string domain,
+    std::chrono::steady_clock::duration timeout, std::string port = "443");
+
+// The policy cache. Thread-safe (its state is the directory); the
+// resolver and TLS context must outlive it.
+class Cache {
+ public:
+  // Creates `dir` (0770) if needed.
+  static Result<std::unique_ptr<Cache>> Open(
+      std::string dir, dns::Resolver* resolver,
+      std::shared_ptr<net::ssl::context> tls);
+
+  // The valid policy of `domain`, from the cache or the network; nullopt
+  // when there is none or it could not be fetched (a miss is stored).
+  net::awaitable<std::optional<Policy>> Get(
+      std::string domain, std::chrono::steady_clock::duration timeout);
+
+  // One refresh pass over every cached domain (30 s timeout each).
+  net::awaitable<void> RefreshOnce();
+
+  // Spawns the refresh loop on `ex`: a pass now, then one every
+  // `every` (10 minutes in the daemon), for the life of the process.
+  void StartRefresh(net::any_io_executor ex,
+                    std::chrono::steady_clock::duration every);
+
+  // For tests only: the HTTPS port of the policy servers.
+  void SetPortForTesting(std::string port) { port_ = std::move(port); }
+
+ private:
+  Cache(std::string dir, dns::Resolver* resolver,
+        std::shared_ptr<net::ssl::context> tls)
+      : dir_(std::move(dir)), resolver_(resolver), tls_(std::move(tls)) {}
+  std::optional<Policy> Load(const std::string& domain);
+  void Store(const std::string& domain, const Policy& p);
+  std::string PathFor(const std::string& domain) const;
+
+  const std::string dir_;
+  dns::Resolver* const resolver_;
+  const std::shared_ptr<net::ssl::context> tls_;
+  std::string port_ = "443";
+};
+
+}  // namespace chasquid::sts

@@ -1,0 +1,238 @@
+"""Helpers for the remote-delivery tests: a test CA, an MTA-STS HTTPS
+server, and a scriptable SMTP peer (with optional STARTTLS).
+
+Nothing here touches the internet: names resolve through dnsserver.py, and
+certificates chain to a CA made per test.
+"""
+
+import http.server
+import pathlib
+import socket
+import socketserver
+import ssl
+import subprocess
+import threading
+import time
+
+
+class CA:
+    """A throw-away certificate authority (openssl)."""
+
+    def __init__(self, root):
+        self.dir = pathlib.Path(root)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.key = self.dir / "ca.key"
+        self.cert = self.dir / "ca.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-days", "2", "-subj", "/CN=chasquid test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+             "-keyout", str(self.key), "-out", str(self.cert)],
+            check=True, capture_output=True)
+        self.serial = 1
+
+    def issue(self, outdir, *names):
+        """Writes fullchain.pem and privkey.pem for `names` into outdir."""
+        outdir = pathlib.Path(outdir)
+        outdir.mkdir(parents=True, exist_ok=True)
+        key, csr = outdir / "privkey.pem", outdir / "req.csr"
+        subprocess.run(
+            ["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-subj", f"/CN={names[0]}", "-keyout", str(key),
+             "-out", str(csr)], check=True, capture_output=True)
+        ext = outdir / "ext.cnf"
+        ext.write_text(
+            "subjectAltName=" + ",".join(f"DNS:{n}" for n in names) +
+            "\nextendedKeyUsage=serverAuth\n")
+        self.serial += 1
+        subprocess.run(
+            ["openssl", "x509", "-req", "-in", str(csr), "-CA",
+             str(self.cert), "-CAkey", str(self.key), "-set_serial",
+             str(self.serial), "-days", "2", "-extfile", str(ext),
+             "-out", str(outdir / "fullchain.pem")],
+            check=True, capture_output=True)
+        csr.unlink()
+        ext.unlink()
+        return outdir / "fullchain.pem", key
+
+
+def self_signed(outdir, name):
+    outdir = pathlib.Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-days", "2", "-subj", f"/CN={name}",
+         "-addext", f"subjectAltName=DNS:{name}",
+         "-keyout", str(outdir / "privkey.pem"),
+         "-out", str(outdir / "fullchain.pem")],
+        check=True, capture_output=True)
+    return outdir / "fullchain.pem", outdir / "privkey.pem"
+
+
+def free_loopback_ip():
+    """A 127.x.y.z address whose port 443 is free (policy servers must be
+    on 443, as MTA-STS has no port)."""
+    import random
+    for _ in range(50):
+        ip = f"127.{random.randint(1, 254)}.{random.randint(0, 254)}." \
+             f"{random.randint(1, 254)}"
+        with socket.socket() as s:
+            try:
+                s.bind((ip, 443))
+                return ip
+            except OSError:
+                continue
+    raise RuntimeError("no free loopback address for port 443")
+
+
+class STSServer:
+    """Serves https://mta-sts.<domain>/.well-known/mta-sts.txt on ip:443."""
+
+    def __init__(self, ip, certfile, keyfile, policy,
+                 content_type="text/plain"):
+        self.requests = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.requests += 1
+                if self.path != "/.well-known/mta-sts.txt":
+                    self.send_error(404)
+                    return
+                body = outer.policy.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.policy = policy
+        self.httpd = http.server.ThreadingHTTPServer((ip, 443), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(certfile, keyfile)
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket,
+                                            server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class SMTPPeer:
+    """A minimal SMTP server on 127.0.0.1:<port>, for the peers chasquid
+    must cope with: STARTTLS with a given certificate (or none), stalling
+    at a command, rejecting. Records the messages it accepts.
+
+    `stall_at`: a command verb ("DATA") after which it never answers.
+    """
+
+    def __init__(self, port, certfile=None, keyfile=None, stall_at=None,
+                 rcpt_reply="250 ok"):
+        self.port = port
+        self.messages = []   # (mail_from, [rcpt], data)
+        self.connections = 0
+        self.tls_connections = 0
+        self.stall_at = stall_at
+        self.rcpt_reply = rcpt_reply
+        self.ctx = None
+        if certfile:
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ctx.load_cert_chain(certfile, keyfile)
+        self.stop_event = threading.Event()
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                outer._handle(self.request)
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+
+    def _handle(self, sock):
+        self.connections += 1
+        f = sock.makefile("rwb")
+
+        def send(line):
+            f.write(line.encode() + b"\r\n")
+            f.flush()
+
+        send("220 peer ESMTP")
+        mail_from, rcpts = None, []
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            cmd = line.decode(errors="replace").rstrip("\r\n")
+            verb = cmd.split(" ")[0].upper()
+            if self.stall_at and verb == self.stall_at:
+                self.stop_event.wait(120)
+                return
+            if verb == "EHLO":
+                ext = ["250-peer", "250-8BITMIME", "250-SMTPUTF8"]
+                if self.ctx and not isinstance(sock, ssl.SSLSocket):
+                    ext.append("250-STARTTLS")
+                ext.append("250 HELP")
+                for e in ext:
+                    send(e)
+            elif verb == "STARTTLS" and self.ctx:
+                send("220 go ahead")
+                try:
+                    sock = self.ctx.wrap_socket(sock, server_side=True)
+                except (ssl.SSLError, OSError):
+                    return
+                self.tls_connections += 1
+                f = sock.makefile("rwb")
+            elif verb == "MAIL":
+                mail_from = cmd[10:].split(">")[0].lstrip("<")
+                send("250 ok")
+            elif verb == "RCPT":
+                rcpts.append(cmd[8:].split(">")[0].lstrip("<"))
+                send(self.rcpt_reply)
+            elif verb == "DATA":
+                send("354 go ahead")
+                data = b""
+                while True:
+                    dl = f.readline()
+                    if not dl or dl == b".\r\n":
+                        break
+                    data += dl
+                self.messages.append((mail_from, rcpts, data))
+                send("250 queued")
+            elif verb == "QUIT":
+                send("221 bye")
+                return
+            else:
+                send("250 ok")
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_until(cond, timeout=20, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
