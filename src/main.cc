@@ -29,6 +29,7 @@
 #include "domaininfo/domaininfo.h"
 #include "dovecot/dovecot.h"
 #include "flags.h"
+#include "localrpc/localrpc.h"
 #include "maillog/maillog.h"
 #include "metrics/metrics.h"
 #include "metrics/process.h"
@@ -290,6 +291,38 @@ int Main(int argc, char** argv) {
       return monitoring::Response::Text(q->DumpText());
     });
   }
+
+  // Step 17: the local RPC for chasquid-util. Its methods may block (the
+  // alias hook, file writes): they run on their own small pool.
+  net::thread_pool rpc_pool(2);
+  localrpc::Server rpc(io.get_executor(), &rpc_pool);
+  rpc.Register("AliasResolve", [&aliasr](const localrpc::Values& args)
+                                   -> Result<localrpc::Values> {
+    auto r = aliasr.Resolve(localrpc::Get(args, "Address"));
+    if (!r.ok()) return r.status();
+    localrpc::Values out;
+    for (const auto& rcpt : *r) {
+      const char* type = rcpt.type == aliases::RecipientType::kPipe
+                             ? "(pipe)"
+                             : rcpt.type == aliases::RecipientType::kForward
+                                   ? "(forward)"
+                                   : "(email)";
+      out.emplace_back(type, rcpt.addr);
+    }
+    return out;
+  });
+  rpc.Register("DomaininfoClear", [&dinfo](const localrpc::Values& args)
+                                      -> Result<localrpc::Values> {
+    // The domain is used verbatim, as chasquid does (not normalised).
+    if (Status s = dinfo->Clear(localrpc::Get(args, "Domain")); !s.ok()) {
+      return s;
+    }
+    return localrpc::Values{};
+  });
+  if (Status s = rpc.Listen(conf->data_dir() + "/localrpc-v1"); !s.ok()) {
+    CLOG_FATAL("Error starting local RPC server: " + s.message());
+  }
+  rpc.Start();
 
   net::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   std::function<void(const boost::system::error_code&, int)> on_signal =
