@@ -1,0 +1,123 @@
+// DKIM signing and verification (RFC 6376, RFC 8463 ed25519-sha256) as
+// chasquid does it (spec/dkim-spf.md Part A): relaxed/relaxed signatures
+// with rsa-sha256 or ed25519-sha256 over a fixed list of headers, and
+// verification of every DKIM-Signature of a message, with key records
+// fetched through dns::Resolver. Mail is never rejected because a signature
+// fails: results only go to Authentication-Results.
+//
+// Keys are read from domains/<domain>/dkim:<selector>.pem (PKCS#8 PEM,
+// RSA or Ed25519; spec/config-and-files.md §7.7).
+//
+// Thread-safety: a Signer is immutable after loading and may sign from many
+// threads at once. VerifyMessage keeps its state per call.
+#pragma once
+
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "base/status.h"
+#include "dns/dns.h"
+
+typedef struct evp_pkey_st EVP_PKEY;
+
+namespace chasquid::nettrace {
+class Trace;
+}
+
+namespace chasquid::dkim {
+
+namespace net = boost::asio;
+
+// A private key that signs for one domain and selector.
+class Signer {
+ public:
+  // Takes ownership of `key` (RSA or Ed25519).
+  Signer(std::string domain, std::string selector, EVP_PKEY* key);
+  ~Signer();
+  Signer(const Signer&) = delete;
+  Signer& operator=(const Signer&) = delete;
+
+  const std::string& domain() const { return domain_; }
+  const std::string& selector() const { return selector_; }
+  // "rsa-sha256" or "ed25519-sha256".
+  std::string algorithm() const;
+  EVP_PKEY* key() const { return key_; }
+
+  // Signs a CRLF message at time `now`. Returns the value of the
+  // DKIM-Signature header in its abstract form: five lines joined by CRLF,
+  // without the header name (spec §3.6). Errors: message parse errors
+  // (spec §3.2) and crypto failures.
+  Result<std::string> Sign(std::string_view crlf_message,
+                           std::time_t now) const;
+
+ private:
+  std::string domain_, selector_;
+  EVP_PKEY* key_;
+};
+
+// Loads one key file (spec §2.2), with the exact error texts:
+// "open <path>: <errno text>", "error decoding PEM block",
+// "unsupported block type: <TYPE>", "x509: ...", "unsupported key type: ...".
+Result<std::shared_ptr<const Signer>> LoadSigner(const std::string& domain,
+                                                 const std::string& selector,
+                                                 const std::string& path);
+
+// Loads every domains/<dir>/dkim:*.pem of one domain directory, sorted by
+// file name, for the daemon's domain discovery. `domain` is the normalized
+// domain name (what d= says). On error the daemon logs
+// "  <domain>: DKIM loading error: <message>" and exits.
+Result<std::vector<std::shared_ptr<const Signer>>> LoadDomainSigners(
+    const std::string& domain, const std::string& domain_dir);
+
+// The DNS record that publishes `key`'s public half:
+// "v=DKIM1; k=<rsa|ed25519>; p=<base64>" (RSA: SubjectPublicKeyInfo DER;
+// Ed25519: the raw 32 bytes).
+Result<std::string> DNSRecord(EVP_PKEY* key);
+
+// The header as chasquid prepends it to a message in internal (LF) form:
+// "DKIM-Signature: <value>\n" with every line break followed by a TAB.
+std::string SignatureHeaderLF(const std::string& value);
+
+enum class State { kSuccess, kPermFail, kTempFail };
+
+// The result for one examined signature (spec §4.8).
+struct SignatureResult {
+  State state = State::kPermFail;
+  std::string error;    // Empty on success.
+  std::string domain;   // d=, empty if the header did not parse.
+  std::string selector;
+  std::string b;  // b= without whitespace, empty if it did not parse.
+};
+
+struct VerifyResult {
+  int found = 0;  // Signatures examined (at most 5).
+  int valid = 0;
+  std::vector<SignatureResult> results;  // In header order.
+};
+
+// Verifies every DKIM-Signature of a CRLF message (the first 5). An error
+// means the message could not be parsed (spec §4.1: counted as
+// dkimVerifyErrors, no result). `resolver` must outlive the call. With a
+// parent trace, a "DKIM.Verify" child titled `trace_title` is opened.
+net::awaitable<Result<VerifyResult>> VerifyMessage(
+    dns::Resolver& resolver, std::string crlf_message,
+    nettrace::Trace* parent = nullptr, std::string trace_title = "");
+
+// The DKIM part of Authentication-Results (spec §5.1), lines joined by
+// CRLF: ";dkim=none", or one block per signature.
+std::string AuthenticationResultsDKIM(const VerifyResult& r);
+
+// The whole Authentication-Results header for the top of a message in
+// internal (LF) form (spec §5.2), or "" when neither SPF nor DKIM has a
+// result. `spf` is "<result> (<error or <nil>>)" if SPF was checked.
+std::string AuthenticationResultsHeaderLF(
+    const std::string& hostname, const std::optional<std::string>& spf,
+    const std::optional<VerifyResult>& dkim);
+
+}  // namespace chasquid::dkim

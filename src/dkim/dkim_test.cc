@@ -1,0 +1,250 @@
+#include "dkim/dkim.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include "base/strings.h"
+#include "dkim/message.h"
+
+namespace chasquid::dkim {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FakeResolver : public dns::Resolver {
+ public:
+  std::map<std::string, std::vector<std::string>> txt;
+  bool transient = false;
+  net::awaitable<Result<std::vector<dns::MX>>> LookupMX(std::string) override {
+    co_return Status::Permanent("no such host");
+  }
+  net::awaitable<Result<std::vector<std::string>>> LookupIP(
+      std::string) override {
+    co_return Status::Permanent("no such host");
+  }
+  net::awaitable<Result<std::vector<std::string>>> LookupTXT(
+      std::string name) override {
+    if (transient) co_return Status::Transient("lookup " + name + ": timeout");
+    auto it = txt.find(name);
+    if (it == txt.end()) {
+      co_return Status::Permanent("lookup " + name + ": no such host");
+    }
+    co_return it->second;
+  }
+};
+
+net::awaitable<void> VerifyInto(dns::Resolver& r, std::string msg,
+                               std::optional<Result<VerifyResult>>* out) {
+  out->emplace(co_await VerifyMessage(r, std::move(msg)));
+}
+
+Result<VerifyResult> Verify(dns::Resolver& r, const std::string& msg) {
+  net::io_context io;
+  std::optional<Result<VerifyResult>> out;
+  net::co_spawn(io, VerifyInto(r, msg, &out), net::detached);
+  io.run();
+  return std::move(*out);
+}
+
+std::shared_ptr<const Signer> NewSigner(const char* alg, const char* domain,
+                                        const char* selector) {
+  EVP_PKEY* k = std::string(alg) == "RSA"
+                    ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})
+                    : EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  return std::make_shared<Signer>(domain, selector, k);
+}
+
+// "DKIM-Signature: <value>" as a CRLF header (continuations get a TAB).
+std::string SigHeader(const std::string& value) {
+  std::string lf = SignatureHeaderLF(value);
+  return ToCRLF(lf);
+}
+
+const char kMsg[] =
+    "From: Alice <alice@example.com>\r\n"
+    "To: bob@example.net\r\n"
+    "Subject: a rather long subject line that\r\n"
+    " is folded\r\n"
+    "Date: Mon, 4 Mar 2024 10:00:00 +0000\r\n"
+    "Message-ID: <x@example.com>\r\n"
+    "\r\n"
+    "Hello  there \r\n"
+    "\r\n";
+
+TEST(DKIMTest, SignatureFormat) {
+  auto s = NewSigner("ED25519", "example.com", "sel");
+  auto v = s->Sign(kMsg, 1709494311);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  std::vector<std::string> lines = Split(*v, "\r\n");
+  ASSERT_EQ(lines.size(), 6u) << *v;
+  EXPECT_EQ(lines[0], "v=1; a=ed25519-sha256; c=relaxed/relaxed;");
+  EXPECT_EQ(lines[1], "d=example.com; s=sel; t=1709494311;");
+  EXPECT_EQ(lines[2],
+            "h=from:subject:date:to:message-id:from:subject:date:to:cc:message-id;");
+  EXPECT_TRUE(HasPrefix(lines[3], "bh=")) << lines[3];
+  EXPECT_EQ(lines[4].size(), 72u);  // "b=" + 70.
+  EXPECT_EQ(lines[5].size(), 2u + 18 + 1);  // "  " + 18 + ";".
+  EXPECT_EQ(SignatureHeaderLF("a;\r\nb;"), "DKIM-Signature: a;\n\tb;\n");
+}
+
+TEST(DKIMTest, SignVerifyBothAlgorithms) {
+  for (const char* alg : {"RSA", "ED25519"}) {
+    auto s = NewSigner(alg, "example.com", "sel");
+    auto v = s->Sign(kMsg, 1709494311);
+    ASSERT_TRUE(v.ok());
+    FakeResolver r;
+    r.txt["sel._domainkey.example.com"] = {"unrelated", *DNSRecord(s->key())};
+    std::string signed_msg = SigHeader(*v) + kMsg;
+    auto res = Verify(r, signed_msg);
+    ASSERT_TRUE(res.ok());
+    EXPECT_EQ(res->found, 1);
+    EXPECT_EQ(res->valid, 1) << alg << ": " << res->results[0].error;
+    EXPECT_TRUE(HasPrefix(AuthenticationResultsDKIM(*res),
+                          ";dkim=pass  header.b="));
+
+    // A changed body: body hash mismatch, reported as "fail".
+    std::string body_changed = signed_msg + "more\r\n";
+    res = Verify(r, body_changed);
+    ASSERT_TRUE(res.ok());
+    EXPECT_EQ(res->valid, 0);
+    EXPECT_TRUE(HasPrefix(res->results[0].error, "body hash mismatch (got "));
+    EXPECT_TRUE(HasPrefix(AuthenticationResultsDKIM(*res),
+                          ";dkim=fail  reason=\"body hash mismatch"));
+
+    // A changed header: verification failed.
+    std::string hdr_changed = signed_msg;
+    hdr_changed.replace(hdr_changed.find("bob@"), 4, "eve@");
+    res = Verify(r, hdr_changed);
+    EXPECT_EQ(res->results[0].error, "verification failed");
+
+    // An added From: header is covered by over-signing.
+    res = Verify(r, "From: mallory@evil\r\n" + signed_msg);
+    EXPECT_EQ(res->results[0].error, "verification failed");
+  }
+}
+
+TEST(DKIMTest, VerifyResults) {
+  FakeResolver r;
+  auto res = Verify(r, "From: a@b\r\n\r\nbody\r\n");
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(res->found, 0);
+  EXPECT_EQ(AuthenticationResultsDKIM(*res), ";dkim=none");
+
+  auto s = NewSigner("ED25519", "example.com", "sel");
+  std::string msg = SigHeader(*s->Sign(kMsg, 1)) + kMsg;
+  // No key: permerror with the resolver's text. Temporary: temperror.
+  res = Verify(r, msg);
+  EXPECT_EQ(res->results[0].state, State::kPermFail);
+  EXPECT_EQ(AuthenticationResultsDKIM(*res),
+            ";dkim=permerror  reason=\"lookup sel._domainkey.example.com: no "
+            "such host\"\r\n  header.b=" +
+                res->results[0].b.substr(0, 12) + "  header.d=example.com");
+  r.transient = true;
+  res = Verify(r, msg);
+  EXPECT_EQ(res->results[0].state, State::kTempFail);
+  EXPECT_TRUE(HasPrefix(AuthenticationResultsDKIM(*res), ";dkim=temperror  "));
+
+  res = Verify(r, "DKIM-Signature: v=1; a=rsa-sha256; d=x.org\r\n" +
+                      std::string(kMsg));
+  EXPECT_EQ(AuthenticationResultsDKIM(*res),
+            ";dkim=permerror  reason=\"missing required tag: b=\"\r\n"
+            "  header.d=x.org");
+
+  // Only the first 5 signatures are examined.
+  std::string many;
+  for (int i = 0; i < 7; ++i) many += "DKIM-Signature: v=1\r\n";
+  res = Verify(r, many + kMsg);
+  EXPECT_EQ(res->found, 5);
+  EXPECT_FALSE(Verify(r, " bad\r\n\r\n").ok());
+}
+
+TEST(DKIMTest, AuthenticationResultsHeader) {
+  VerifyResult vr;
+  vr.found = vr.valid = 1;
+  vr.results.push_back({State::kSuccess, "", "srv-a", "s1",
+                        "JkROrF9he5gqMhWcU47h"});
+  EXPECT_EQ(AuthenticationResultsHeaderLF("srv-b", "none (no DNS record found)",
+                                          vr),
+            "Authentication-Results: srv-b\n\t;spf=none (no DNS record "
+            "found)\n\t;dkim=pass  header.b=JkROrF9he5gq  header.d=srv-a\n");
+  EXPECT_EQ(AuthenticationResultsHeaderLF("h", std::nullopt, std::nullopt), "");
+  EXPECT_EQ(AuthenticationResultsHeaderLF("h", "pass (matched mx)",
+                                          std::nullopt),
+            "Authentication-Results: h\n\t;spf=pass (matched mx)\n");
+}
+
+class KeysTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("dkimtest." + std::to_string(getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Write(const std::string& name, const std::string& content) {
+    std::string p = (dir_ / name).string();
+    std::ofstream(p) << content;
+    return p;
+  }
+  std::string WriteKey(const std::string& name, EVP_PKEY* k) {
+    std::string p = (dir_ / name).string();
+    FILE* f = fopen(p.c_str(), "w");
+    PEM_write_PrivateKey(f, k, nullptr, nullptr, 0, nullptr, nullptr);
+    fclose(f);
+    EVP_PKEY_free(k);
+    return p;
+  }
+  fs::path dir_;
+};
+
+TEST_F(KeysTest, LoadErrors) {
+  auto err = [](const std::string& p) {
+    return LoadSigner("d", "s", p).status().message();
+  };
+  EXPECT_EQ(err((dir_ / "missing").string()),
+            "open " + (dir_ / "missing").string() +
+                ": no such file or directory");
+  EXPECT_EQ(err(Write("a.pem", "junk")), "error decoding PEM block");
+  EXPECT_EQ(err(Write("b.pem",
+                      "-----BEGIN RSA PRIVATE KEY-----\nYWJj\n"
+                      "-----END RSA PRIVATE KEY-----\n")),
+            "unsupported block type: RSA PRIVATE KEY");
+  EXPECT_EQ(err(Write("c.pem",
+                      "-----BEGIN PRIVATE KEY-----\nYWJj\n"
+                      "-----END PRIVATE KEY-----\n")),
+            "x509: failed to parse private key");
+  EXPECT_EQ(err(WriteKey("d.pem", EVP_PKEY_Q_keygen(nullptr, nullptr, "EC",
+                                                    "P-256"))),
+            "unsupported key type: *ecdsa.PrivateKey");
+}
+
+TEST_F(KeysTest, DomainDiscovery) {
+  WriteKey("dkim:b.pem", EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+  WriteKey("dkim:a.pem",
+           EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024}));
+  Write("users", "");
+  auto s = LoadDomainSigners("example.com", dir_.string());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_EQ(s->size(), 2u);
+  EXPECT_EQ((*s)[0]->selector(), "a");
+  EXPECT_EQ((*s)[0]->algorithm(), "rsa-sha256");
+  EXPECT_EQ((*s)[1]->selector(), "b");
+  EXPECT_EQ((*s)[1]->algorithm(), "ed25519-sha256");
+  EXPECT_EQ((*s)[1]->domain(), "example.com");
+  auto none = LoadDomainSigners("x", (dir_ / "nodir").string());
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+}  // namespace
+}  // namespace chasquid::dkim
