@@ -132,6 +132,10 @@ int Main(int argc, char** argv) {
   }
 
   net::io_context io;
+  // Registered now, handled from step 18 on: a signal that arrives during
+  // start-up waits for the handler instead of killing the process with
+  // its default action.
+  net::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
 
   // Every DNS lookup of the daemon goes through this resolver; the test
   // override applies only when the flag was given explicitly.
@@ -324,7 +328,6 @@ int Main(int argc, char** argv) {
   }
   rpc.Start();
 
-  net::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
