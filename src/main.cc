@@ -1,5 +1,6 @@
 // chasquid: the daemon. Flags, config, wiring and signals, in the order of
 // spec/config-and-files §2 (tests check which error is reported first).
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -32,8 +33,12 @@
 #include "localrpc/localrpc.h"
 #include "maillog/maillog.h"
 #include "metrics/metrics.h"
+#include "metrics/latency.h"
 #include "metrics/process.h"
+#include "monitoring/pprof.h"
 #include "monitoring/server.h"
+#include "monitoring/tasks_page.h"
+#include "monitoring/traces_page.h"
 #include "normalize/normalize.h"
 #include "queue/queue.h"
 #include "sts/sts.h"
@@ -92,9 +97,11 @@ void RegisterBuildVars(int argc, char** argv) {
       "timestamp when the binary was built, in seconds since epoch")
       ->Set(version::SourceDateTimestamp());
   metrics::RegisterProcessVars(argc, argv);
+  metrics::RegisterLatencyMetrics();
 }
 
 int Main(int argc, char** argv) {
+  monitoring::EnableHeapSampling();
   std::vector<std::string> args(argv, argv + argc);
   gflags::SetUsageMessage("chasquid [flags]");
   gflags::ParseCommandLineNonHelpFlags(&argc, &argv, true);
@@ -158,6 +165,9 @@ int Main(int argc, char** argv) {
     info.argv = args;
     info.on_exit = [] { _exit(0); };
     mon = std::make_unique<monitoring::Server>(io, std::move(info));
+    monitoring::RegisterTracesPage(*mon);
+    monitoring::RegisterTasksPage(*mon);
+    monitoring::RegisterPprof(*mon);
     Status s = mon->Listen(conf->monitoring_address());
     if (!s.ok()) CLOG_FATAL("Monitoring server failed: " + s.message());
     CLOG_INFO("Monitoring HTTP server listening on " +
@@ -358,7 +368,12 @@ int Main(int argc, char** argv) {
 
   unsigned n = std::max(2u, std::thread::hardware_concurrency());
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < n; i++) threads.emplace_back([&] { io.run(); });
+  for (unsigned i = 1; i < n; i++) {
+    threads.emplace_back([&] { io.run(); });
+    // Named for the tasks page and for top -H.
+    pthread_setname_np(threads.back().native_handle(),
+                       ("io-" + std::to_string(i)).c_str());
+  }
   io.run();
   for (auto& t : threads) t.join();
   return 0;

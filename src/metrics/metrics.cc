@@ -21,7 +21,8 @@ struct Var {
   std::string label;
   std::variant<std::unique_ptr<Counter>, std::unique_ptr<Gauge>,
                std::unique_ptr<CounterMap>, std::unique_ptr<StringVar>,
-               std::unique_ptr<FuncVar>, std::unique_ptr<Histogram>>
+               std::unique_ptr<FuncVar>, std::unique_ptr<Histogram>,
+               std::unique_ptr<HistogramMap>>
       v;
 };
 
@@ -129,12 +130,43 @@ Histogram::Data Histogram::Snapshot() const {
   return d;
 }
 
+HistogramMap::HistogramMap(std::vector<double> bounds)
+    : bounds_(std::move(bounds)) {}
+
+void HistogramMap::Observe(std::string_view key, double v) {
+  Histogram* h;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = h_.find(key);
+    if (it == h_.end()) {
+      it = h_.emplace(std::string(key), std::make_unique<Histogram>(bounds_))
+               .first;
+    }
+    h = it->second.get();  // Never erased: stays valid after unlocking.
+  }
+  h->Observe(v);
+}
+
+std::map<std::string, Histogram::Data> HistogramMap::Snapshot() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::map<std::string, Histogram::Data> out;
+  for (const auto& [k, h] : h_) out.emplace(k, h->Snapshot());
+  return out;
+}
+
 Counter* NewCounter(std::string_view name, std::string_view help) {
   return Register(name, help, "", std::make_unique<Counter>());
 }
 
 Gauge* NewGauge(std::string_view name, std::string_view help) {
   return Register(name, help, "", std::make_unique<Gauge>());
+}
+
+HistogramMap* NewHistogramMap(std::string_view name, std::string_view label,
+                              std::string_view help,
+                              std::vector<double> bounds) {
+  return Register(name, help, label.empty() ? "key" : label,
+                  std::make_unique<HistogramMap>(std::move(bounds)));
 }
 
 CounterMap* NewMap(std::string_view name, std::string_view label,
@@ -224,6 +256,21 @@ std::string MangleName(std::string_view name) {
   return out;
 }
 
+namespace {
+
+std::string HistogramJson(const Histogram::Data& d) {
+  std::string out = "{";
+  for (size_t i = 0; i < d.bounds.size(); i++) {
+    out += ExpvarQuote("le=" + FormatFloat(d.bounds[i])) + ": " +
+           std::to_string(d.cumulative[i]) + ", ";
+  }
+  out += "\"le=+Inf\": " + std::to_string(d.count) +
+         ", \"sum\": " + FormatFloat(d.sum) + "}";
+  return out;
+}
+
+}  // namespace
+
 std::string RenderExpvar() {
   Registry& r = Global();
   std::lock_guard<std::mutex> l(r.mu);
@@ -256,14 +303,16 @@ std::string RenderExpvar() {
             }
             out += "}";
           } else if constexpr (std::is_same_v<T, Histogram>) {
-            auto d = p->Snapshot();
+            out += HistogramJson(p->Snapshot());
+          } else if constexpr (std::is_same_v<T, HistogramMap>) {
             out += "{";
-            for (size_t i = 0; i < d.bounds.size(); i++) {
-              out += ExpvarQuote("le=" + FormatFloat(d.bounds[i])) + ": " +
-                     std::to_string(d.cumulative[i]) + ", ";
+            bool f = true;
+            for (const auto& [k, d] : p->Snapshot()) {
+              if (!f) out += ", ";
+              f = false;
+              out += ExpvarQuote(k) + ": " + HistogramJson(d);
             }
-            out += "\"le=+Inf\": " + std::to_string(d.count) +
-                   ", \"sum\": " + FormatFloat(d.sum) + "}";
+            out += "}";
           }
         },
         var.v);
@@ -288,6 +337,24 @@ std::string EscapeLabelValue(const std::string& key) {
     else out += c;
   }
   return out + "\"";
+}
+
+// The sample lines of one histogram; `labels` ("type=\"x\"") goes before
+// "le" in every sample.
+std::string HistogramLines(const std::string& m, const std::string& labels,
+                           const Histogram::Data& d) {
+  std::string out;
+  std::string pre = labels.empty() ? "" : labels + ",";
+  for (size_t i = 0; i < d.bounds.size(); i++) {
+    out += m + "_bucket{" + pre + "le=\"" + FormatFloat(d.bounds[i]) + "\"} " +
+           std::to_string(d.cumulative[i]) + "\n";
+  }
+  out += m + "_bucket{" + pre + "le=\"+Inf\"} " + std::to_string(d.count) +
+         "\n";
+  std::string lb = labels.empty() ? "" : "{" + labels + "}";
+  out += m + "_sum" + lb + " " + FormatFloat(d.sum) + "\n";
+  out += m + "_count" + lb + " " + std::to_string(d.count) + "\n";
+  return out;
 }
 
 }  // namespace
@@ -329,14 +396,13 @@ std::string RenderOpenMetrics() {
             // Histograms are ours, not chasquid's: they get a TYPE line so
             // that Prometheus reads them as histograms.
             out += "# TYPE " + m + " histogram\n";
-            auto d = p->Snapshot();
-            for (size_t i = 0; i < d.bounds.size(); i++) {
-              out += m + "_bucket{le=\"" + FormatFloat(d.bounds[i]) + "\"} " +
-                     std::to_string(d.cumulative[i]) + "\n";
+            out += HistogramLines(m, "", p->Snapshot());
+          } else if constexpr (std::is_same_v<T, HistogramMap>) {
+            out += "# TYPE " + m + " histogram\n";
+            for (const auto& [k, d] : p->Snapshot()) {
+              out += HistogramLines(
+                  m, var->label + "=" + EscapeLabelValue(k), d);
             }
-            out += m + "_bucket{le=\"+Inf\"} " + std::to_string(d.count) + "\n";
-            out += m + "_sum " + FormatFloat(d.sum) + "\n";
-            out += m + "_count " + std::to_string(d.count) + "\n";
           }
         },
         var->v);

@@ -108,6 +108,25 @@ class Histogram {
 Histogram* NewHistogram(std::string_view name, std::string_view help,
                         std::vector<double> bounds);
 
+// Histograms keyed by one label (e.g. recipient type), all with the same
+// bounds. Like a CounterMap's keys, a key's histogram appears only after its
+// first Observe. Rendered on /metrics as one OpenMetrics histogram family
+// with the label, on /debug/vars as a map of key -> bucket map.
+class HistogramMap {
+ public:
+  explicit HistogramMap(std::vector<double> bounds);
+  void Observe(std::string_view key, double v);
+  std::map<std::string, Histogram::Data> Snapshot() const;
+
+ private:
+  const std::vector<double> bounds_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<Histogram>, std::less<>> h_;
+};
+HistogramMap* NewHistogramMap(std::string_view name, std::string_view label,
+                              std::string_view help,
+                              std::vector<double> bounds);
+
 // Renders every registered variable.
 std::string RenderExpvar();       // /debug/vars, exact expvar layout.
 std::string RenderOpenMetrics();  // /metrics, exact expvarom layout.

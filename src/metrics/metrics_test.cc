@@ -64,5 +64,33 @@ TEST(HistogramTest, CumulativeBuckets) {
   EXPECT_NE(om.find("test_latency_bucket{le=\"+Inf\"} 3\n"), std::string::npos);
 }
 
+TEST(HistogramMapTest, LabelledFamily) {
+  auto* h = NewHistogramMap("test/delay", "recipient_type", "a delay", {1});
+  std::string om = RenderOpenMetrics();
+  // No keys yet: only the metadata, as for an empty map.
+  EXPECT_NE(om.find("# HELP test_delay a delay\n# TYPE test_delay histogram\n"
+                    "# HELP"),
+            std::string::npos)
+      << om;
+  h->Observe("email:remote", 0.5);
+  h->Observe("email:remote", 3);
+  h->Observe("pipe", 2);
+  om = RenderOpenMetrics();
+  EXPECT_NE(om.find("test_delay_bucket{recipient_type=\"email:remote\","
+                    "le=\"1\"} 1\n"
+                    "test_delay_bucket{recipient_type=\"email:remote\","
+                    "le=\"+Inf\"} 2\n"
+                    "test_delay_sum{recipient_type=\"email:remote\"} 3.5\n"
+                    "test_delay_count{recipient_type=\"email:remote\"} 2\n"
+                    "test_delay_bucket{recipient_type=\"pipe\",le=\"1\"} 0\n"),
+            std::string::npos)
+      << om;
+  std::string vars = RenderExpvar();
+  EXPECT_NE(vars.find("\"test/delay\": {\"email:remote\": {\"le=1\": 1, "
+                      "\"le=+Inf\": 2, \"sum\": 3.5}, \"pipe\": "),
+            std::string::npos)
+      << vars;
+}
+
 }  // namespace
 }  // namespace chasquid::metrics

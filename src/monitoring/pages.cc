@@ -29,6 +29,55 @@ std::string HtmlEscape(std::string_view s) {
   return out;
 }
 
+std::string PageHeader(std::string_view title) {
+  std::string o = "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n";
+  o += "<title>" + HtmlEscape(title) + "</title>\n";
+  o += "<meta name=\"viewport\" content=\"width=device-width, "
+       "initial-scale=1\">\n";
+  o += R"(<style>
+  body { font-family: sans-serif; margin: 1em; }
+  a { color: #0b57d0; }
+  .scroll { overflow-x: auto; max-width: 100%; }
+  table { border-collapse: collapse; font-size: small; }
+  th, td { padding: 0.15em 0.5em; text-align: left; vertical-align: top; }
+  th { border-bottom: 1px solid #999; }
+  td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+  td.msg { white-space: pre-wrap; overflow-wrap: anywhere; }
+  td.nw, table.fam td { white-space: nowrap; }
+  /* Phones: the families' rows of links wrap instead of scrolling. */
+  @media (max-width: 40em) {
+    table.fam, table.fam tbody { display: block; }
+    table.fam tr { display: block; margin-bottom: 0.4em; }
+    table.fam td { display: inline-block; padding: 0.1em 0.4em; }
+    .date { display: none; }
+  }
+  tr.title td { border-top: 1px solid #999; font-weight: bold; }
+  .muted, .muted a { color: #999; }
+  .sel { text-decoration: underline; font-weight: bold; }
+  .error { color: #c5221f; }
+  .errbox { color: #c5221f; font-weight: bold; }
+  tr.t { background: hsl(var(--h) 70% 93%); }
+  pre { white-space: pre-wrap; overflow-wrap: break-word; }
+  meter { width: 8em; }
+  @media (prefers-color-scheme: dark) {
+    body { background: #121212; color: #c9d1d9; }
+    a { color: #44b4ec; }
+    .muted, .muted a { color: #6e7681; }
+    .error, .errbox { color: #ff7b72; }
+    tr.t { background: hsl(var(--h) 35% 18%); }
+  }
+</style>
+</head>
+<body>
+)";
+  return o;
+}
+
+std::string PageFooter() {
+  return "<p><small><a href=\"/\">chasquid monitoring</a></small></p>\n"
+         "</body>\n</html>\n";
+}
+
 std::string FormatTime(std::chrono::system_clock::time_point t) {
   time_t tt = std::chrono::system_clock::to_time_t(t);
   tm lt;

@@ -23,6 +23,13 @@ struct IndexData {
 };
 
 std::string HtmlEscape(std::string_view s);
+
+// The common start and end of our HTML pages (traces, tasks, pprof): an
+// escaped <title>, the viewport for phones, the stylesheet (light and
+// dark via prefers-color-scheme, no fixed widths, wide tables scroll
+// inside their own box) and a link back to the index.
+std::string PageHeader(std::string_view title);
+std::string PageFooter();
 std::string RenderIndex(const IndexData& d);
 // /debug/flags: flags set on the command line, a blank line, the rest.
 std::string FlagsText();

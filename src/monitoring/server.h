@@ -84,6 +84,8 @@ class Server {
   net::awaitable<Response> Dispatch(Request req);
 
  private:
+  net::awaitable<Response> DispatchPath(Request req);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

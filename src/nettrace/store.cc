@@ -111,4 +111,16 @@ std::shared_ptr<TraceData> Store::Find(const std::string& id) const {
   return it == by_id_.end() ? nullptr : it->second.lock();
 }
 
+std::map<std::string, FamilySummary> Store::Summaries() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::map<std::string, FamilySummary> out;
+  for (const auto& [name, f] : families_) {
+    FamilySummary& s = out[name];
+    s.active = f.active.size();
+    for (int i = 0; i < kNumBuckets; i++) s.buckets[i] = f.buckets[i].size();
+    s.errors = f.errors.size();
+  }
+  return out;
+}
+
 }  // namespace chasquid::nettrace

@@ -60,6 +60,13 @@ struct Family {
   FamilyStats stats;
 };
 
+// How many traces each view of a family holds now (for the index table).
+struct FamilySummary {
+  size_t active = 0;
+  std::array<size_t, kNumBuckets> buckets{};
+  size_t errors = 0;
+};
+
 class Store {
  public:
   static Store& Get();
@@ -75,6 +82,8 @@ class Store {
   std::vector<std::shared_ptr<TraceData>> Errors(const std::string& f) const;
   FamilyStats Stats(const std::string& f) const;
   std::shared_ptr<TraceData> Find(const std::string& id) const;
+  // Every family's summary, by name, taken under one lock.
+  std::map<std::string, FamilySummary> Summaries() const;
 
  private:
   mutable std::mutex mu_;
