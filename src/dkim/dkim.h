@@ -104,10 +104,12 @@ struct VerifyResult {
 // Verifies every DKIM-Signature of a CRLF message (the first 5). An error
 // means the message could not be parsed (spec §4.1: counted as
 // dkimVerifyErrors, no result). `resolver` must outlive the call. With a
-// parent trace, a "DKIM.Verify" child titled `trace_title` is opened.
+// parent trace, a "DKIM.Verify" child titled `trace_title` is opened;
+// else events go to `trace` if set (a trace the caller opened).
 net::awaitable<Result<VerifyResult>> VerifyMessage(
     dns::Resolver& resolver, std::string crlf_message,
-    nettrace::Trace* parent = nullptr, std::string trace_title = "");
+    nettrace::Trace* parent = nullptr, std::string trace_title = "",
+    nettrace::Trace* trace = nullptr);
 
 // The DKIM part of Authentication-Results (spec §5.1), lines joined by
 // CRLF: ";dkim=none", or one block per signature.

@@ -143,10 +143,11 @@ net::awaitable<SignatureResult> Verifier::Verify(size_t index) {
 net::awaitable<Result<VerifyResult>> VerifyMessage(dns::Resolver& resolver,
                                                    std::string crlf_message,
                                                    nettrace::Trace* parent,
-                                                   std::string trace_title) {
+                                                   std::string trace_title,
+                                                   nettrace::Trace* trace) {
   std::optional<nettrace::Trace> tr;
   if (parent) tr.emplace(parent->NewChild("DKIM.Verify", trace_title));
-  nettrace::Trace* trp = tr ? &*tr : nullptr;
+  nettrace::Trace* trp = tr ? &*tr : trace;
 
   auto msg = ParseMessage(crlf_message);
   if (!msg.ok()) {

@@ -364,7 +364,7 @@ net::awaitable<CheckResult> CheckHostWithSender(dns::Resolver& resolver,
                                                 Options options) {
   std::optional<nettrace::Trace> tr;
   if (options.parent) tr.emplace(options.parent->NewChild("SPF", ip));
-  nettrace::Trace* trp = tr ? &*tr : nullptr;
+  nettrace::Trace* trp = tr ? &*tr : options.trace;
 
   auto parsed = IP::Parse(ip);
   if (!parsed) {

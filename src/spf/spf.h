@@ -69,6 +69,8 @@ struct Options {
   int max_void_lookups = 2;
   // If set, a child trace "SPF" titled with the IP is opened under it.
   nettrace::Trace* parent = nullptr;
+  // Else, if set, events go to this trace (the caller opened it).
+  nettrace::Trace* trace = nullptr;
 };
 
 // check_host(ip, domain of sender, sender) with `helo` as %{h}, and as the
