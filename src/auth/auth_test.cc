@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "nettrace/store.h"
+
 namespace chasquid::auth {
 namespace {
 
@@ -101,6 +103,23 @@ TEST_F(AuthTest, ReloadErrorsNameTheDomain) {
   Status s = a_.Reload();
   EXPECT_EQ(s.message(),
             "\"ñ\": open x: permission denied ; <fallback>: nope");
+}
+
+TEST_F(AuthTest, OpensTraces) {
+  a_.Register("d", std::make_unique<FakeBackend>("u", "p", &calls_));
+  auto& store = nettrace::Store::Get();
+  int64_t auths = store.Stats("Auth.Authenticate").total;
+  int64_t exists = store.Stats("Auth.Exists").total;
+  int64_t reloads = store.Stats("Auth.Reload").total;
+  (void)a_.Authenticate("u", "d", "p");
+  (void)a_.Exists("u", "d");
+  ASSERT_TRUE(a_.Reload().ok());
+  EXPECT_EQ(store.Stats("Auth.Authenticate").total, auths + 1);
+  EXPECT_EQ(store.Stats("Auth.Exists").total, exists + 1);
+  EXPECT_EQ(store.Stats("Auth.Reload").total, reloads + 1);
+  auto done = store.Bucket("Auth.Authenticate", 0, true);
+  ASSERT_FALSE(done.empty());
+  EXPECT_EQ(done.front()->title, "u@d");
 }
 
 TEST(AuthPaddingTest, AuthenticateIsPadded) {

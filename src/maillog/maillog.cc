@@ -206,8 +206,7 @@ void Logger::Printf(const std::string& msg) {
   std::string line = timestamps_ ? Timestamp() + msg : msg;
   if (line.empty() || line.back() != '\n') line += '\n';
   Status s = sink_->Write(line);
-  if (!s.ok() && !reported_error_) {
-    reported_error_ = true;
+  if (!s.ok() && !reported_error_.exchange(true)) {
     CLOG_ERROR("failed to write to maillog: " + s.message());
     CLOG_ERROR("(will not report this again)");
   }

@@ -19,6 +19,7 @@
 // discards everything until Init is called. All functions are thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -70,7 +71,7 @@ class Logger {
  private:
   std::unique_ptr<Sink> sink_;
   bool timestamps_;
-  bool reported_error_ = false;  // Guarded by the sink's own ordering.
+  std::atomic<bool> reported_error_{false};  // Report a write error once.
 };
 
 // The default logger. Init replaces it (call once at start-up, before

@@ -122,6 +122,27 @@ TEST(DomainTest, BadPunycode) {
   (void)Domain(many);  // Must not hang or crash; result either way.
 }
 
+TEST(DomainTest, OverlongAndHostile) {
+  std::string big;
+  for (int i = 0; i < 5000; i++) big += "AÑ.";
+  auto r = Domain(big);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->size(), big.size());
+  EXPECT_EQ(r->rfind("añ.añ.", 0), 0u);
+  // Many punycode labels; each is bounded.
+  std::string many;
+  for (int i = 0; i < 2000; i++) many += "xn--aca-6ma.";
+  r = Domain(many);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->rfind("ñaca.ñaca.", 0), 0u);
+  // Invalid UTF-8 in a domain is replaced, not passed through.
+  r = Domain("a\xff" "b");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, "a\uFFFDb");
+  // Full-width letters are only lower-cased in domains (no width mapping).
+  EXPECT_EQ(*Domain("ＡＢ"), "ａｂ");
+}
+
 TEST(PunycodeTest, RoundTrip) {
   for (const char* s : {"ñaca", "ñ", "bücher", "日本語", "abcñdef", "ü-x"}) {
     auto enc = PunycodeEncode(s);

@@ -230,3 +230,38 @@ def test_interop_with_go_chasquid_util(tmp_path, conf):
     r = subprocess.run([go, f"-C={conf}", "check-userdb", "dom"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "Database loaded" in r.stdout, r.stderr
+
+
+def run_on_tty(conf, args, typed):
+    """Runs chasquid-util with a pseudo-terminal as stdin, typing `typed`."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([binary("chasquid-util"), f"-C={conf}", *args],
+                             stdin=slave, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        os.close(slave)
+        slave = None
+        os.write(master, typed.encode())
+        out, err = p.communicate(timeout=30)
+        return p.returncode, out, err
+    finally:
+        os.close(master)
+        if slave is not None:
+            os.close(slave)
+
+
+def test_password_prompt_on_terminal(conf):
+    rc, out, err = run_on_tty(conf, ["user-add", "tty@dom"],
+                              "s3cret ñ\ns3cret ñ\n")
+    assert (rc, out, err) == (
+        0, "Password: \nConfirm password: \nAdded user\n", "")
+    assert util(conf, "authenticate", "tty@dom",
+                "--password=s3cret ñ").returncode == 0
+    rc, out, err = run_on_tty(conf, ["user-add", "tty@dom"], "one\ntwo\n")
+    assert (rc, err) == (1, "Passwords don't match\n")
+    # authenticate prompts the same way.
+    rc, out, err = run_on_tty(conf, ["authenticate", "tty@dom"],
+                              "s3cret ñ\ns3cret ñ\n")
+    assert (rc, out) == (0, "Password: \nConfirm password: \n"
+                            "Authentication succeeded\n")
