@@ -20,7 +20,9 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "base/version.h"
+#include "aliases/aliases.h"
 #include "auth/auth.h"
+#include "courier/mda.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "daemon/reload.h"
@@ -29,6 +31,7 @@
 #include "domaininfo/domaininfo.h"
 #include "dovecot/dovecot.h"
 #include "flags.h"
+#include "localrpc/localrpc.h"
 #include "maillog/maillog.h"
 #include "metrics/metrics.h"
 #include "metrics/latency.h"
@@ -37,6 +40,8 @@
 #include "monitoring/server.h"
 #include "monitoring/tasks_page.h"
 #include "monitoring/traces_page.h"
+#include "normalize/normalize.h"
+#include "queue/queue.h"
 #include "smtpsrv/server.h"
 #include "smtpsrv/startup.h"
 #include "smtpsrv/tls.h"
@@ -175,6 +180,10 @@ int Main(int argc, char** argv) {
   }
 
   net::io_context io;
+  // Registered now, handled from step 18 on: a signal that arrives during
+  // start-up waits for the handler instead of killing the process with
+  // its default action.
+  net::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
 
   // Every DNS lookup of the daemon goes through this resolver; the test
   // override applies only when the flag was given explicitly.
@@ -229,8 +238,23 @@ int Main(int argc, char** argv) {
   if (!certs_or.ok()) CLOG_FATAL(certs_or.status().message());
   std::vector<daemon::CertPair> certs = std::move(*certs_or);
 
+  // Aliases of every domain (and the alias-resolve hook). Resolve may run
+  // the hook: callers off the network threads only (the queue's pool).
+  aliases::FileResolver aliasr(
+      conf->suffix_separators(), conf->drop_characters(),
+      [&authr](const std::string& user, const std::string& domain) {
+        auto u = normalize::User(user);
+        auto r = authr.Exists(u.ok() ? *u : user, domain);
+        return r.ok() && *r;
+      });
+  aliasr.SetHookPath("hooks/alias-resolve");
+
   // Step 11: domains. The aliases and DKIM work set their loaders here.
   daemon::DomainLoaders loaders;
+  loaders.load_aliases = [&aliasr](const std::string& domain,
+                                   const std::string& dir) {
+    return aliasr.AddAliasesFile(domain, dir + "/aliases");
+  };
   std::vector<std::string> local_domains;
   loaders.add_local_domain = [&](const std::string& d) {
     local_domains.push_back(d);
@@ -239,10 +263,12 @@ int Main(int argc, char** argv) {
   if (!domains_or.ok()) CLOG_FATAL(domains_or.status().message());
   // Step 12.
   local_domains.push_back("localhost");
+  aliasr.AddDomain("localhost");
 
   // Reload steps (§9), in order: the aliases work adds "Error reloading
   // aliases: " before this line; users come last.
   daemon::Reloader reloader;
+  reloader.Add("Error reloading aliases: ", [&aliasr] { return aliasr.Reload(); });
   reloader.Add("Error reloading authenticators: ",
                [&authr] { return authr.Reload(); });
 
@@ -289,6 +315,38 @@ int Main(int argc, char** argv) {
   auto remote_courier =
       std::make_unique<courier::SmtpCourier>(std::move(smtp_opts));
 
+  // Local couriers: the MDA, and pipe aliases.
+  std::vector<std::string> mda_args(conf->mail_delivery_agent_args().begin(),
+                                    conf->mail_delivery_agent_args().end());
+  courier::MDA mda(conf->mail_delivery_agent_bin(), mda_args);
+  courier::Pipe pipe;
+
+  // Step 15: the queue; loaded items start their send loops at once (the
+  // limits are applied first, avoiding chasquid's start-up race).
+  queue::Options qopts;
+  qopts.dir = conf->data_dir() + "/queue";
+  qopts.local_domains.insert(local_domains.begin(), local_domains.end());
+  qopts.max_items = conf->max_queue_items();
+  qopts.give_up_after = config::GiveUpSendAfter(*conf);
+  qopts.aliases = &aliasr;
+  qopts.local = &mda;
+  qopts.remote = remote_courier.get();
+  qopts.pipe = &pipe;
+  auto queue_or = queue::DiskQueue::New(io.get_executor(), qopts);
+  if (!queue_or.ok()) {
+    CLOG_FATAL("Error initializing queue: " + queue_or.status().message());
+  }
+  std::unique_ptr<queue::DiskQueue> q = std::move(*queue_or);
+  if (Status s = q->Load(); !s.ok()) {
+    CLOG_FATAL("Error loading queue: " + s.message());
+  }
+  if (mon) {
+    // Handlers run only once io.run() starts below.
+    mon->Handle("/debug/queue", [&q](const monitoring::Request&) {
+      return monitoring::Response::Text(q->DumpText());
+    });
+  }
+
   // Step 16: listeners (bound at step 19).
   smtpsrv::ListenPlan plan;
   Status ls = smtpsrv::CollectListeners(
@@ -299,7 +357,38 @@ int Main(int argc, char** argv) {
       &plan);
   if (!ls.ok()) CLOG_FATAL(ls.message());
 
-  net::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
+  // Step 17: the local RPC for chasquid-util. Its methods may block (the
+  // alias hook, file writes): they run on their own small pool.
+  net::thread_pool rpc_pool(2);
+  localrpc::Server rpc(io.get_executor(), &rpc_pool);
+  rpc.Register("AliasResolve", [&aliasr](const localrpc::Values& args)
+                                   -> Result<localrpc::Values> {
+    auto r = aliasr.Resolve(localrpc::Get(args, "Address"));
+    if (!r.ok()) return r.status();
+    localrpc::Values out;
+    for (const auto& rcpt : *r) {
+      const char* type = rcpt.type == aliases::RecipientType::kPipe
+                             ? "(pipe)"
+                             : rcpt.type == aliases::RecipientType::kForward
+                                   ? "(forward)"
+                                   : "(email)";
+      out.emplace_back(type, rcpt.addr);
+    }
+    return out;
+  });
+  rpc.Register("DomaininfoClear", [&dinfo](const localrpc::Values& args)
+                                      -> Result<localrpc::Values> {
+    // The domain is used verbatim, as chasquid does (not normalised).
+    if (Status s = dinfo->Clear(localrpc::Get(args, "Domain")); !s.ok()) {
+      return s;
+    }
+    return localrpc::Values{};
+  });
+  if (Status s = rpc.Listen(conf->data_dir() + "/localrpc-v1"); !s.ok()) {
+    CLOG_FATAL("Error starting local RPC server: " + s.message());
+  }
+  rpc.Start();
+
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
@@ -346,7 +435,8 @@ int Main(int argc, char** argv) {
                                    const std::string& domain) {
     return authr.Exists(user, domain);
   };
-  // TODO(queue): smtp_deps.queue and smtp_deps.aliases once they land.
+  smtp_deps.queue = q.get();
+  smtp_deps.aliases = &aliasr;
   smtpsrv::Server smtp(io, SmtpOptions(*conf), std::move(smtp_deps));
   if (Status s = smtpsrv::BindListeners(&smtp, plan); !s.ok()) {
     CLOG_FATAL(s.message());

@@ -1,0 +1,163 @@
+#include "courier/mda.h"
+
+#include <cstdint>
+
+#include "base/strings.h"
+#include "nettrace/trace.h"
+#include "process/process.h"
+
+namespace chasquid::courier {
+
+namespace {
+
+// Decodes the UTF-8 rune at s[i]; invalid bytes come back as themselves
+// with length 1 (and are kept).
+std::pair<int32_t, int> RuneAt(std::string_view s, size_t i) {
+  unsigned char c = s[i];
+  if (c < 0x80) return {c, 1};
+  int len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
+                                   : (c & 0xF8) == 0xF0 ? 4 : 0;
+  if (len == 0 || i + len > s.size()) return {-1, 1};
+  int32_t r = c & (0x7F >> len);
+  for (int k = 1; k < len; k++) {
+    unsigned char cc = s[i + k];
+    if ((cc & 0xC0) != 0x80) return {-1, 1};
+    r = (r << 6) | (cc & 0x3F);
+  }
+  return {r, len};
+}
+
+// unicode.IsSpace || unicode.IsControl.
+bool IsSpaceOrControl(int32_t r) {
+  if (r < 0x20 || (r >= 0x7F && r <= 0x9F)) return true;
+  switch (r) {
+    case ' ': case 0xA0: case 0x1680: case 0x2028: case 0x2029:
+    case 0x202F: case 0x205F: case 0x3000:
+      return true;
+  }
+  return r >= 0x2000 && r <= 0x200A;
+}
+
+std::pair<std::string, std::string> SplitAddr(const std::string& a) {
+  auto at = a.find('@');
+  if (at == std::string::npos) return {a, ""};
+  return {a.substr(0, at), a.substr(at + 1)};
+}
+
+}  // namespace
+
+std::string SanitizeForMDA(std::string_view s) {
+  static constexpr std::string_view kBad = "/;\"'\\|*&$%()[]{}`!";
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    auto [r, len] = RuneAt(s, i);
+    bool drop = IsSpaceOrControl(r) ||
+                (r >= 0 && r < 0x80 && kBad.find(static_cast<char>(r)) !=
+                                           std::string_view::npos);
+    if (!drop) out.append(s.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+std::string SubstituteArg(std::string_view arg, const std::string& from,
+                          const std::string& to) {
+  auto [fu, fd] = SplitAddr(from);
+  auto [tu, td] = SplitAddr(to);
+  const std::pair<std::string_view, const std::string*> kTokens[] = {
+      {"%from%", &from},      {"%from_user%", &fu}, {"%from_domain%", &fd},
+      {"%to%", &to},          {"%to_user%", &tu},   {"%to_domain%", &td},
+  };
+  std::string out;
+  for (size_t i = 0; i < arg.size();) {
+    bool replaced = false;
+    if (arg[i] == '%') {
+      for (const auto& [tok, val] : kTokens) {
+        if (arg.substr(i, tok.size()) == tok) {
+          out += *val;
+          i += tok.size();
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += arg[i++];
+  }
+  return out;
+}
+
+std::string ToCRLF(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 32 + 2);
+  for (size_t i = 0; i < s.size(); i++) {
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) out += '\r';
+    out += s[i];
+  }
+  return out;
+}
+
+MDA::MDA(std::string binary, std::vector<std::string> args,
+         std::chrono::nanoseconds timeout)
+    : binary_(std::move(binary)), args_(std::move(args)), timeout_(timeout) {}
+
+net::awaitable<Status> MDA::Deliver(std::string from, std::string to,
+                                    std::shared_ptr<const std::string> data) {
+  nettrace::Trace tr("Courier.MDA", to);
+  from = SanitizeForMDA(from);
+  to = SanitizeForMDA(to);
+  process::Options o;
+  o.argv.push_back(binary_);
+  for (const auto& a : args_) o.argv.push_back(SubstituteArg(a, from, to));
+  tr.Debugf("MDA: " + binary_);
+  o.stdin_data = std::make_shared<const std::string>(ToCRLF(*data));
+  o.timeout = timeout_;
+  process::Outcome r = co_await process::Run(std::move(o));
+  if (r.timed_out) {
+    tr.Error("operation timed out");
+    co_return Status::Transient("operation timed out");
+  }
+  if (!r.ok()) {
+    std::string msg =
+        "MDA delivery failed: " + r.error + " - " + GoQuote(r.output);
+    tr.Error(msg);
+    if (r.exit_code == 75) co_return Status::Transient(msg);
+    co_return Status::Permanent(msg);
+  }
+  tr.Debugf("delivered");
+  co_return Status::Ok();
+}
+
+net::awaitable<Status> MDA::Forward(std::string from, std::string to,
+                                    std::vector<std::string> servers,
+                                    std::shared_ptr<const std::string> data) {
+  co_return Status::Permanent("forwarding not supported by the MDA courier");
+}
+
+Pipe::Pipe(std::chrono::nanoseconds timeout) : timeout_(timeout) {}
+
+net::awaitable<Status> Pipe::Deliver(std::string from, std::string to,
+                                     std::shared_ptr<const std::string> data) {
+  process::Options o;
+  for (const auto& w : Split(to, " ")) {
+    // strings.Fields: runs of any ASCII whitespace separate words.
+    std::string word;
+    for (char c : w) {
+      if (c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
+        if (!word.empty()) o.argv.push_back(std::move(word));
+        word.clear();
+      } else {
+        word += c;
+      }
+    }
+    if (!word.empty()) o.argv.push_back(std::move(word));
+  }
+  if (o.argv.empty()) co_return Status::Permanent("empty pipe");
+  o.stdin_data = std::move(data);
+  o.timeout = timeout_;
+  o.capture_stdout = o.capture_stderr = false;
+  process::Outcome r = co_await process::Run(std::move(o));
+  if (!r.ok()) co_return Status::Permanent(r.error);
+  co_return Status::Ok();
+}
+
+}  // namespace chasquid::courier

@@ -1,0 +1,65 @@
+// Local delivery (spec/queue-and-delivery §8.1, §10): the MDA courier runs
+// mail_delivery_agent_bin with the configured arguments for each local
+// recipient; the Pipe courier runs a pipe alias's command line. Both spawn
+// through src/process (posix_spawn, no inherited descriptors, killed at
+// the timeout) and await the exit without blocking a thread. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "courier/courier.h"
+
+namespace chasquid::courier {
+
+class MDA : public Courier {
+ public:
+  // `binary` is looked up in PATH if it has no '/'; relative paths are
+  // relative to the daemon's cwd (the config dir).
+  MDA(std::string binary, std::vector<std::string> args,
+      std::chrono::nanoseconds timeout = std::chrono::seconds(30));
+
+  // Exit 0: OK. Exit 75 (EX_TEMPFAIL) or timeout: transient. Anything
+  // else: permanent, "MDA delivery failed: exit status 1 - \"output\"".
+  net::awaitable<Status> Deliver(
+      std::string from, std::string to,
+      std::shared_ptr<const std::string> data) override;
+  // Permanent "forwarding not supported by the MDA courier".
+  net::awaitable<Status> Forward(
+      std::string from, std::string to, std::vector<std::string> servers,
+      std::shared_ptr<const std::string> data) override;
+
+ private:
+  const std::string binary_;
+  const std::vector<std::string> args_;
+  const std::chrono::nanoseconds timeout_;
+};
+
+// Pipe aliases: `to` is the command line, split on whitespace (no quoting);
+// stdin gets the message unchanged (LF line endings); output discarded.
+// Every error is permanent ("exit status 1", "signal: killed", "empty
+// pipe").
+class Pipe : public Courier {
+ public:
+  explicit Pipe(std::chrono::nanoseconds timeout = std::chrono::seconds(30));
+  net::awaitable<Status> Deliver(
+      std::string from, std::string to,
+      std::shared_ptr<const std::string> data) override;
+
+ private:
+  const std::chrono::nanoseconds timeout_;
+};
+
+// Helpers, exposed for tests.
+// Removes whitespace, control characters and shell metacharacters.
+std::string SanitizeForMDA(std::string_view s);
+// Replaces %from%, %from_user%, %from_domain%, %to%, %to_user%, %to_domain%
+// in one left-to-right pass.
+std::string SubstituteArg(std::string_view arg, const std::string& from,
+                          const std::string& to);
+// Every LF not already preceded by CR gets one.
+std::string ToCRLF(std::string_view s);
+
+}  // namespace chasquid::courier

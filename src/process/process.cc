@@ -1,0 +1,234 @@
+#include "process/process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "base/strings.h"
+
+extern char** environ;
+
+namespace chasquid::process {
+
+namespace {
+
+using namespace net::experimental::awaitable_operators;
+using net::posix::stream_descriptor;
+
+void IgnoreSigpipeOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { signal(SIGPIPE, SIG_IGN); });
+}
+
+// Go's signal names (runtime's sigtable): lower-case strsignal.
+std::string SignalName(int sig) {
+  std::string s = strsignal(sig);
+  if (!s.empty()) s[0] = static_cast<char>(tolower(s[0]));
+  return s;
+}
+
+std::string ExitText(int wstatus) {
+  if (WIFEXITED(wstatus)) {
+    return "exit status " + std::to_string(WEXITSTATUS(wstatus));
+  }
+  if (WIFSIGNALED(wstatus)) {
+    std::string s = "signal: " + SignalName(WTERMSIG(wstatus));
+    if (WCOREDUMP(wstatus)) s += " (core dumped)";
+    return s;
+  }
+  return "exit status unknown";
+}
+
+bool IsExecutable(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+         (st.st_mode & 0111) != 0;
+}
+
+struct Fds {
+  int in_r = -1, in_w = -1, out_r = -1, out_w = -1, null = -1;
+  ~Fds() {
+    for (int fd : {in_r, in_w, out_r, out_w, null}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+  int Take(int& fd) {
+    int r = fd;
+    fd = -1;
+    return r;
+  }
+};
+
+// Starts the child. On success fills pid and the parent's pipe ends.
+std::string Spawn(const Options& o, const std::string& path, Fds& fds,
+                  pid_t* pid) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return std::string("pipe: ") + ErrnoText(errno);
+  fds.in_r = p[0], fds.in_w = p[1];
+  if (pipe2(p, O_CLOEXEC) != 0) return std::string("pipe: ") + ErrnoText(errno);
+  fds.out_r = p[0], fds.out_w = p[1];
+  fds.null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (fds.null < 0) return PathError("open", "/dev/null", errno);
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds.in_r, 0);
+  posix_spawn_file_actions_adddup2(&fa, o.capture_stdout ? fds.out_w : fds.null,
+                                   1);
+  posix_spawn_file_actions_adddup2(&fa, o.capture_stderr ? fds.out_w : fds.null,
+                                   2);
+  // Whatever else is open (listening sockets, connections, other
+  // children's pipes) stays with us.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF |
+                                      POSIX_SPAWN_SETPGROUP);
+
+  std::vector<char*> argv;
+  for (const auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  int err = posix_spawn(pid, path.c_str(), &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (err != 0) return "fork/exec " + path + ": " + ErrnoText(err);
+  close(fds.Take(fds.in_r));
+  close(fds.Take(fds.out_w));
+  return "";
+}
+
+}  // namespace
+
+Result<std::string> LookPath(const std::string& prog) {
+  if (prog.find('/') != std::string::npos) return prog;
+  const char* env = getenv("PATH");
+  std::string path = env ? env : "";
+  for (auto dir : Split(path, ":")) {
+    if (dir.empty()) dir = ".";
+    std::string full = dir + "/" + prog;
+    if (IsExecutable(full)) return full;
+  }
+  return Status::Error("exec: " + GoQuote(prog) +
+                       ": executable file not found in $PATH");
+}
+
+net::awaitable<Outcome> Run(Options o) {
+  IgnoreSigpipeOnce();
+  Outcome out;
+  if (o.argv.empty() || o.argv[0].empty()) {
+    out.error = "exec: no command";
+    co_return out;
+  }
+  auto path = LookPath(o.argv[0]);
+  if (!path.ok()) {
+    out.error = path.status().message();
+    co_return out;
+  }
+  Fds fds;
+  pid_t pid = -1;
+  out.error = Spawn(o, *path, fds, &pid);
+  if (!out.error.empty()) co_return out;
+  out.started = true;
+
+  auto ex = co_await net::this_coro::executor;
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    // Cannot happen on Linux >= 5.3; do not leave the child behind.
+    kill(-pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    out.error = std::string("pidfd_open: ") + ErrnoText(errno);
+    co_return out;
+  }
+  stream_descriptor in(ex, fds.Take(fds.in_w));
+  stream_descriptor rd(ex, fds.Take(fds.out_r));
+  stream_descriptor pfd(ex, pidfd);
+  net::steady_timer timer(ex);
+  timer.expires_after(o.timeout);
+
+  auto writer = [&]() -> net::awaitable<void> {
+    if (o.stdin_data && !o.stdin_data->empty()) {
+      co_await net::async_write(in, net::buffer(*o.stdin_data),
+                                net::as_tuple(net::use_awaitable));
+    }
+    boost::system::error_code ec;
+    in.close(ec);
+  };
+  auto reader = [&]() -> net::awaitable<void> {
+    char buf[16384];
+    for (;;) {
+      auto [ec, n] = co_await rd.async_read_some(
+          net::buffer(buf), net::as_tuple(net::use_awaitable));
+      if (n > 0 && out.output.size() < o.max_output) {
+        out.output.append(buf, std::min(n, o.max_output - out.output.size()));
+      }
+      if (ec) break;
+    }
+  };
+  auto exited = [&]() -> net::awaitable<void> {
+    co_await pfd.async_wait(stream_descriptor::wait_read,
+                            net::as_tuple(net::use_awaitable));
+  };
+  auto deadline = [&]() -> net::awaitable<void> {
+    co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+  };
+
+  auto r = co_await ((writer() && reader() && exited()) || deadline());
+  if (r.index() == 1) {
+    out.timed_out = true;
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    // Dies promptly now; wait on the pidfd rather than block a thread.
+    co_await pfd.async_wait(stream_descriptor::wait_read,
+                            net::as_tuple(net::use_awaitable));
+  }
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(st)) out.exit_code = WEXITSTATUS(st);
+  if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) out.error = ExitText(st);
+  co_return out;
+}
+
+Outcome RunSync(Options o) {
+  net::io_context io;
+  Outcome result;
+  net::co_spawn(io, Run(std::move(o)),
+                [&](std::exception_ptr e, Outcome r) {
+                  if (e) {
+                    result.error = "exception running process";
+                  } else {
+                    result = std::move(r);
+                  }
+                });
+  io.run();
+  return result;
+}
+
+}  // namespace chasquid::process

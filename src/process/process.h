@@ -1,0 +1,59 @@
+// Running child processes (MDA, pipe aliases, the alias-resolve hook) the
+// way chasquid's Go exec does, with Go's error texts.
+//
+// Children are started with posix_spawn (never fork: the daemon may be
+// large and multi-threaded), in their own process group, with every file
+// descriptor above 2 closed (listening sockets and connections are never
+// inherited, whatever their close-on-exec flag), default signal
+// dispositions and an empty signal mask, and the daemon's environment
+// unchanged. On timeout the whole process group is killed (SIGKILL), so no
+// child outlives its deadline.
+//
+// Run is asynchronous: the exit is awaited through a pidfd on the caller's
+// executor, so no thread blocks on waitpid. RunSync runs the same code on a
+// private io_context, for callers that are already off the network
+// threads. Both are thread-safe. The first use sets SIGPIPE to ignored
+// process-wide (writes to a child that exited must fail, not kill us).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "base/status.h"
+
+namespace chasquid::process {
+
+namespace net = boost::asio;
+
+struct Options {
+  std::vector<std::string> argv;  // argv[0]: program, PATH lookup if no '/'.
+  std::shared_ptr<const std::string> stdin_data;  // Null: empty stdin.
+  std::chrono::nanoseconds timeout = std::chrono::seconds(30);
+  bool capture_stdout = true;  // Else /dev/null.
+  bool capture_stderr = true;  // Into the same buffer as stdout.
+  size_t max_output = 1 << 20;  // Bytes kept; the rest is read and dropped.
+};
+
+struct Outcome {
+  // Empty on success (exit 0). Otherwise Go's text: "exit status 3",
+  // "signal: killed", `exec: "x": executable file not found in $PATH`,
+  // "fork/exec /p: permission denied".
+  std::string error;
+  bool started = false;
+  bool timed_out = false;
+  int exit_code = -1;  // When exited normally.
+  std::string output;  // stdout (+ stderr), as captured.
+  bool ok() const { return error.empty(); }
+};
+
+net::awaitable<Outcome> Run(Options opts);
+Outcome RunSync(Options opts);
+
+// Go's exec.LookPath error text, or the resolved path.
+Result<std::string> LookPath(const std::string& prog);
+
+}  // namespace chasquid::process

@@ -1,0 +1,82 @@
+#include "process/process.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include <gtest/gtest.h>
+
+namespace chasquid::process {
+namespace {
+
+Options Cmd(std::vector<std::string> argv) {
+  Options o;
+  o.argv = std::move(argv);
+  o.timeout = std::chrono::seconds(10);
+  return o;
+}
+
+TEST(ProcessTest, CapturesOutputAndStdin) {
+  Options o = Cmd({"sh", "-c", "cat; echo err >&2"});
+  o.stdin_data = std::make_shared<const std::string>("hello\n");
+  Outcome r = RunSync(o);
+  EXPECT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.output, "hello\nerr\n");
+  EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST(ProcessTest, ExitStatusText) {
+  Outcome r = RunSync(Cmd({"sh", "-c", "exit 75"}));
+  EXPECT_EQ(r.error, "exit status 75");
+  EXPECT_EQ(r.exit_code, 75);
+}
+
+TEST(ProcessTest, NotFoundInPath) {
+  Outcome r = RunSync(Cmd({"no-such-program-here"}));
+  EXPECT_EQ(r.error,
+            "exec: \"no-such-program-here\": executable file not found in "
+            "$PATH");
+  EXPECT_FALSE(r.started);
+}
+
+TEST(ProcessTest, BadPath) {
+  Outcome r = RunSync(Cmd({"/nonexistent/prog"}));
+  EXPECT_EQ(r.error, "fork/exec /nonexistent/prog: no such file or directory");
+}
+
+TEST(ProcessTest, TimeoutKillsGroup) {
+  Options o = Cmd({"sh", "-c", "sleep 30 & sleep 30"});
+  o.timeout = std::chrono::milliseconds(200);
+  auto start = std::chrono::steady_clock::now();
+  Outcome r = RunSync(o);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.error, "signal: killed");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(ProcessTest, DoesNotInheritDescriptors) {
+  // A socket without close-on-exec, like Asio's listeners.
+  int s0 = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(s0, 0);
+  int s = dup2(s0, 57);  // Far from what ls itself opens.
+  close(s0);
+  ASSERT_EQ(s, 57);
+  Outcome r = RunSync(Cmd({"sh", "-c", "ls /proc/self/fd"}));
+  close(s);
+  EXPECT_TRUE(r.ok());
+  // Only 0, 1, 2 and the fd ls opens for the directory listing itself.
+  EXPECT_EQ(r.output.find(std::to_string(s) + "\n"), std::string::npos)
+      << r.output;
+}
+
+TEST(ProcessTest, ChildThatIgnoresStdin) {
+  Options o = Cmd({"true"});
+  o.stdin_data = std::make_shared<const std::string>(std::string(1 << 20, 'x'));
+  Outcome r = RunSync(o);
+  EXPECT_TRUE(r.ok()) << r.error;
+}
+
+}  // namespace
+}  // namespace chasquid::process

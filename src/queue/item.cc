@@ -1,0 +1,199 @@
+#include "queue/item.h"
+
+#include <cstdio>
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include "queue/queue.pb.h"
+
+namespace chasquid::queue {
+
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i] and its rune, or {0, -1}.
+std::pair<int, int32_t> Utf8At(std::string_view s, size_t i) {
+  unsigned char c = s[i];
+  int len;
+  int32_t r, min;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2, r = c & 0x1F, min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3, r = c & 0x0F, min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4, r = c & 0x07, min = 0x10000;
+  } else {
+    return {0, -1};
+  }
+  if (i + len > s.size()) return {0, -1};
+  for (int k = 1; k < len; k++) {
+    unsigned char cc = s[i + k];
+    if ((cc & 0xC0) != 0x80) return {0, -1};
+    r = (r << 6) | (cc & 0x3F);
+  }
+  if (r < min || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) return {0, -1};
+  return {len, r};
+}
+
+void AppendQuoted(std::string& out, std::string_view name, std::string_view v,
+                  int indent) {
+  out.append(indent, ' ');
+  out += name;
+  out += ": \"";
+  out += EscapeText(v);
+  out += "\"\n";
+}
+
+class FirstError : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (first_.empty()) {
+      first_ = "(line " + std::to_string(line + 1) + ":" +
+               std::to_string(column + 1) + "): " + message;
+    }
+  }
+  void AddWarning(int, google::protobuf::io::ColumnNumber,
+                  const std::string&) override {}
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string first_;
+};
+
+}  // namespace
+
+const char* TypeName(Recipient::Type t) {
+  switch (t) {
+    case Recipient::Type::kPipe: return "PIPE";
+    case Recipient::Type::kForward: return "FORWARD";
+    default: return "EMAIL";
+  }
+}
+
+const char* StatusName(Recipient::Status s) {
+  switch (s) {
+    case Recipient::Status::kSent: return "SENT";
+    case Recipient::Status::kFailed: return "FAILED";
+    default: return "PENDING";
+  }
+}
+
+std::string EscapeText(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 16);
+  char buf[12];
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          if (c < 0x20 || c == 0x7F) {
+            snprintf(buf, sizeof(buf), "\\x%02x", c);
+            out += buf;
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+      i++;
+      continue;
+    }
+    auto [len, r] = Utf8At(s, i);
+    if (len == 0) {
+      snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+      i++;
+    } else if (r < 0xA0) {  // C1 controls, as Go's prototext.
+      snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(r));
+      out += buf;
+      i += len;
+    } else {
+      out.append(s.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
+std::string Marshal(const Item& item, const std::vector<Recipient>& rcpt) {
+  std::string out;
+  out.reserve((item.data ? item.data->size() * 11 / 10 : 0) + 512);
+  if (!item.id.empty()) AppendQuoted(out, "ID", item.id, 0);
+  if (!item.from.empty()) AppendQuoted(out, "from", item.from, 0);
+  for (const auto& t : item.to) AppendQuoted(out, "To", t, 0);
+  for (const auto& r : rcpt) {
+    out += "rcpt: {\n";
+    if (!r.address.empty()) AppendQuoted(out, "address", r.address, 2);
+    if (r.type != Recipient::Type::kEmail) {
+      out += "  type: ";
+      out += TypeName(r.type);
+      out += "\n";
+    }
+    if (r.status != Recipient::Status::kPending) {
+      out += "  status: ";
+      out += StatusName(r.status);
+      out += "\n";
+    }
+    if (!r.last_failure_message.empty()) {
+      AppendQuoted(out, "last_failure_message", r.last_failure_message, 2);
+    }
+    if (!r.original_address.empty()) {
+      AppendQuoted(out, "original_address", r.original_address, 2);
+    }
+    for (const auto& v : r.via) AppendQuoted(out, "via", v, 2);
+    out += "}\n";
+  }
+  if (item.data && !item.data->empty()) AppendQuoted(out, "data", *item.data, 0);
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                item.created_at.time_since_epoch())
+                .count();
+  int64_t secs = ns / 1000000000;
+  int64_t nanos = ns % 1000000000;
+  if (nanos < 0) nanos += 1000000000, secs -= 1;
+  if (secs != 0 || nanos != 0) {
+    out += "created_at_ts: {\n";
+    if (secs != 0) out += "  seconds: " + std::to_string(secs) + "\n";
+    if (nanos != 0) out += "  nanos: " + std::to_string(nanos) + "\n";
+    out += "}\n";
+  }
+  return out;
+}
+
+Result<std::shared_ptr<Item>> Unmarshal(const std::string& text) {
+  ::queue::Message m;
+  google::protobuf::TextFormat::Parser parser;
+  FirstError errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(text, &m)) {
+    return Status::Error(errors.first().empty() ? "parse error"
+                                                : errors.first());
+  }
+  auto item = std::make_shared<Item>();
+  item->id = m.id();
+  item->from = m.from();
+  item->to.assign(m.to().begin(), m.to().end());
+  item->data = std::make_shared<const std::string>(std::move(*m.mutable_data()));
+  item->created_at = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds(m.created_at_ts().seconds()) +
+          std::chrono::nanoseconds(m.created_at_ts().nanos())));
+  item->loaded = true;
+  for (const auto& pr : m.rcpt()) {
+    Recipient r;
+    r.address = pr.address();
+    r.type = static_cast<Recipient::Type>(pr.type());
+    r.status = static_cast<Recipient::Status>(pr.status());
+    r.last_failure_message = pr.last_failure_message();
+    r.original_address = pr.original_address();
+    r.via.assign(pr.via().begin(), pr.via().end());
+    item->rcpt.push_back(std::move(r));
+  }
+  return item;
+}
+
+}  // namespace chasquid::queue

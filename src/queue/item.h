@@ -1,0 +1,66 @@
+// A queue item in memory, and its on-disk text format (spec/queue-and-
+// delivery §4). The file format is chasquid's `queue.Message` in protobuf
+// text format; Marshal writes Go prototext's multi-line layout byte for
+// byte (one space after "name:"), Unmarshal accepts the whole text-format
+// grammar (it uses protobuf's own parser on queue.proto).
+//
+// Item is shared between its send loop, Put and the /debug/queue page: the
+// mutable parts (recipient statuses) are guarded by `mu`.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace chasquid::queue {
+
+struct Recipient {
+  enum class Type { kEmail = 0, kPipe = 1, kForward = 2 };
+  enum class Status { kPending = 0, kSent = 1, kFailed = 2 };
+
+  std::string address;  // Address, pipe command line, or forward target.
+  Type type = Type::kEmail;
+  Status status = Status::kPending;
+  std::string last_failure_message;
+  std::string original_address;
+  std::vector<std::string> via;  // Only for kForward.
+};
+
+const char* TypeName(Recipient::Type t);      // "EMAIL", "PIPE", "FORWARD"
+const char* StatusName(Recipient::Status s);  // "PENDING", "SENT", "FAILED"
+
+struct Item {
+  // Immutable after creation/loading.
+  std::string id;
+  std::string from;
+  std::vector<std::string> to;
+  std::shared_ptr<const std::string> data;
+  std::chrono::system_clock::time_point created_at;
+  // Whether CreatedAt came from a file (shown in UTC on /debug/queue, as Go
+  // does for times it parsed).
+  bool loaded = false;
+
+  // Serialises writes of this item's file, so the last rename carries the
+  // latest state. Never held by a network thread.
+  std::mutex write_mu;
+
+  // Guarded by mu.
+  mutable std::mutex mu;
+  std::vector<Recipient> rcpt;
+};
+
+// The text-format file contents for `item` (rcpt read under item.mu by the
+// caller or before the item is shared).
+std::string Marshal(const Item& item, const std::vector<Recipient>& rcpt);
+
+// Parses a file's contents. Errors carry the parser's message.
+Result<std::shared_ptr<Item>> Unmarshal(const std::string& text);
+
+// Escapes a string or bytes value as Go's prototext does (without quotes).
+std::string EscapeText(std::string_view s);
+
+}  // namespace chasquid::queue

@@ -1,0 +1,114 @@
+#include "queue/item.h"
+
+#include <gtest/gtest.h>
+
+namespace chasquid::queue {
+namespace {
+
+TEST(ItemTest, MarshalGoLayout) {
+  Item it;
+  it.id = "Yf3kQ0b_x1A";
+  it.from = "user@example.com";
+  it.to = {"friend@example.net"};
+  it.data = std::make_shared<const std::string>(
+      "Subject: hi\n\nbody \"q\" \\ \x01\x7f\t\r\xc2\x85 \xc3\xb1 \xff\n");
+  it.created_at = std::chrono::system_clock::time_point(
+      std::chrono::seconds(1717700000) + std::chrono::nanoseconds(123456789));
+  Recipient r;
+  r.address = "friend@example.net";
+  r.status = Recipient::Status::kFailed;
+  r.last_failure_message = "MAIL+RCPT 550 \"5.7.1 rejected\"";
+  r.original_address = "friend@example.net";
+  Recipient p;
+  p.address = "cat > x";
+  p.type = Recipient::Type::kPipe;
+  p.original_address = "tubo@x";
+  Recipient f;
+  f.address = "a@b";
+  f.type = Recipient::Type::kForward;
+  f.via = {"mx1", "mx2"};
+  EXPECT_EQ(Marshal(it, {r, p, f}),
+            "ID: \"Yf3kQ0b_x1A\"\n"
+            "from: \"user@example.com\"\n"
+            "To: \"friend@example.net\"\n"
+            "rcpt: {\n"
+            "  address: \"friend@example.net\"\n"
+            "  status: FAILED\n"
+            "  last_failure_message: \"MAIL+RCPT 550 \\\"5.7.1 rejected\\\"\"\n"
+            "  original_address: \"friend@example.net\"\n"
+            "}\n"
+            "rcpt: {\n"
+            "  address: \"cat > x\"\n"
+            "  type: PIPE\n"
+            "  original_address: \"tubo@x\"\n"
+            "}\n"
+            "rcpt: {\n"
+            "  address: \"a@b\"\n"
+            "  type: FORWARD\n"
+            "  via: \"mx1\"\n"
+            "  via: \"mx2\"\n"
+            "}\n"
+            "data: \"Subject: hi\\n\\nbody \\\"q\\\" \\\\ \\x01\\x7f\\t\\r"
+            "\\u0085 \xc3\xb1 \\xff\\n\"\n"
+            "created_at_ts: {\n"
+            "  seconds: 1717700000\n"
+            "  nanos: 123456789\n"
+            "}\n");
+}
+
+TEST(ItemTest, RoundTrip) {
+  Item it;
+  it.id = "abc";
+  it.from = "<>";
+  it.to = {"a@b", "c@d"};
+  std::string data;
+  for (int i = 0; i < 256; i++) data += static_cast<char>(i);
+  it.data = std::make_shared<const std::string>(data);
+  it.created_at = std::chrono::system_clock::now();
+  Recipient r;
+  r.address = "a@b";
+  r.original_address = "a@b";
+  r.status = Recipient::Status::kSent;
+  auto back = Unmarshal(Marshal(it, {r}));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ((*back)->id, "abc");
+  EXPECT_EQ((*back)->from, "<>");
+  EXPECT_EQ((*back)->to, it.to);
+  EXPECT_EQ(*(*back)->data, data);
+  EXPECT_EQ((*back)->created_at, it.created_at);
+  ASSERT_EQ((*back)->rcpt.size(), 1u);
+  EXPECT_EQ((*back)->rcpt[0].status, Recipient::Status::kSent);
+}
+
+TEST(ItemTest, ParsesWhatGoWrites) {
+  // Two spaces after ':' (Go's randomised output), single quotes, octal
+  // and \u escapes, comments, enum numbers, list syntax.
+  auto it = Unmarshal(
+      "# a comment\n"
+      "ID:  \"mid1234\"\n"
+      "from:  'x@y'\n"
+      "To:  [\"a@testserver\", \"b@testserver\"]\n"
+      "rcpt:  {\n  address:  \"a@testserver\"\n  type: 1\n"
+      "  status:  FAILED\n}\n"
+      "rcpt < address: \"b@testserver\" >\n"
+      "data:  \"\\101\\u00f1 \" \"more\"\n"
+      "created_at_ts:  {\n  seconds:  5\n}\n");
+  ASSERT_TRUE(it.ok()) << it.status().message();
+  EXPECT_EQ((*it)->id, "mid1234");
+  EXPECT_EQ((*it)->from, "x@y");
+  EXPECT_EQ((*it)->to.size(), 2u);
+  EXPECT_EQ((*it)->rcpt[0].type, Recipient::Type::kPipe);
+  EXPECT_EQ((*it)->rcpt[0].status, Recipient::Status::kFailed);
+  EXPECT_EQ((*it)->rcpt[1].status, Recipient::Status::kPending);
+  EXPECT_EQ(*(*it)->data, "A\xc3\xb1 more");
+  EXPECT_EQ((*it)->created_at,
+            std::chrono::system_clock::time_point(std::chrono::seconds(5)));
+}
+
+TEST(ItemTest, RejectsGarbage) {
+  EXPECT_FALSE(Unmarshal("ID: \"x\"\nunknown_field: 3\n").ok());
+  EXPECT_FALSE(Unmarshal("rcpt: {").ok());
+}
+
+}  // namespace
+}  // namespace chasquid::queue

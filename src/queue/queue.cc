@@ -1,0 +1,545 @@
+#include "queue/queue.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "aliases/aliases.h"
+#include "base/async.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "courier/courier.h"
+#include "metrics/metrics.h"
+#include "nettrace/trace.h"
+#include "queue/dsn.h"
+#include "queue/item.h"
+#include "maillog/maillog.h"
+#include "safeio/safeio.h"
+
+namespace chasquid::queue {
+
+namespace {
+
+using std::chrono::system_clock;
+
+metrics::Counter* put_count = metrics::NewCounter(
+    "chasquid/queue/putCount",
+    "count of envelopes attempted to be put in the queue");
+metrics::Counter* items_written = metrics::NewCounter(
+    "chasquid/queue/itemsWritten", "count of items the queue wrote to disk");
+metrics::Counter* dsn_queued = metrics::NewCounter(
+    "chasquid/queue/dsnQueued", "count of DSNs that we generated (queued)");
+metrics::CounterMap* deliver_attempts =
+    metrics::NewMap("chasquid/queue/deliverAttempts", "recipient_type",
+                    "attempts to deliver mail, by recipient type");
+
+uint64_t Random64() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng();
+}
+
+std::string DomainOf(const std::string& addr) {
+  auto at = addr.find('@');
+  return at == std::string::npos ? "" : addr.substr(at + 1);
+}
+
+// Logs and swallows anything thrown out of a spawned coroutine.
+void LogIfThrown(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    CLOG_ERROR(std::string("queue: exception in send loop: ") + ex.what());
+  }
+}
+
+}  // namespace
+
+std::chrono::nanoseconds NextDelay(system_clock::time_point created_at) {
+  using namespace std::chrono_literals;
+  auto age = system_clock::now() - created_at;
+  std::chrono::nanoseconds delay;
+  if (age < 1min) {
+    delay = 1min;
+  } else if (age < 5min) {
+    delay = 5min;
+  } else if (age < 10min) {
+    delay = 10min;
+  } else {
+    delay = 20min;
+  }
+  return delay + std::chrono::nanoseconds(Random64() % 60'000'000'000ULL);
+}
+
+std::string NewID() {
+  static const char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  uint64_t v = Random64();
+  unsigned char b[8];
+  for (int i = 0; i < 8; i++) b[i] = (v >> (8 * i)) & 0xff;
+  // 64 bits in 6-bit groups, big-endian as base64 does: 11 characters.
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : b) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      out += kAlphabet[(acc >> (bits - 6)) & 0x3f];
+      bits -= 6;
+    }
+  }
+  if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 0x3f];
+  return out;
+}
+
+Result<std::unique_ptr<DiskQueue>> DiskQueue::New(net::any_io_executor ex,
+                                                  Options opts) {
+  if (Status s = safeio::MkdirAll(opts.dir, 0700); !s.ok()) return s;
+  if (opts.max_items == 0) opts.max_items = 200;
+  return std::unique_ptr<DiskQueue>(new DiskQueue(std::move(ex),
+                                                  std::move(opts)));
+}
+
+DiskQueue::DiskQueue(net::any_io_executor ex, Options opts)
+    : ex_(std::move(ex)),
+      opts_(std::move(opts)),
+      pool_(std::make_unique<net::thread_pool>(
+          std::max(1, opts_.io_threads))) {}
+
+DiskQueue::~DiskQueue() {
+  pool_->stop();
+  pool_->join();
+}
+
+size_t DiskQueue::Len() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return items_.size();
+}
+
+bool DiskQueue::IsLocal(const std::string& addr) const {
+  if (addr.find('@') == std::string::npos) return true;
+  return opts_.local_domains.count(DomainOf(addr)) > 0;
+}
+
+// §8: SRS-like rewriting for mail leaving through the remote courier.
+std::string DiskQueue::RewriteSender(const std::string& from,
+                                     const std::string& original) const {
+  if (from == "<>" || IsLocal(from)) return from;
+  auto at = original.find('@');
+  std::string user = original.substr(0, at);
+  std::string domain = at == std::string::npos ? "" : original.substr(at + 1);
+  std::string f = from;
+  for (char& c : f) {
+    if (c == '@') c = '=';
+  }
+  return user + "+fwd_from=" + f + "@" + domain;
+}
+
+Status DiskQueue::Resolve(Item& item, const std::vector<std::string>& to) {
+  for (const auto& t : to) {
+    item.to.push_back(t);
+    std::vector<aliases::Recipient> rcpts;
+    if (opts_.aliases) {
+      auto r = opts_.aliases->Resolve(t);
+      if (!r.ok()) {
+        return Status::Error("error resolving aliases for " + GoQuote(t) +
+                             ": " + r.status().message());
+      }
+      rcpts = std::move(*r);
+    } else {
+      rcpts.push_back(aliases::Recipient{t, aliases::RecipientType::kEmail, {}});
+    }
+    for (auto& a : rcpts) {
+      Recipient r;
+      r.address = std::move(a.addr);
+      r.original_address = t;
+      switch (a.type) {
+        case aliases::RecipientType::kPipe:
+          r.type = Recipient::Type::kPipe;
+          break;
+        case aliases::RecipientType::kForward:
+          r.type = Recipient::Type::kForward;
+          r.via = std::move(a.via);
+          break;
+        default:
+          r.type = Recipient::Type::kEmail;
+      }
+      item.rcpt.push_back(std::move(r));
+    }
+  }
+  return Status::Ok();
+}
+
+Status DiskQueue::Write(Item& item, bool sync) {
+  std::lock_guard<std::mutex> wl(item.write_mu);
+  std::string text;
+  {
+    std::lock_guard<std::mutex> l(item.mu);
+    text = Marshal(item, item.rcpt);
+  }
+  items_written->Add();
+  std::vector<safeio::FileOp> ops;
+  if (sync) ops.push_back(safeio::FsyncFileOp);
+  return safeio::WriteFile(opts_.dir + "/m:" + item.id, text, 0600, ops);
+}
+
+net::awaitable<Result<std::string>> DiskQueue::Put(
+    std::string from, std::vector<std::string> to,
+    std::shared_ptr<const std::string> data) {
+  nettrace::Trace tr("Queue.Put", from);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (items_.size() >= opts_.max_items) {
+      tr.Error("queue full (" + std::to_string(items_.size()) + " items)");
+      co_return Status::Transient("Queue size too big, try again later");
+    }
+  }
+  put_count->Add();
+  auto item = std::make_shared<Item>();
+  item->id = NewID();
+  item->from = std::move(from);
+  item->data = std::move(data);
+  item->created_at = system_clock::now();
+  // Alias hooks may take seconds and the fsync milliseconds: both run on
+  // the queue's pool, in one hop. The item is durable when this returns.
+  // (A named lambda: GCC 12 destroys a temporary lambda argument of a
+  // coroutine call inside co_await twice.)
+  auto resolve_and_write = [this, item, to = std::move(to)] {
+    Status rs = Resolve(*item, to);
+    if (!rs.ok()) return rs;
+    Status ws = Write(*item, /*sync=*/true);
+    if (!ws.ok()) return Status::Transient("failed to write item: " +
+                                           ws.message());
+    return Status::Ok();
+  };
+  Status s = co_await RunBlocking(*pool_, std::move(resolve_and_write));
+  if (!s.ok()) {
+    tr.Error(s.message());
+    co_return s;
+  }
+  for (const auto& r : item->rcpt) tr.Debugf("recipient: " + r.address);
+  tr.Debugf("queued");
+  Start(item);
+  co_return item->id;
+}
+
+void DiskQueue::Start(std::shared_ptr<Item> item) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    items_[item->id] = item;
+  }
+  net::co_spawn(net::make_strand(ex_), SendLoop(std::move(item)),
+                LogIfThrown);
+}
+
+Status DiskQueue::Load() {
+  DIR* d = opendir(opts_.dir.c_str());
+  if (!d) return Status::Error(PathError("open", opts_.dir, errno));
+  std::vector<std::string> names;
+  while (struct dirent* e = readdir(d)) {
+    if (HasPrefix(e->d_name, "m:")) names.push_back(e->d_name);
+  }
+  closedir(d);
+  for (const auto& name : names) {
+    std::string path = opts_.dir + "/" + name;
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    if (!f) {
+      CLOG_ERROR("error loading queue item from " + GoQuote(path) + ": " +
+                 PathError("read", path, errno));
+      continue;
+    }
+    auto item = Unmarshal(ss.str());
+    if (!item.ok()) {
+      CLOG_ERROR("error loading queue item from " + GoQuote(path) + ": " +
+                 item.status().message());
+      continue;
+    }
+    Start(std::move(*item));
+  }
+  return Status::Ok();
+}
+
+void DiskQueue::Remove(const std::string& id) {
+  std::string path = opts_.dir + "/m:" + id;
+  if (unlink(path.c_str()) != 0) {
+    CLOG_ERROR("failed to remove queue file " + GoQuote(path) + ": " +
+               PathError("remove", path, errno));
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  items_.erase(id);
+}
+
+net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
+                                        size_t idx, nettrace::Trace* tr) {
+  Recipient r;
+  {
+    std::lock_guard<std::mutex> l(item->mu);
+    r = item->rcpt[idx];
+  }
+  tr->Debugf(r.address + " sending");
+  Status s;
+  switch (r.type) {
+    case Recipient::Type::kPipe:
+      deliver_attempts->Add("pipe");
+      if (opts_.pipe) {
+        s = co_await opts_.pipe->Deliver(item->from, r.address, item->data);
+      } else {
+        s = Status::Permanent("pipe delivery not available");
+      }
+      // Pipe failures are always permanent (§8.1).
+      if (!s.ok() && !s.permanent()) s = Status::Permanent(s.message());
+      break;
+    case Recipient::Type::kForward:
+      deliver_attempts->Add("forward");
+      if (opts_.remote) {
+        s = co_await opts_.remote->Forward(
+            RewriteSender(item->from, r.original_address), r.address, r.via,
+            item->data);
+      } else {
+        s = Status::Transient("remote delivery not available");
+      }
+      break;
+    default:
+      if (IsLocal(r.address)) {
+        deliver_attempts->Add("email:local");
+        if (opts_.local) {
+          s = co_await opts_.local->Deliver(item->from, r.address, item->data);
+        } else {
+          s = Status::Transient("local delivery not available");
+        }
+      } else {
+        deliver_attempts->Add("email:remote");
+        if (opts_.remote) {
+          s = co_await opts_.remote->Deliver(
+              RewriteSender(item->from, r.original_address), r.address,
+              item->data);
+        } else {
+          s = Status::Transient("remote delivery not available");
+        }
+      }
+  }
+
+  bool more = false;
+  {
+    std::lock_guard<std::mutex> l(item->mu);
+    auto& rr = item->rcpt[idx];
+    if (s.ok()) {
+      rr.status = Recipient::Status::kSent;
+    } else if (s.permanent()) {
+      rr.status = Recipient::Status::kFailed;
+      rr.last_failure_message = s.message();
+    } else {
+      rr.last_failure_message = s.message();
+    }
+    for (const auto& x : item->rcpt) {
+      if (x.status == Recipient::Status::kPending) more = true;
+    }
+  }
+  if (s.ok()) {
+    tr->Printf(r.address + " sent");
+    maillog::SendAttempt(item->id, item->from, r.address, "", false);
+  } else if (s.permanent()) {
+    tr->Error(r.address + " permanent error: " + s.message());
+    maillog::SendAttempt(item->id, item->from, r.address, s.message(), true);
+  } else {
+    tr->Printf(r.address + " temporary error: " + s.message());
+    maillog::SendAttempt(item->id, item->from, r.address, s.message(),
+                         false);
+  }
+  // The status must reach the disk so a restart does not deliver twice.
+  // While recipients are pending the item stays, so the write is fsync'd;
+  // once none are, the file is removed right after (DSN aside) and an
+  // fsync would only cost time: a crash before the removal leaves the
+  // previous, fsync'd version, which at worst delivers again.
+  auto write = [this, item, more] { return Write(*item, /*sync=*/more); };
+  Status ws = co_await RunBlocking(*pool_, std::move(write));
+  if (!ws.ok()) tr->Error("failed to write item: " + ws.message());
+}
+
+net::awaitable<void> DiskQueue::SendLoop(std::shared_ptr<Item> item) {
+  nettrace::Trace tr("Queue.SendLoop", item->id);
+  nettrace::Task task("queue", item->id);
+  tr.Printf("from " + item->from);
+  auto ex = co_await net::this_coro::executor;
+  net::steady_timer timer(ex);
+
+  while (system_clock::now() - item->created_at < opts_.give_up_after) {
+    task.SetState("sending");
+    std::vector<size_t> pending;
+    {
+      std::lock_guard<std::mutex> l(item->mu);
+      for (size_t i = 0; i < item->rcpt.size(); i++) {
+        if (item->rcpt[i].status == Recipient::Status::kPending) {
+          pending.push_back(i);
+        }
+      }
+    }
+    if (pending.size() == 1) {
+      co_await SendOne(item, pending[0], &tr);
+    } else if (!pending.empty()) {
+      // All pending recipients in parallel, on this item's strand; the
+      // timer is the "all done" event (it never fires by itself).
+      auto left = std::make_shared<size_t>(pending.size());
+      net::steady_timer done(ex, net::steady_timer::time_point::max());
+      for (size_t idx : pending) {
+        net::co_spawn(ex, SendOne(item, idx, &tr),
+                      [left, &done](std::exception_ptr e) {
+                        LogIfThrown(e);
+                        if (--*left == 0) done.cancel();
+                      });
+      }
+      while (*left > 0) {
+        co_await done.async_wait(net::as_tuple(net::use_awaitable));
+      }
+    }
+
+    bool more = false;
+    {
+      std::lock_guard<std::mutex> l(item->mu);
+      for (const auto& r : item->rcpt) {
+        if (r.status == Recipient::Status::kPending) more = true;
+      }
+    }
+    if (!more) break;
+
+    auto delay = opts_.next_delay ? opts_.next_delay(item->created_at)
+                                  : NextDelay(item->created_at);
+    maillog::QueueLoop(item->id, item->from, delay);
+    tr.Printf("waiting for " + FormatGoDuration(delay));
+    task.SetState("waiting " + FormatGoDuration(delay));
+    timer.expires_after(delay);
+    co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+  }
+
+  bool failed = false;
+  {
+    std::lock_guard<std::mutex> l(item->mu);
+    for (const auto& r : item->rcpt) {
+      if (r.status != Recipient::Status::kSent) failed = true;
+    }
+  }
+  // Never a DSN for a DSN (or any null-sender message): no loops.
+  if (failed && item->from != "<>") co_await SendDSN(item, &tr);
+
+  tr.Printf("all done");
+  maillog::QueueLoop(item->id, item->from, std::chrono::nanoseconds(0));
+  auto remove = [this, item] {
+    Remove(item->id);
+    return 0;
+  };
+  co_await RunBlocking(*pool_, std::move(remove));
+}
+
+net::awaitable<void> DiskQueue::SendDSN(std::shared_ptr<Item> item,
+                                        nettrace::Trace* tr) {
+  tr->Debugf("sending DSN");
+  DSNParams p;
+  p.from = item->from;
+  p.data = item->data.get();
+  {
+    std::lock_guard<std::mutex> l(item->mu);
+    p.rcpt = item->rcpt;
+  }
+  p.is_local = [this](const std::string& d) {
+    return opts_.local_domains.count(d) > 0;
+  };
+  p.id2 = NewID();
+  p.boundary = NewID();
+  p.date = DSNDate();
+  auto msg = std::make_shared<const std::string>(BuildDSN(p));
+  std::string null_sender = "<>";
+  std::vector<std::string> to = {item->from};
+  auto id = co_await Put(std::move(null_sender), std::move(to), std::move(msg));
+  if (!id.ok()) {
+    tr->Error("failed to queue DSN: " + id.status().message());
+    co_return;
+  }
+  dsn_queued->Add();
+  tr->Printf("queued DSN: " + *id);
+}
+
+}  // namespace chasquid::queue
+
+namespace chasquid::queue {
+
+namespace {
+
+// Go's time.Time.String(): "2006-01-02 15:04:05.999999999 -0700 MST".
+std::string GoTimeString(system_clock::time_point t, bool utc) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                t.time_since_epoch())
+                .count();
+  time_t secs = ns / 1000000000;
+  long frac = ns % 1000000000;
+  if (frac < 0) frac += 1000000000, secs -= 1;
+  struct tm tm;
+  if (utc) {
+    gmtime_r(&secs, &tm);
+  } else {
+    localtime_r(&secs, &tm);
+  }
+  char buf[64];
+  strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  std::string out = buf;
+  if (frac) {
+    char f[16];
+    snprintf(f, sizeof(f), ".%09ld", frac);
+    std::string fs = f;
+    while (fs.back() == '0') fs.pop_back();
+    out += fs;
+  }
+  if (utc) return out + " +0000 UTC";
+  strftime(buf, sizeof(buf), " %z %Z", &tm);
+  return out + buf;
+}
+
+}  // namespace
+
+std::string DiskQueue::DumpText() const {
+  std::vector<std::shared_ptr<Item>> items;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [id, item] : items_) items.push_back(item);
+  }
+  std::string o = "# Queue status\n\n";
+  o += "date: " + GoTimeString(system_clock::now(), false) + "\n";
+  o += "length: " + std::to_string(items.size()) + "\n\n";
+  for (const auto& item : items) {
+    o += "## Item " + item->id + "\n";
+    o += "created at: " + GoTimeString(item->created_at, item->loaded) + "\n";
+    o += "from: " + item->from + "\n";
+    o += "to: [";
+    for (size_t i = 0; i < item->to.size(); i++) {
+      if (i) o += " ";
+      o += item->to[i];
+    }
+    o += "]\n";
+    std::lock_guard<std::mutex> l(item->mu);
+    for (const auto& r : item->rcpt) {
+      o += std::string(StatusName(r.status)) + " " + r.address + " (" +
+           TypeName(r.type) + ")\n";
+      o += "  original address: " + r.original_address + "\n";
+      o += "  last failure: " + GoQuote(r.last_failure_message) + "\n";
+    }
+    o += "\n";
+  }
+  return o;
+}
+
+}  // namespace chasquid::queue

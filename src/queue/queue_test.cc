@@ -1,0 +1,415 @@
+#include "queue/queue.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <map>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include "aliases/aliases.h"
+#include "courier/courier.h"
+#include "metrics/metrics.h"
+#include "queue/item.h"
+
+namespace chasquid::queue {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+struct Delivery {
+  std::string from, to, data;
+  std::vector<std::string> via;
+};
+
+// Records deliveries; answers with scripted results per recipient (OK once
+// the script runs out).
+class FakeCourier : public courier::Courier {
+ public:
+  net::awaitable<Status> Deliver(
+      std::string from, std::string to,
+      std::shared_ptr<const std::string> data) override {
+    co_return Record({from, to, *data, {}});
+  }
+  net::awaitable<Status> Forward(
+      std::string from, std::string to, std::vector<std::string> servers,
+      std::shared_ptr<const std::string> data) override {
+    co_return Record({from, to, *data, servers});
+  }
+  void Script(const std::string& to, std::vector<Status> results) {
+    std::lock_guard<std::mutex> l(mu_);
+    script_[to].assign(results.begin(), results.end());
+  }
+  // Waits until `n` deliveries happened; returns them.
+  std::vector<Delivery> WaitFor(size_t n) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait_for(l, 10s, [&] { return done_.size() >= n; });
+    return done_;
+  }
+  size_t Count() {
+    std::lock_guard<std::mutex> l(mu_);
+    return done_.size();
+  }
+
+ private:
+  Status Record(Delivery d) {
+    std::lock_guard<std::mutex> l(mu_);
+    Status s;
+    auto& q = script_[d.to];
+    if (!q.empty()) {
+      s = q.front();
+      q.pop_front();
+    }
+    done_.push_back(std::move(d));
+    cv_.notify_all();
+    return s;
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Delivery> done_;
+  std::map<std::string, std::deque<Status>> script_;
+};
+
+class FakeAliases : public aliases::Resolver {
+ public:
+  bool Exists(const std::string& addr) override { return table.count(addr); }
+  Result<std::vector<aliases::Recipient>> Resolve(
+      const std::string& addr) override {
+    if (addr == "broken@loco") return Status::Error("exit status 1");
+    auto it = table.find(addr);
+    if (it == table.end()) {
+      return std::vector<aliases::Recipient>{{addr, {}, {}}};
+    }
+    return it->second;
+  }
+  std::map<std::string, std::vector<aliases::Recipient>> table;
+};
+
+class QueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/queuetestXXXXXX";
+    root_ = mkdtemp(tmpl);
+    work_.emplace(io_.get_executor());
+    thread_ = std::thread([this] { io_.run(); });
+    opts_.dir = root_ + "/queue";
+    opts_.local_domains = {"loco", "localhost"};
+    opts_.local = &local_;
+    opts_.remote = &remote_;
+    opts_.pipe = &pipe_;
+    opts_.aliases = &aliases_;
+    opts_.next_delay = [](auto) { return std::chrono::milliseconds(20); };
+  }
+  void TearDown() override {
+    work_.reset();
+    io_.stop();
+    thread_.join();
+    q_.reset();
+    fs::remove_all(root_);
+  }
+  DiskQueue& NewQueue() {
+    auto q = DiskQueue::New(io_.get_executor(), opts_);
+    EXPECT_TRUE(q.ok()) << q.status().message();
+    q_ = std::move(*q);
+    return *q_;
+  }
+  Result<std::string> Put(std::string from, std::vector<std::string> to,
+                          std::string data = "Subject: x\n\nhi\n") {
+    std::promise<Result<std::string>> p;
+    auto body = [&]() -> net::awaitable<void> {
+      p.set_value(co_await q_->Put(
+          from, to, std::make_shared<const std::string>(data)));
+    };
+    net::co_spawn(io_, body(), net::detached);
+    return p.get_future().get();
+  }
+  bool WaitEmpty() {
+    for (int i = 0; i < 500 && q_->Len() > 0; i++) {
+      std::this_thread::sleep_for(10ms);
+    }
+    return q_->Len() == 0;
+  }
+  size_t FilesInQueue() {
+    size_t n = 0;
+    for (auto& e : fs::directory_iterator(opts_.dir)) {
+      if (e.path().filename().string().rfind("m:", 0) == 0) n++;
+    }
+    return n;
+  }
+
+  std::string root_;
+  net::io_context io_;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>>
+      work_;
+  std::thread thread_;
+  FakeCourier local_, remote_, pipe_;
+  FakeAliases aliases_;
+  Options opts_;
+  std::unique_ptr<DiskQueue> q_;
+};
+
+int64_t Attempts(const std::string& label) {
+  return metrics::NewMap("chasquid/queue/deliverAttempts", "", "")
+      ->Value(label);
+}
+
+TEST_F(QueueTest, PutDeliversToLocalAndRemote) {
+  NewQueue();
+  int64_t local_before = Attempts("email:local");
+  int64_t remote_before = Attempts("email:remote");
+  auto id = Put("a@loco", {"b@loco", "c@far"});
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  EXPECT_EQ(id->size(), 11u);
+  auto l = local_.WaitFor(1);
+  auto r = remote_.WaitFor(1);
+  ASSERT_EQ(l.size(), 1u);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(l[0].to, "b@loco");
+  EXPECT_EQ(l[0].data, "Subject: x\n\nhi\n");
+  EXPECT_EQ(r[0].to, "c@far");
+  EXPECT_EQ(r[0].from, "a@loco");  // Local sender: not rewritten.
+  EXPECT_TRUE(WaitEmpty());
+  EXPECT_EQ(FilesInQueue(), 0u);
+  EXPECT_EQ(Attempts("email:local"), local_before + 1);
+  EXPECT_EQ(Attempts("email:remote"), remote_before + 1);
+}
+
+TEST_F(QueueTest, ItemIsOnDiskWhenPutReturns) {
+  local_.Script("b@loco", {Status::Transient("later")});
+  opts_.next_delay = [](auto) { return std::chrono::hours(1); };
+  NewQueue();
+  auto id = Put("a@loco", {"b@loco"});
+  ASSERT_TRUE(id.ok());
+  std::ifstream f(opts_.dir + "/m:" + *id);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  EXPECT_NE(ss.str().find("ID: \"" + *id + "\"\n"), std::string::npos);
+  EXPECT_NE(ss.str().find("To: \"b@loco\"\n"), std::string::npos);
+  struct stat st;
+  ASSERT_EQ(stat((opts_.dir + "/m:" + *id).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat(opts_.dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  // After the transient failure the status is saved with the message.
+  local_.WaitFor(1);
+  for (int i = 0; i < 200; i++) {
+    std::ifstream g(opts_.dir + "/m:" + *id);
+    std::stringstream s2;
+    s2 << g.rdbuf();
+    if (s2.str().find("last_failure_message: \"later\"") != std::string::npos) {
+      SUCCEED();
+      return;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  ADD_FAILURE() << "status not written";
+}
+
+TEST_F(QueueTest, RetriesTransientThenSucceeds) {
+  local_.Script("b@loco", {Status::Transient("t1"), Status::Transient("t2")});
+  NewQueue();
+  ASSERT_TRUE(Put("a@loco", {"b@loco"}).ok());
+  EXPECT_EQ(local_.WaitFor(3).size(), 3u);
+  EXPECT_TRUE(WaitEmpty());
+  EXPECT_EQ(local_.Count(), 3u);  // No DSN: it was delivered.
+}
+
+TEST_F(QueueTest, PermanentFailureSendsDSN) {
+  auto dsn_before = metrics::NewCounter("chasquid/queue/dsnQueued", "")
+                        ->Value();
+  local_.Script("bad@loco", {Status::Permanent("no such user")});
+  NewQueue();
+  ASSERT_TRUE(Put("a@loco", {"bad@loco", "good@loco"}).ok());
+  auto d = local_.WaitFor(3);
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_TRUE(WaitEmpty());
+  const Delivery& dsn = d[2];
+  EXPECT_EQ(dsn.to, "a@loco");
+  EXPECT_EQ(dsn.from, "<>");
+  EXPECT_NE(dsn.data.find("X-Failed-Recipients: bad@loco, \n"),
+            std::string::npos);
+  EXPECT_NE(dsn.data.find("    no such user\n"), std::string::npos);
+  EXPECT_EQ(metrics::NewCounter("chasquid/queue/dsnQueued", "")->Value(),
+            dsn_before + 1);
+}
+
+TEST_F(QueueTest, NoDSNForNullSenderAndFailingDSNIsDropped) {
+  local_.Script("bad@loco", {Status::Permanent("x")});
+  // The DSN to a@loco fails too: it must not generate another DSN.
+  local_.Script("a@loco", {Status::Permanent("y")});
+  NewQueue();
+  ASSERT_TRUE(Put("a@loco", {"bad@loco"}).ok());
+  local_.WaitFor(2);
+  EXPECT_TRUE(WaitEmpty());
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(local_.Count(), 2u);
+}
+
+TEST_F(QueueTest, GivesUpAndReportsPending) {
+  local_.Script("b@loco", std::vector<Status>(100, Status::Transient("busy")));
+  opts_.give_up_after = 150ms;
+  NewQueue();
+  ASSERT_TRUE(Put("a@far", {"b@loco"}).ok());
+  EXPECT_TRUE(WaitEmpty());
+  // The DSN goes to a@far through the remote courier, from <>.
+  auto r = remote_.WaitFor(1);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].from, "<>");
+  EXPECT_NE(r[0].data.find("failed repeatedly and timed out, last error:\n"
+                           "    busy\n"),
+            std::string::npos);
+  EXPECT_NE(r[0].data.find("Status: 4.0.0\n"), std::string::npos);
+}
+
+TEST_F(QueueTest, AliasTypesAndSenderRewriting) {
+  aliases_.table["list@loco"] = {
+      {"pipe cmd", aliases::RecipientType::kPipe, {}},
+      {"x@other", aliases::RecipientType::kForward, {"mx1", "mx2"}},
+      {"y@loco", aliases::RecipientType::kEmail, {}}};
+  int64_t pipe_before = Attempts("pipe");
+  int64_t fwd_before = Attempts("forward");
+  NewQueue();
+  ASSERT_TRUE(Put("user222@dodo", {"list@loco"}).ok());
+  auto p = pipe_.WaitFor(1);
+  auto f = remote_.WaitFor(1);
+  auto l = local_.WaitFor(1);
+  EXPECT_TRUE(WaitEmpty());
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].to, "pipe cmd");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].to, "x@other");
+  EXPECT_EQ(f[0].via, (std::vector<std::string>{"mx1", "mx2"}));
+  EXPECT_EQ(f[0].from, "list+fwd_from=user222=dodo@loco");
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].from, "user222@dodo");  // The MDA gets it unmodified.
+  EXPECT_EQ(Attempts("pipe"), pipe_before + 1);
+  EXPECT_EQ(Attempts("forward"), fwd_before + 1);
+}
+
+TEST_F(QueueTest, AliasErrorFailsPut) {
+  NewQueue();
+  auto r = Put("a@loco", {"broken@loco"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "error resolving aliases for \"broken@loco\": exit status 1");
+  EXPECT_EQ(q_->Len(), 0u);
+}
+
+TEST_F(QueueTest, MaxItems) {
+  local_.Script("b@loco", std::vector<Status>(100, Status::Transient("x")));
+  opts_.max_items = 2;
+  opts_.next_delay = [](auto) { return std::chrono::hours(1); };
+  NewQueue();
+  ASSERT_TRUE(Put("a@loco", {"b@loco"}).ok());
+  ASSERT_TRUE(Put("a@loco", {"b@loco"}).ok());
+  auto r = Put("a@loco", {"b@loco"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().transient());
+  EXPECT_EQ(r.status().message(), "Queue size too big, try again later");
+  EXPECT_EQ(q_->Len(), 2u);
+  std::string dump = q_->DumpText();
+  EXPECT_NE(dump.find("length: 2\n"), std::string::npos) << dump;
+  EXPECT_NE(dump.find("PENDING b@loco (EMAIL)\n  original address: b@loco\n"
+                      "  last failure: \"x\"\n"),
+            std::string::npos)
+      << dump;
+}
+
+TEST_F(QueueTest, LoadsChasquidItemsAndSkipsGarbage) {
+  fs::create_directories(opts_.dir);
+  // As chasquid writes it (two spaces after ':'), with one recipient
+  // already sent, and a file that does not parse.
+  std::ofstream(opts_.dir + "/m:mid1234")
+      << "ID:  \"mid1234\"\nfrom:  \"x@far\"\nTo:  \"a@loco\"\n"
+         "To:  \"s@loco\"\n"
+         "rcpt:  {\n  address:  \"a@loco\"\n  original_address:  \"a@loco\"\n"
+         "}\nrcpt:  {\n  address:  \"s@loco\"\n  status:  SENT\n}\n"
+         "data:  \"Subject: old\\n\\nbody\\n\"\n"
+         "created_at_ts:  {\n  seconds:  "
+      << std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+             .count()
+      << "\n}\n";
+  std::ofstream(opts_.dir + "/m:garbage") << "this is { not a queue item";
+  std::ofstream(opts_.dir + "/.m:tempfile") << "ID: \"tmp\"\n";
+  NewQueue();
+  ASSERT_TRUE(q_->Load().ok());
+  auto l = local_.WaitFor(1);
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].to, "a@loco");
+  EXPECT_EQ(l[0].data, "Subject: old\n\nbody\n");
+  for (int i = 0; i < 200 && fs::exists(opts_.dir + "/m:mid1234"); i++) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_FALSE(fs::exists(opts_.dir + "/m:mid1234"));
+  EXPECT_TRUE(fs::exists(opts_.dir + "/m:garbage"));  // Left on disk.
+  EXPECT_EQ(local_.Count(), 1u);
+}
+
+TEST_F(QueueTest, ExpiredItemGetsOnlyADSN) {
+  fs::create_directories(opts_.dir);
+  // No created_at_ts: the Unix epoch, long expired.
+  std::ofstream(opts_.dir + "/m:old1") << "ID: \"old1\"\nfrom: \"x@loco\"\n"
+                                          "rcpt: {\n address: \"a@loco\"\n"
+                                          " original_address: \"a@loco\"\n}\n";
+  NewQueue();
+  ASSERT_TRUE(q_->Load().ok());
+  auto l = local_.WaitFor(1);
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].to, "x@loco");  // The DSN, not a@loco.
+  EXPECT_EQ(l[0].from, "<>");
+}
+
+TEST_F(QueueTest, InitErrorIsGoStyle) {
+  std::ofstream(root_ + "/file") << "x";
+  opts_.dir = root_ + "/file/queue";
+  auto q = DiskQueue::New(io_.get_executor(), opts_);
+  ASSERT_FALSE(q.ok());
+  // Go's MkdirAll names the component that is not a directory.
+  EXPECT_EQ(q.status().message(), "mkdir " + root_ + "/file: not a directory");
+}
+
+TEST(NextDelayTest, Schedule) {
+  auto now = std::chrono::system_clock::now();
+  auto d = NextDelay(now);
+  EXPECT_GE(d, 1min);
+  EXPECT_LT(d, 2min);
+  d = NextDelay(now - 3min);
+  EXPECT_GE(d, 5min);
+  EXPECT_LT(d, 6min);
+  d = NextDelay(now - 7min);
+  EXPECT_GE(d, 10min);
+  d = NextDelay(now - 1h);
+  EXPECT_GE(d, 20min);
+  EXPECT_LT(d, 21min);
+}
+
+TEST(NewIDTest, Format) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; i++) {
+    std::string id = NewID();
+    EXPECT_EQ(id.size(), 11u);
+    EXPECT_EQ(id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+                                   "opqrstuvwxyz0123456789-_"),
+              std::string::npos);
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 100u);
+}
+
+}  // namespace
+}  // namespace chasquid::queue
