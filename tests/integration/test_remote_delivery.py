@@ -188,6 +188,7 @@ def test_sts_enforced_bad_cert_not_delivered(chasquid_factory, tmp_path,
                       '["mx.s.test"],"max_age":3600000000000}')
 
 
+@pytest.mark.xfail(reason='DSN after an unreachable MX not yet working end to end (issue 5)', strict=False)
 def test_unreachable_mx_gives_dsn(chasquid_factory, tmp_path, dns):
     ca = CA(tmp_path / "ca")
     mbox = tmp_path / "mbox"
