@@ -69,7 +69,7 @@ chasquid-cpp demo
   mail lands:  $DEMO/maildir/test/new/
 
 Send a first mail (submission, STARTTLS, AUTH):
-  swaks --server 127.0.0.1:1587 --tls --tls-verify=no \\
+  swaks --server 127.0.0.1:1587 --tls \\
     --auth PLAIN --auth-user test@example.com --auth-password '$PASSWORD' \\
     --from test@example.com --to test@example.com
 
