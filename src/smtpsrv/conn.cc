@@ -12,6 +12,7 @@
 #include "base/strings.h"
 #include "haproxy/haproxy.h"
 #include "maillog/maillog.h"
+#include "metrics/latency.h"
 #include "smtp/command.h"
 #include "smtpsrv/addr.h"
 #include "smtpsrv/vars.h"
@@ -29,13 +30,19 @@ constexpr size_t kReadChunk = 512;
 }  // namespace
 
 net::awaitable<void> Conn::Run(tcp::socket socket, Mode mode, Server* srv) {
-  try {
-    Conn conn(std::move(socket), mode, srv);
-    co_await conn.Handle();
-  } catch (const std::exception& e) {
-    CLOG_ERROR(std::string("SMTP connection: uncaught exception: ") +
-               e.what());
+  const auto start = Clock::now();
+  {
+    metrics::GaugeGuard live(metrics::LiveConnections());
+    try {
+      Conn conn(std::move(socket), mode, srv);
+      co_await conn.Handle();
+    } catch (const std::exception& e) {
+      CLOG_ERROR(std::string("SMTP connection: uncaught exception: ") +
+                 e.what());
+    }
   }
+  metrics::SmtpSessionDuration()->Observe(
+      std::chrono::duration<double>(Clock::now() - start).count());
   srv->active()--;
 }
 
