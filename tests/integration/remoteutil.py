@@ -296,6 +296,19 @@ def env_with_ca(ca):
     return env
 
 
+def mail_log(c):
+    """The daemon's mail log so far."""
+    p = c.root / "mail.log"
+    return p.read_text(errors="replace") if p.exists() else ""
+
+
+def wait_sent(c, rcpt, timeout=20):
+    """Waits for c's mail log to say a message to `rcpt` was delivered
+    (for local mail: the MDA has finished writing it)."""
+    wait_until(lambda: f" to={rcpt} sent" in mail_log(c), timeout=timeout,
+               what=f"delivery to {rcpt}")
+
+
 def wait_until(cond, timeout=20, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

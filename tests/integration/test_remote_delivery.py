@@ -12,7 +12,8 @@ import pytest
 from conftest import binary, free_port, wait_for_port
 from dnsserver import DNSServer
 from remoteutil import CA, SMTPPeer, STSServer, env_with_ca, \
-    free_loopback_ip, make_daemon, self_signed, submit, wait_until
+    free_loopback_ip, mail_log, make_daemon, self_signed, submit, \
+    wait_sent, wait_until
 
 
 @pytest.fixture
@@ -50,9 +51,9 @@ def test_two_instances_tls_both_directions(chasquid_factory, tmp_path, dns):
            "two", utf8=True)
     submit(a, "alice@a.test", "pass-a", "alice@a.test", "bob@bücher.test",
            "three", utf8=True)
-    wait_until(lambda: (mbox_b / "bob@b.test").exists(), what="A->B")
-    wait_until(lambda: (mbox_b / "ñoño@b.test").exists(), what="UTF-8")
-    wait_until(lambda: (mbox_b / "bob@bücher.test").exists(), what="IDNA")
+    wait_sent(b, "bob@b.test")
+    wait_sent(b, "ñoño@b.test")
+    wait_sent(b, "bob@bücher.test")
     assert "one" in (mbox_b / "bob@b.test").read_text()
     assert a.var("chasquid/smtpOut/tlsCount", "tls:secure") >= 3
     assert a.var("chasquid/smtpOut/securityLevelChecks", "pass") >= 3
@@ -62,7 +63,7 @@ def test_two_instances_tls_both_directions(chasquid_factory, tmp_path, dns):
 
     # B -> A.
     submit(b, "bob@b.test", "pass-b", "bob@b.test", "alice@a.test", "back")
-    wait_until(lambda: (mbox_a / "alice@a.test").exists(), what="B->A")
+    wait_sent(a, "alice@a.test")
     assert "back" in (mbox_a / "alice@a.test").read_text()
     assert b.var("chasquid/smtpOut/tlsCount", "tls:secure") >= 1
     info = (b.data_dir / "domaininfo" / "s:a.test").read_text()
@@ -95,11 +96,13 @@ def test_smtp_sink_idna_and_downgrade(chasquid_factory, tmp_path, dns):
         wait_for_port(a.submission_port)
         submit(a, "alice@a.test", "pass-a", "alice@a.test",
                "user@bücher.test", "to the sink", utf8=True)
-        wait_until(lambda: any(dump.iterdir()), what="smtp-sink delivery")
-        dumped = "".join(p.read_text(errors="replace")
-                         for p in dump.iterdir())
-        assert "X-Rcpt-Args: <user@xn--bcher-kva.test>" in dumped
-        assert "to the sink" in dumped
+        def dump_text():
+            return "".join(p.read_text(errors="replace")
+                           for p in dump.iterdir())
+        # smtp-sink may create its file before it has written it all.
+        wait_until(lambda: "to the sink" in dump_text(),
+                   what="smtp-sink delivery")
+        assert "X-Rcpt-Args: <user@xn--bcher-kva.test>" in dump_text()
         assert a.var("chasquid/smtpOut/tlsCount", "plain") >= 1
 
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "x@tls.test",
@@ -149,11 +152,6 @@ def test_sts_enforced_bad_cert_not_delivered(chasquid_factory, tmp_path,
                       '["mx.s.test"],"max_age":3600000000000}')
 
 
-def mail_log(c):
-    p = c.root / "mail.log"
-    return p.read_text() if p.exists() else ""
-
-
 def test_unreachable_mx_gives_dsn(chasquid_factory, tmp_path, dns):
     """A refused connection is transient: retried (every 200 ms here)
     until give_up_send_after, then the sender gets a DSN with the last
@@ -170,8 +168,7 @@ def test_unreachable_mx_gives_dsn(chasquid_factory, tmp_path, dns):
             "--testing__queue_retry_delay=200ms", env=env_with_ca(ca))
     wait_for_port(a.submission_port)
     submit(a, "alice@a.test", "pass-a", "alice@a.test", "x@down.test", "hi")
-    wait_until(lambda: (mbox / "alice@a.test").exists(), timeout=20,
-               what="DSN")
+    wait_sent(a, "alice@a.test")  # The DSN.
     dsn = (mbox / "alice@a.test").read_text()
     assert "X-Failed-Recipients: x@down.test, " in dsn
     assert ('- "x@down.test" (EMAIL) failed repeatedly and timed out, '
@@ -216,7 +213,7 @@ def test_null_mx_mx_fallback_and_implicit_mx(chasquid_factory, tmp_path,
             "x@two.test", "y@bare.test"]
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "z@null.test",
                "null")
-        wait_until(lambda: (mbox / "alice@a.test").exists(), what="DSN")
+        wait_sent(a, "alice@a.test")  # The DSN.
         assert len(peer.messages) == 2
         assert peer.connections == 2
     dsn = (mbox / "alice@a.test").read_text()
@@ -356,8 +353,7 @@ def test_stalling_peer_times_out(chasquid_factory, tmp_path, dns):
         wait_for_port(a.submission_port)
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "x@slow.test",
                "slow")
-        wait_until(lambda: (mbox / "alice@a.test").exists(), timeout=30,
-                   what="DSN")
+        wait_sent(a, "alice@a.test", timeout=30)  # The DSN.
         assert peer.stalled >= 2
         assert peer.messages == []
     dsn = (mbox / "alice@a.test").read_text()
