@@ -77,3 +77,45 @@ def test_every_chasquid_variable_exported(chasquid_factory):
     assert keys == CHASQUID_VARS
     # The line format a chasquid test greps for.
     assert re.search(r'^"chasquid/smtpIn/loopsDetected": 0,$', body, re.M)
+
+
+def _test_sources():
+    """{"test_x.py::test_name": source text} for every integration test."""
+    import ast
+    import pathlib
+    out = {}
+    for p in pathlib.Path(__file__).parent.glob("test_*.py"):
+        src = p.read_text()
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith(
+                    "test_"):
+                out[f"{p.name}::{node.name}"] = ast.get_source_segment(
+                    src, node)
+    return out
+
+
+def test_readme_maps_every_variable_to_its_tests():
+    """The README's variable table names, for every exported variable, the
+    end-to-end tests that make it move; each named test must exist and
+    mention the variable (its full name, its /metrics name, or, for a test
+    that loops over a family, its last path component in quotes)."""
+    import pathlib
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Monitoring variables", 1)[1].split("\n## ")[0]
+    rows = {}
+    for line in section.splitlines():
+        m = re.match(r"^\| `([^`]+)` \| (.+) \|$", line)
+        if m:
+            rows[m.group(1)] = re.findall(r"`(test_\w+\.py::test_\w+)`",
+                                          m.group(2))
+    sources = _test_sources()
+    for name in CHASQUID_VARS + list(OUR_VARS):
+        assert name in rows, f"{name} missing from the README table"
+        assert rows[name], f"{name}: no test named"
+        last = name.split("/")[-1]
+        for t in rows[name]:
+            assert t in sources, f"{name}: {t} does not exist"
+            src = sources[t]
+            assert (name in src or name.replace("/", "_") in src
+                    or f'"{last}"' in src or f"'{last}'" in src), \
+                f"{name}: {t} does not mention it"
