@@ -1,6 +1,7 @@
 #include "policy/policy.h"
 
 #include <ctime>
+#include <optional>
 
 #include "base/async.h"
 #include "base/strings.h"
@@ -39,10 +40,13 @@ const Vars& GetVars() {
 
 }  // namespace
 
-Policy::Policy(dns::Resolver* resolver, domaininfo::DB* dinfo,
-               net::thread_pool* blocking)
-    : resolver_(resolver), dinfo_(dinfo), blocking_(blocking) {
+Policy::Policy(dns::Resolver* resolver) : resolver_(resolver) {
   (void)GetVars();  // Registered at start-up, as chasquid's expvars are.
+}
+
+void Policy::SetDomainInfo(domaininfo::DB* dinfo, net::thread_pool* blocking) {
+  dinfo_ = dinfo;
+  blocking_ = blocking;
 }
 
 Result<int> Policy::LoadDKIM(const std::string& domain,
@@ -58,38 +62,59 @@ Result<int> Policy::LoadDKIM(const std::string& domain,
 }
 
 net::awaitable<std::optional<smtpsrv::SpfOutcome>> Policy::Spf(
-    std::string ip, std::string domain) {
-  // The seam gives the MAIL FROM domain only; "@domain" is evaluated as
-  // postmaster@domain (RFC 7208 §4.3), so only %{l}/%{s} macros can differ
-  // from chasquid, which passes the address as given. helo = the sender's
-  // domain, as chasquid does (spec §8.1).
-  nettrace::Trace tr("SPF", ip);
+    std::string ip, std::string sender, nettrace::Trace* tr) {
+  // check_host(ip, domain of the sender, sender) with the sender's domain
+  // as "helo", as chasquid does (spec/dkim-spf.md §8.1). The evaluation is
+  // a child trace of the connection's.
+  size_t at = sender.find('@');
+  std::string domain = at == std::string::npos ? "" : sender.substr(at + 1);
   spf::Options opts;
-  opts.trace = &tr;
-  spf::CheckResult r = co_await spf::CheckHostWithSender(
-      *resolver_, ip, domain, "@" + domain, opts);
-  co_return smtpsrv::SpfOutcome{std::string(spf::ToString(r.verdict)),
-                                r.ErrorText()};
+  opts.parent = tr;
+  spf::CheckResult r =
+      co_await spf::CheckHostWithSender(*resolver_, ip, domain, sender, opts);
+  smtpsrv::SpfOutcome out{std::string(spf::ToString(r.verdict)),
+                          r.ErrorText()};
+  if (tr) tr->Debugf("SPF " + out.result + " (" + out.explanation + ")");
+  co_return out;
 }
 
 net::awaitable<bool> Policy::IncomingSecLevelOk(std::string domain,
-                                                bool on_tls) {
-  if (!dinfo_) co_return true;
+                                                bool on_tls,
+                                                nettrace::Trace* tr) {
+  if (!dinfo_ || !blocking_) co_return true;
   domaininfo::DB* db = dinfo_;
   domaininfo::SecLevel level =
       on_tls ? domaininfo::kTlsClient : domaininfo::kPlain;
-  // May write the domain's file: off the network threads.
-  co_return co_await RunBlocking(*blocking_, [db, domain, level] {
+  // May write the domain's file: off the network threads. The DB counts
+  // securityLevelChecks pass/fail.
+  bool ok = co_await RunBlocking(*blocking_, [db, domain, level] {
     return db->IncomingSecLevel(domain, level);
   });
+  if (tr) {
+    std::string msg = "incoming security level check for " + domain + " at " +
+                      domaininfo::LevelName(level) + ": " +
+                      (ok ? "pass" : "fail");
+    if (ok) {
+      tr->Debugf(msg);
+    } else {
+      tr->Error(msg);
+    }
+  }
+  co_return ok;
 }
 
 net::awaitable<Result<int>> Policy::DkimSign(std::string from_domain,
-                                             std::string* data) {
-  std::string domain = AsciiToLower(from_domain);
-  auto it = signers_.find(domain);
-  if (it == signers_.end()) co_return 0;
-  nettrace::Trace tr("DKIM.Sign", domain);
+                                             std::string* data,
+                                             nettrace::Trace* tr) {
+  // The MAIL FROM domain is already normalized (Unicode, lower case); the
+  // keys are registered under the normalized domain names.
+  auto it = signers_.find(AsciiToLower(from_domain));
+  if (it == signers_.end()) {
+    if (tr) tr->Debugf("DKIM: no keys for " + GoQuote(from_domain));
+    co_return 0;
+  }
+  std::optional<nettrace::Trace> child;
+  if (tr) child.emplace(tr->NewChild("DKIM.Sign", from_domain));
   std::string crlf = dkim::ToCRLF(*data);
   std::time_t now = std::time(nullptr);
   // Each signature covers the message as received; each is prepended, so
@@ -98,12 +123,16 @@ net::awaitable<Result<int>> Policy::DkimSign(std::string from_domain,
   for (const auto& signer : it->second) {
     auto v = signer->Sign(crlf, now);
     if (!v.ok()) {
-      tr.Error("signing with " + signer->selector() + ": " +
-               v.status().message());
+      if (child) {
+        child->Error("signing with " + signer->selector() + ": " +
+                     v.status().message());
+      }
       co_return v.status();
     }
-    tr.Debugf("signed with " + signer->selector() + " (" +
-              signer->algorithm() + ")");
+    if (child) {
+      child->Debugf("signed with " + signer->selector() + " (" +
+                    signer->algorithm() + ")");
+    }
     headers = dkim::SignatureHeaderLF(*v) + headers;
   }
   data->insert(0, headers);
@@ -111,13 +140,18 @@ net::awaitable<Result<int>> Policy::DkimSign(std::string from_domain,
 }
 
 net::awaitable<std::optional<std::string>> Policy::DkimVerify(
-    std::shared_ptr<const std::string> data) {
-  nettrace::Trace tr("DKIM.Verify", "");
-  auto r = co_await dkim::VerifyMessage(*resolver_, dkim::ToCRLF(*data),
-                                        nullptr, "", &tr);
+    std::shared_ptr<const std::string> data, nettrace::Trace* tr) {
+  // Named arguments: GCC 12 destroys temporaries of a conditional
+  // expression inside a co_await twice (heap corruption).
+  std::string crlf = dkim::ToCRLF(*data);
+  std::string title;
+  if (tr) title = tr->title();
+  auto r = co_await dkim::VerifyMessage(*resolver_, std::move(crlf), tr,
+                                        std::move(title));
   const Vars& v = GetVars();
   if (!r.ok()) {
     v.errors->Add();
+    if (tr) tr->Error("DKIM verification: " + r.status().message());
     co_return std::nullopt;
   }
   (r->found > 0 ? v.found : v.not_found)->Add();

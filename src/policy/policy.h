@@ -27,31 +27,36 @@
 
 namespace chasquid::policy {
 
+namespace net = boost::asio;
+
 class Policy : public smtpsrv::Checks {
  public:
-  // None of the pointers is owned; all must outlive the Policy. `dinfo`
-  // may be null (every security level check then passes); `blocking`
-  // runs domaininfo's file writes.
-  Policy(dns::Resolver* resolver, domaininfo::DB* dinfo,
-         net::thread_pool* blocking);
+  // `resolver` (not owned) must outlive the Policy.
+  explicit Policy(dns::Resolver* resolver);
+
+  // The domaininfo DB for the incoming security level check, and the pool
+  // that runs its file writes (neither owned). Start-up only, before the
+  // first connection; without it every security level check passes.
+  void SetDomainInfo(domaininfo::DB* dinfo, net::thread_pool* blocking);
 
   // Loads domains/<dir>/dkim:*.pem for a (normalized) domain: the daemon's
   // DomainLoaders::load_dkim. Returns the number of keys. Start-up only.
   Result<int> LoadDKIM(const std::string& domain, const std::string& dir);
 
   net::awaitable<std::optional<smtpsrv::SpfOutcome>> Spf(
-      std::string ip, std::string domain) override;
-  net::awaitable<bool> IncomingSecLevelOk(std::string domain,
-                                          bool on_tls) override;
+      std::string ip, std::string sender, nettrace::Trace* tr) override;
+  net::awaitable<bool> IncomingSecLevelOk(std::string domain, bool on_tls,
+                                          nettrace::Trace* tr) override;
   net::awaitable<Result<int>> DkimSign(std::string from_domain,
-                                       std::string* data) override;
+                                       std::string* data,
+                                       nettrace::Trace* tr) override;
   net::awaitable<std::optional<std::string>> DkimVerify(
-      std::shared_ptr<const std::string> data) override;
+      std::shared_ptr<const std::string> data, nettrace::Trace* tr) override;
 
  private:
   dns::Resolver* resolver_;
-  domaininfo::DB* dinfo_;
-  net::thread_pool* blocking_;
+  domaininfo::DB* dinfo_ = nullptr;
+  net::thread_pool* blocking_ = nullptr;
   std::map<std::string, std::vector<std::shared_ptr<const dkim::Signer>>>
       signers_;
 };
