@@ -87,9 +87,12 @@ net::awaitable<bool> Policy::IncomingSecLevelOk(std::string domain,
       on_tls ? domaininfo::kTlsClient : domaininfo::kPlain;
   // May write the domain's file: off the network threads. The DB counts
   // securityLevelChecks pass/fail.
-  bool ok = co_await RunBlocking(*blocking_, [db, domain, level] {
+  // Named first: GCC 12 destroys a capturing lambda written in place in a
+  // co_await twice (base/async.h).
+  auto work = [db, domain, level] {
     return db->IncomingSecLevel(domain, level);
-  });
+  };
+  bool ok = co_await RunBlocking(*blocking_, std::move(work));
   if (tr) {
     std::string msg = "incoming security level check for " + domain + " at " +
                       domaininfo::LevelName(level) + ": " +
