@@ -25,6 +25,11 @@ def mda_conf(mbox):
             f'mail_delivery_agent_args: "%to%"\n')
 
 
+def has(path, text):
+    """Whether `path` exists and contains `text` (written by `cat >>`)."""
+    return path.exists() and text in path.read_text(errors="replace")
+
+
 def make_daemon(factory, ca, name, domains, mbox, extra=""):
     mbox.mkdir(parents=True, exist_ok=True)
     c = factory(name, hostname=name, domains=domains,
@@ -89,9 +94,11 @@ def test_two_instances_tls_both_directions(chasquid_factory, tmp_path, dns):
            "two", utf8=True)
     submit(a, "alice@a.test", "pass-a", "alice@a.test", "bob@bücher.test",
            "three", utf8=True)
-    wait_until(lambda: (mbox_b / "bob@b.test").exists(), what="A->B")
-    wait_until(lambda: (mbox_b / "ñoño@b.test").exists(), what="UTF-8")
-    wait_until(lambda: (mbox_b / "bob@bücher.test").exists(), what="IDNA")
+    # The MDA appends with `cat >>`: wait for the text, not the file.
+    wait_until(lambda: has(mbox_b / "bob@b.test", "one"), what="A->B")
+    wait_until(lambda: has(mbox_b / "ñoño@b.test", "two"), what="UTF-8")
+    wait_until(lambda: has(mbox_b / "bob@bücher.test", "three"),
+               what="IDNA")
     assert "one" in (mbox_b / "bob@b.test").read_text()
     assert a.var("chasquid/smtpOut/tlsCount", "tls:secure") >= 3
     assert a.var("chasquid/smtpOut/securityLevelChecks", "pass") >= 3
@@ -101,7 +108,7 @@ def test_two_instances_tls_both_directions(chasquid_factory, tmp_path, dns):
 
     # B -> A.
     submit(b, "bob@b.test", "pass-b", "bob@b.test", "alice@a.test", "back")
-    wait_until(lambda: (mbox_a / "alice@a.test").exists(), what="B->A")
+    wait_until(lambda: has(mbox_a / "alice@a.test", "back"), what="B->A")
     assert "back" in (mbox_a / "alice@a.test").read_text()
     assert b.var("chasquid/smtpOut/tlsCount", "tls:secure") >= 1
     info = (b.data_dir / "domaininfo" / "s:a.test").read_text()
@@ -202,8 +209,8 @@ def test_unreachable_mx_gives_dsn(chasquid_factory, tmp_path, dns):
             env=env_with_ca(ca))
     wait_for_port(a.submission_port)
     submit(a, "alice@a.test", "pass-a", "alice@a.test", "x@down.test", "hi")
-    wait_until(lambda: (mbox / "alice@a.test").exists(), timeout=60,
-               what="DSN")
+    wait_until(lambda: has(mbox / "alice@a.test", "Could not dial"),
+               timeout=60, what="DSN")
     dsn = (mbox / "alice@a.test").read_text()
     assert "x@down.test" in dsn
     assert "Could not dial" in dsn
