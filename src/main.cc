@@ -41,6 +41,7 @@
 #include "monitoring/tasks_page.h"
 #include "monitoring/traces_page.h"
 #include "normalize/normalize.h"
+#include "policy/policy.h"
 #include "queue/queue.h"
 #include "smtpsrv/server.h"
 #include "smtpsrv/startup.h"
@@ -263,6 +264,13 @@ int Main(int argc, char** argv) {
                                    const std::string& dir) {
     return aliasr.AddAliasesFile(domain, dir + "/aliases");
   };
+  // DKIM keys go to the receiving policy (SPF, security level, DKIM); the
+  // domaininfo DB and the blocking pool it needs are set before serving.
+  policy::Policy policy(resolver.get());
+  loaders.load_dkim = [&policy](const std::string& domain,
+                                const std::string& dir) {
+    return policy.LoadDKIM(domain, dir);
+  };
   std::vector<std::string> local_domains;
   loaders.add_local_domain = [&](const std::string& d) {
     local_domains.push_back(d);
@@ -456,6 +464,8 @@ int Main(int argc, char** argv) {
   };
   smtp_deps.queue = q.get();
   smtp_deps.aliases = &aliasr;
+  policy.SetDomainInfo(dinfo.get(), &blocking);
+  smtp_deps.checks = &policy;
   smtpsrv::Server smtp(io, SmtpOptions(*conf), std::move(smtp_deps));
   if (Status s = smtpsrv::BindListeners(&smtp, plan); !s.ok()) {
     CLOG_FATAL(s.message());

@@ -3,8 +3,12 @@
 // (smtp-in §4.4 steps 9-10, §8.4, §10), DKIM verification or signing after
 // DATA (§7 step 2, §8.3).
 //
-// The Conn owns the counters, replies and headers; a Checks implementation
-// only answers questions. Without one (nullptr), SPF does not run (no
+// The Conn owns the replies, the headers and most counters; a Checks
+// implementation answers questions, and counts only what only it can tell
+// apart: the DKIM verification counters (chasquid/smtpIn/dkimVerify*) and
+// the pass/fail results of the security level check (domaininfo::DB counts
+// those, as its contract says). Every call gets the connection's trace, to
+// log its work into (as events or a child trace). Without one (nullptr), SPF does not run (no
 // Received-SPF header), the security level check counts as "skip", and DKIM
 // is neither verified nor signed.
 //
@@ -13,12 +17,17 @@
 // thread pool.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
 
 #include "base/status.h"
+
+namespace chasquid::nettrace {
+class Trace;
+}
 
 namespace chasquid::smtpsrv {
 
@@ -35,28 +44,33 @@ class Checks {
  public:
   virtual ~Checks() = default;
 
-  // SPF for `ip` (peer IP, HAProxy source if enabled) and the sender domain
-  // as typed. Called only for non-null senders on unauthenticated
-  // connections. nullopt = not evaluated.
-  virtual net::awaitable<std::optional<SpfOutcome>> Spf(std::string ip,
-                                                        std::string domain) = 0;
+  // SPF for `ip` (peer IP, HAProxy source if enabled) and the MAIL FROM
+  // address as typed (before IDNA conversion; its domain is also the
+  // "helo", spec/dkim-spf.md §8.1). Called only for non-null senders on
+  // unauthenticated connections. nullopt = not evaluated.
+  virtual net::awaitable<std::optional<SpfOutcome>> Spf(
+      std::string ip, std::string sender, nettrace::Trace* tr) = 0;
 
-  // The incoming security level check (§10) for a sender domain whose SPF
-  // result was "pass"; `on_tls` is the connection's level. False = reject.
+  // The incoming security level check (§10) for a sender domain (as typed)
+  // whose SPF result was "pass"; `on_tls` is the connection's level.
+  // False = reject. Counts securityLevelChecks pass/fail itself.
   virtual net::awaitable<bool> IncomingSecLevelOk(std::string domain,
-                                                  bool on_tls) = 0;
+                                                  bool on_tls,
+                                                  nettrace::Trace* tr) = 0;
 
-  // Authenticated messages: signs `*data` for the MAIL FROM domain with
-  // every key it has, prepending the signatures. Error = 451 4.3.0.
-  // Returns the number of signatures added.
+  // Authenticated messages: signs `*data` (internal LF form) for the MAIL
+  // FROM domain with every key it has, prepending the signatures. Error =
+  // 451 4.3.0. Returns the number of signatures added.
   virtual net::awaitable<Result<int>> DkimSign(std::string from_domain,
-                                               std::string* data) = 0;
+                                               std::string* data,
+                                               nettrace::Trace* tr) = 0;
 
   // Unauthenticated messages: verifies and returns the DKIM part of the
-  // Authentication-Results value (e.g. ";dkim=pass  header.b=...\r\n"), or
-  // nullopt when verification could not run.
+  // Authentication-Results value, lines ending in CRLF (e.g.
+  // ";dkim=pass  header.b=...\r\n"), or nullopt when verification could
+  // not run. Counts the dkimVerify* counters.
   virtual net::awaitable<std::optional<std::string>> DkimVerify(
-      std::shared_ptr<const std::string> data) = 0;
+      std::shared_ptr<const std::string> data, nettrace::Trace* tr) = 0;
 };
 
 }  // namespace chasquid::smtpsrv

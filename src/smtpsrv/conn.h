@@ -138,7 +138,9 @@ class Conn {
   std::string mail_from_;
   std::vector<std::string> rcpt_to_;
   std::optional<SpfOutcome> spf_;
-  std::optional<std::string> dkim_verify_;  // Stale on purpose (§15).
+  // Stale across messages on purpose (smtp-in §15); nullopt after a
+  // message DKIM could not parse.
+  std::optional<std::string> dkim_verify_;
 
   friend class ConnTestPeer;
 };

@@ -127,9 +127,13 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
     if (completed_auth_) {
       if (mail_from_ != "<>") {
         task_.SetState("DKIM signing");
+        // Named, not a conditional temporary inside the co_await: GCC 12
+        // miscompiles the latter (the frame got corrupted, a crash later).
         size_t at = mail_from_.find('@');
-        auto signed_n = co_await deps_.checks->DkimSign(
-            at == std::string::npos ? "" : mail_from_.substr(at + 1), &data);
+        std::string from_domain;
+        if (at != std::string::npos) from_domain = mail_from_.substr(at + 1);
+        auto signed_n = co_await deps_.checks->DkimSign(std::move(from_domain),
+                                                        &data, &tr_);
         if (!signed_n.ok()) {
           GetVars().dkim_sign_errors->Add();
           tr_.Error("DKIM signing failed: " + signed_n.status().message());
@@ -139,9 +143,11 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
       }
     } else {
       task_.SetState("DKIM verification");
-      auto r = co_await deps_.checks->DkimVerify(
-          std::make_shared<const std::string>(data));
-      if (r) dkim_verify_ = *r;
+      auto copy = std::make_shared<const std::string>(data);
+      auto r = co_await deps_.checks->DkimVerify(std::move(copy), &tr_);
+      // Unparseable: no DKIM result for this message (dkim-spf §1), not
+      // the previous message's.
+      dkim_verify_ = std::move(r);
     }
   }
 
@@ -152,12 +158,20 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
                         spf_->result + " (" + spf_->explanation + ")");
   }
   if (spf_ || dkim_verify_) {
+    // Built with CRLF as chasquid does, but stored with LF line breaks:
+    // chasquid leaves "\r\n\t" inside its LF message (a stray CR that
+    // hooks and local mailboxes see); on the wire both are the same.
     std::string v = hostname_ + "\r\n";
     if (spf_) {
       v += ";spf=" + spf_->result + " (" + spf_->explanation + ")\r\n";
     }
     if (dkim_verify_) v += *dkim_verify_;
-    smtp::PrependHeader(&data, "Authentication-Results", TrimSpace(v));
+    std::string lf;
+    for (char c : TrimSpace(v)) {
+      if (c == '\n' && !lf.empty() && lf.back() == '\r') lf.pop_back();
+      lf += c;
+    }
+    smtp::PrependHeader(&data, "Authentication-Results", lf);
   }
 
   // 4. The post-data hook (§9).

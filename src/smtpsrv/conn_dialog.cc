@@ -115,7 +115,7 @@ net::awaitable<Conn::Reply> Conn::Mail(std::string params) {
   std::string typed_domain = DomainOf(*addr);
   if (deps_.checks && !completed_auth_ && !remote_ip_.empty()) {
     task_.SetState("SPF");
-    spf_ = co_await deps_.checks->Spf(remote_ip_, typed_domain);
+    spf_ = co_await deps_.checks->Spf(remote_ip_, *addr, &tr_);
     if (spf_) {
       GetVars().spf_result_count->Add(spf_->result);
       if (spf_->result == "fail") {
@@ -127,8 +127,9 @@ net::awaitable<Conn::Reply> Conn::Mail(std::string params) {
   if (!spf_ || spf_->result != "pass" || !deps_.checks) {
     GetVars().security_level_checks->Add("skip");
   } else {
-    bool ok = co_await deps_.checks->IncomingSecLevelOk(typed_domain, on_tls_);
-    GetVars().security_level_checks->Add(ok ? "pass" : "fail");
+    // pass/fail are counted by the check itself (domaininfo), once.
+    bool ok = co_await deps_.checks->IncomingSecLevelOk(typed_domain, on_tls_,
+                                                        &tr_);
     if (!ok) {
       LogRejected(*addr, {}, "security level check failed");
       co_return Reply{550, "5.7.3 Security level check failed"};

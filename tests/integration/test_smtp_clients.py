@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 
+from dnsserver import DNSServer
 from smtputil import RawClient, insecure_ctx, wait_for
 
 PASSWORD = "secretpassword"
@@ -37,14 +38,22 @@ exit 20
 
 
 @pytest.fixture
-def server(chasquid_factory):
+def dns():
+    # Hermetic SPF: no records (the receiving side checks SPF at MAIL).
+    with DNSServer() as d:
+        yield d
+
+
+@pytest.fixture
+def server(chasquid_factory, dns):
     c = chasquid_factory()
     c.add_user("user", "testserver", PASSWORD)
     hooks = c.config_dir / "hooks"
     hooks.mkdir()
     (hooks / "post-data").write_text(HOOK)
     os.chmod(hooks / "post-data", 0o755)
-    c.start(wait_port=c.submission_tls_port)
+    c.start(f"--testing__dns_addr={dns.addr}",
+            wait_port=c.submission_tls_port)
     c.seen = c.root / "seen"
     return c
 
@@ -75,7 +84,11 @@ def test_msmtp_plain_smtp(server):
     assert env["AUTH_AS"] == ""
     assert env["MAIL_FROM"] == "someone@example.org"
     assert env["EHLO_DOMAIN"] == "client.example"
-    assert msg.startswith("Received: from client.example ([127.0.0.1])\n"
+    assert msg.startswith("Authentication-Results: testserver\n"
+                          "\t;spf=none (no DNS record found)\n"
+                          "\t;dkim=none\n"
+                          "Received-SPF: none (no DNS record found)\n"
+                          "Received: from client.example ([127.0.0.1])\n"
                           "\tby testserver (chasquid) with ESMTP\n")
     assert "\n.leading dot\n" in msg
 

@@ -1,0 +1,165 @@
+#include "policy/policy.h"
+
+#include <ctime>
+#include <optional>
+
+#include "base/async.h"
+#include "base/strings.h"
+#include "dkim/message.h"
+#include "metrics/metrics.h"
+#include "nettrace/trace.h"
+#include "spf/spf.h"
+
+namespace chasquid::policy {
+
+namespace {
+
+struct Vars {
+  metrics::Counter* found;
+  metrics::Counter* not_found;
+  metrics::Counter* valid;
+  metrics::Counter* errors;
+};
+
+// The same variables smtpsrv declares (the registry returns the existing
+// ones): spec/monitoring.md §8.
+const Vars& GetVars() {
+  static const Vars v = {
+      metrics::NewCounter("chasquid/smtpIn/dkimVerifyFound",
+                          "count of messages with at least one DKIM signature"),
+      metrics::NewCounter("chasquid/smtpIn/dkimVerifyNotFound",
+                          "count of messages with no DKIM signatures"),
+      metrics::NewCounter(
+          "chasquid/smtpIn/dkimVerifyValid",
+          "count of messages with at least one valid DKIM signature"),
+      metrics::NewCounter("chasquid/smtpIn/dkimVerifyErrors",
+                          "count of DKIM verification errors"),
+  };
+  return v;
+}
+
+}  // namespace
+
+Policy::Policy(dns::Resolver* resolver) : resolver_(resolver) {
+  (void)GetVars();  // Registered at start-up, as chasquid's expvars are.
+}
+
+void Policy::SetDomainInfo(domaininfo::DB* dinfo, net::thread_pool* blocking) {
+  dinfo_ = dinfo;
+  blocking_ = blocking;
+}
+
+Result<int> Policy::LoadDKIM(const std::string& domain,
+                             const std::string& dir) {
+  auto s = dkim::LoadDomainSigners(domain, dir);
+  if (!s.ok()) return s.status();
+  int n = static_cast<int>(s->size());
+  if (n > 0) {
+    auto& v = signers_[domain];
+    v.insert(v.end(), s->begin(), s->end());
+  }
+  return n;
+}
+
+net::awaitable<std::optional<smtpsrv::SpfOutcome>> Policy::Spf(
+    std::string ip, std::string sender, nettrace::Trace* tr) {
+  // check_host(ip, domain of the sender, sender) with the sender's domain
+  // as "helo", as chasquid does (spec/dkim-spf.md §8.1). The evaluation is
+  // a child trace of the connection's.
+  size_t at = sender.find('@');
+  std::string domain = at == std::string::npos ? "" : sender.substr(at + 1);
+  spf::Options opts;
+  opts.parent = tr;
+  spf::CheckResult r =
+      co_await spf::CheckHostWithSender(*resolver_, ip, domain, sender, opts);
+  smtpsrv::SpfOutcome out{std::string(spf::ToString(r.verdict)),
+                          r.ErrorText()};
+  if (tr) tr->Debugf("SPF " + out.result + " (" + out.explanation + ")");
+  co_return out;
+}
+
+net::awaitable<bool> Policy::IncomingSecLevelOk(std::string domain,
+                                                bool on_tls,
+                                                nettrace::Trace* tr) {
+  if (!dinfo_ || !blocking_) co_return true;
+  domaininfo::DB* db = dinfo_;
+  domaininfo::SecLevel level =
+      on_tls ? domaininfo::kTlsClient : domaininfo::kPlain;
+  // May write the domain's file: off the network threads. The DB counts
+  // securityLevelChecks pass/fail.
+  // Named first: GCC 12 destroys a capturing lambda written in place in a
+  // co_await twice (base/async.h).
+  auto work = [db, domain, level] {
+    return db->IncomingSecLevel(domain, level);
+  };
+  bool ok = co_await RunBlocking(*blocking_, std::move(work));
+  if (tr) {
+    std::string msg = "incoming security level check for " + domain + " at " +
+                      domaininfo::LevelName(level) + ": " +
+                      (ok ? "pass" : "fail");
+    if (ok) {
+      tr->Debugf(msg);
+    } else {
+      tr->Error(msg);
+    }
+  }
+  co_return ok;
+}
+
+net::awaitable<Result<int>> Policy::DkimSign(std::string from_domain,
+                                             std::string* data,
+                                             nettrace::Trace* tr) {
+  // The MAIL FROM domain is already normalized (Unicode, lower case); the
+  // keys are registered under the normalized domain names.
+  auto it = signers_.find(AsciiToLower(from_domain));
+  if (it == signers_.end()) {
+    if (tr) tr->Debugf("DKIM: no keys for " + GoQuote(from_domain));
+    co_return 0;
+  }
+  std::optional<nettrace::Trace> child;
+  if (tr) child.emplace(tr->NewChild("DKIM.Sign", from_domain));
+  std::string crlf = dkim::ToCRLF(*data);
+  std::time_t now = std::time(nullptr);
+  // Each signature covers the message as received; each is prepended, so
+  // the last key's ends up on top (spec §3.7).
+  std::string headers;
+  for (const auto& signer : it->second) {
+    auto v = signer->Sign(crlf, now);
+    if (!v.ok()) {
+      if (child) {
+        child->Error("signing with " + signer->selector() + ": " +
+                     v.status().message());
+      }
+      co_return v.status();
+    }
+    if (child) {
+      child->Debugf("signed with " + signer->selector() + " (" +
+                    signer->algorithm() + ")");
+    }
+    headers = dkim::SignatureHeaderLF(*v) + headers;
+  }
+  data->insert(0, headers);
+  co_return static_cast<int>(it->second.size());
+}
+
+net::awaitable<std::optional<std::string>> Policy::DkimVerify(
+    std::shared_ptr<const std::string> data, nettrace::Trace* tr) {
+  // Named arguments: GCC 12 destroys temporaries of a conditional
+  // expression inside a co_await twice (heap corruption).
+  std::string crlf = dkim::ToCRLF(*data);
+  std::string title;
+  if (tr) title = tr->title();
+  auto r = co_await dkim::VerifyMessage(*resolver_, std::move(crlf), tr,
+                                        std::move(title));
+  const Vars& v = GetVars();
+  if (!r.ok()) {
+    v.errors->Add();
+    if (tr) tr->Error("DKIM verification: " + r.status().message());
+    co_return std::nullopt;
+  }
+  (r->found > 0 ? v.found : v.not_found)->Add();
+  if (r->valid > 0) v.valid->Add();
+  co_return dkim::AuthenticationResultsDKIM(*r) + "\r\n";
+}
+
+}  // namespace chasquid::policy

@@ -1,0 +1,192 @@
+#include "policy/policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "metrics/metrics.h"
+#include "nettrace/trace.h"
+#include "spf/fake_resolver.h"
+
+namespace chasquid::policy {
+namespace {
+
+using spf::testing::FakeResolver;
+
+// A plain coroutine, not a capturing lambda: GCC 12 frees the captures of
+// a lambda coroutine twice (base/async.h).
+template <typename T>
+net::awaitable<void> Store(net::awaitable<T> a, std::optional<T>* out) {
+  out->emplace(co_await std::move(a));
+}
+
+template <typename T>
+T Await(net::awaitable<T> a) {
+  net::io_context io;
+  std::optional<T> out;
+  net::co_spawn(io, Store(std::move(a), &out), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  io.run();
+  return std::move(*out);
+}
+
+int64_t Count(const char* name) {
+  return metrics::NewCounter(std::string("chasquid/smtpIn/") + name, "")
+      ->Value();
+}
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/policy_test.XXXXXX";
+  const char* d = mkdtemp(tmpl);
+  EXPECT_NE(d, nullptr);
+  return d ? d : "";
+}
+
+// An Ed25519 key as domains/<d>/dkim:<selector>.pem; returns its TXT.
+std::string WriteKey(const std::string& dir, const std::string& selector) {
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  std::string path = dir + "/dkim:" + selector + ".pem";
+  FILE* f = fopen(path.c_str(), "w");
+  EXPECT_NE(f, nullptr);
+  EXPECT_EQ(PEM_write_PKCS8PrivateKey(f, key, nullptr, nullptr, 0, nullptr,
+                                      nullptr),
+            1);
+  fclose(f);
+  auto txt = dkim::DNSRecord(key);
+  EVP_PKEY_free(key);
+  return txt.ok() ? *txt : "";
+}
+
+TEST(PolicyTest, SpfEvaluatesTheWholeSender) {
+  // %{l} is the local part: the seam must pass the address, not only its
+  // domain (chasquid calls check_host with the MAIL FROM as given).
+  FakeResolver r;
+  r.Add("d.example", "TXT", "v=spf1 exists:%{l}.allow.example -all");
+  r.Add("alice.allow.example", "A", "127.0.0.2");
+  Policy p(&r);
+  nettrace::Trace tr("SMTP.Conn", "test");
+  auto ok = Await(p.Spf("192.0.2.1", "alice@d.example", &tr));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->result, "pass");
+  EXPECT_EQ(ok->explanation, "matched exists");
+  auto no = Await(p.Spf("192.0.2.1", "bob@d.example", nullptr));
+  ASSERT_TRUE(no);
+  EXPECT_EQ(no->result, "fail");
+  EXPECT_EQ(no->explanation, "matched all");
+  auto none = Await(p.Spf("192.0.2.1", "x@nothing.example", &tr));
+  EXPECT_EQ(none->result, "none");
+  EXPECT_EQ(none->explanation, "no DNS record found");
+}
+
+TEST(PolicyTest, SignThenVerify) {
+  std::string dir = TempDir();
+  std::string txt = WriteKey(dir, "sel");
+  ASSERT_FALSE(txt.empty());
+  FakeResolver r;
+  r.Add("sel._domainkey.example.com", "TXT", txt);
+  Policy p(&r);
+  auto n = p.LoadDKIM("example.com", dir);
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(*n, 1);
+
+  std::string msg = "From: a@example.com\nSubject: hi\n\nbody\n";
+  std::string data = msg;
+  auto signed_n = Await(p.DkimSign("other.example", &data, nullptr));
+  ASSERT_TRUE(signed_n.ok());
+  EXPECT_EQ(*signed_n, 0);
+  EXPECT_EQ(data, msg);
+
+  nettrace::Trace tr("SMTP.Conn", "test");
+  signed_n = Await(p.DkimSign("Example.COM", &data, &tr));
+  ASSERT_TRUE(signed_n.ok()) << signed_n.status().message();
+  EXPECT_EQ(*signed_n, 1);
+  EXPECT_EQ(data.rfind("DKIM-Signature: v=1; a=ed25519-sha256; "
+                       "c=relaxed/relaxed;\n\td=example.com; s=sel; t=",
+                       0),
+            0u)
+      << data;
+  EXPECT_EQ(data.find('\r'), std::string::npos);
+
+  int64_t found = Count("dkimVerifyFound");
+  int64_t valid = Count("dkimVerifyValid");
+  auto ar = Await(p.DkimVerify(std::make_shared<const std::string>(data), &tr));
+  ASSERT_TRUE(ar);
+  EXPECT_EQ(ar->rfind(";dkim=pass  header.b=", 0), 0u) << *ar;
+  EXPECT_NE(ar->find("  header.d=example.com\r\n"), std::string::npos);
+  EXPECT_EQ(Count("dkimVerifyFound"), found + 1);
+  EXPECT_EQ(Count("dkimVerifyValid"), valid + 1);
+
+  // A changed body: found, not valid.
+  std::string changed = data.substr(0, data.size() - 5) + "BODY\n";
+  ar = Await(p.DkimVerify(std::make_shared<const std::string>(changed),
+                        nullptr));
+  ASSERT_TRUE(ar);
+  EXPECT_EQ(ar->rfind(";dkim=fail  reason=\"body hash mismatch (got ", 0),
+            0u)
+      << *ar;
+  EXPECT_EQ(Count("dkimVerifyFound"), found + 2);
+  EXPECT_EQ(Count("dkimVerifyValid"), valid + 1);
+
+  unlink((dir + "/dkim:sel.pem").c_str());
+  rmdir(dir.c_str());
+}
+
+TEST(PolicyTest, VerifyNoneAndErrors) {
+  FakeResolver r;
+  Policy p(&r);
+  int64_t not_found = Count("dkimVerifyNotFound");
+  int64_t errors = Count("dkimVerifyErrors");
+  auto ar = Await(p.DkimVerify(
+      std::make_shared<const std::string>("Subject: x\n\nbody\n"), nullptr));
+  ASSERT_TRUE(ar);
+  EXPECT_EQ(*ar, ";dkim=none\r\n");
+  EXPECT_EQ(Count("dkimVerifyNotFound"), not_found + 1);
+
+  ar = Await(p.DkimVerify(
+      std::make_shared<const std::string>("Subject: x\nNo colon\n\nbody\n"),
+      nullptr));
+  EXPECT_FALSE(ar);
+  EXPECT_EQ(Count("dkimVerifyErrors"), errors + 1);
+
+  // Signing a message DKIM cannot parse is an error (451 upstream).
+  std::string dir = TempDir();
+  WriteKey(dir, "s");
+  ASSERT_TRUE(p.LoadDKIM("example.com", dir).ok());
+  std::string data = "Subject: x\nNo colon\n\nbody\n";
+  auto n = Await(p.DkimSign("example.com", &data, nullptr));
+  EXPECT_FALSE(n.ok());
+  unlink((dir + "/dkim:s.pem").c_str());
+  rmdir(dir.c_str());
+}
+
+TEST(PolicyTest, IncomingSecurityLevel) {
+  FakeResolver r;
+  Policy p(&r);
+  // Without a DB every check passes.
+  EXPECT_TRUE(Await(p.IncomingSecLevelOk("d.example", false, nullptr)));
+
+  std::string dir = TempDir();
+  auto db = domaininfo::DB::Open(dir + "/domaininfo");
+  ASSERT_TRUE(db.ok());
+  net::thread_pool pool(1);
+  p.SetDomainInfo(db->get(), &pool);
+  nettrace::Trace tr("SMTP.Conn", "test");
+  EXPECT_TRUE(Await(p.IncomingSecLevelOk("d.example", true, &tr)));
+  EXPECT_FALSE(Await(p.IncomingSecLevelOk("d.example", false, &tr)));
+  EXPECT_TRUE(Await(p.IncomingSecLevelOk("d.example", true, &tr)));
+  EXPECT_TRUE(Await(p.IncomingSecLevelOk("other.example", false, &tr)));
+  pool.join();
+  std::string rm = "rm -rf " + dir;
+  EXPECT_EQ(system(rm.c_str()), 0);
+}
+
+}  // namespace
+}  // namespace chasquid::policy
