@@ -130,12 +130,15 @@ TEST(AuthPaddingTest, AuthenticateIsPadded) {
     EXPECT_FALSE(*a.Authenticate("u", "d", "p"));
     auto took = std::chrono::steady_clock::now() - start;
     EXPECT_GE(took, milliseconds(60));
-    EXPECT_LT(took, milliseconds(60 * 12 / 10 + 200));
+    // Only catches a padding gone wild: the machine may be loaded (CI runs
+    // this under sanitizers on 2 busy cores).
+    EXPECT_LT(took, milliseconds(5000));
   }
-  // Exists is not padded.
+  // Exists is not padded: with a 3 s padding it still answers at once.
+  a.SetAuthDuration(std::chrono::seconds(3));
   auto start = std::chrono::steady_clock::now();
   EXPECT_FALSE(*a.Exists("u", "d"));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(50));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(2000));
 }
 
 }  // namespace

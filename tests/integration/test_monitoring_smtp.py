@@ -48,7 +48,9 @@ def test_html_in_ehlo_comes_out_escaped(chasquid_factory):
     s = smtplib.SMTP("127.0.0.1", c.smtp_port, timeout=10)
     s.ehlo(evil)
     s.quit()
-    # Find the connection's trace wherever it landed, and its own page.
+    # Find the connection's trace wherever it landed, and its own page;
+    # only once the session is over is it in a finished bucket.
+    wait_until(lambda: c.var("chasquid/smtpIn/liveConnections") == 0)
     wait_until(lambda: "SMTP.Conn" in c.get("/debug/traces")[2].decode())
     pages = []
     for b in range(8):
