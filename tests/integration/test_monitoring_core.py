@@ -1,6 +1,7 @@
 """The monitoring server's core pages, checked with real HTTP clients and
 Prometheus' own promtool."""
 
+import datetime
 import json
 import re
 import shutil
@@ -92,6 +93,10 @@ def test_vars_json(chasquid_factory):
     v = json.loads(body)
     assert re.match(r"^\d{8}-[0-9a-f]{9}(-dirty)?$", v["chasquid/version"])
     assert isinstance(v["chasquid/sourceDateTimestamp"], int)
+    # The same instant, as text (spec: YYYY-MM-DD HH:MM:SS ±ZZZZ).
+    when = datetime.datetime.strptime(v["chasquid/sourceDateStr"],
+                                      "%Y-%m-%d %H:%M:%S %z")
+    assert when.timestamp() == v["chasquid/sourceDateTimestamp"]
     assert v["cmdline"][0].endswith("chasquid")
     assert "HeapAlloc" in v["memstats"]
     assert v["process"]["rss_bytes"] > 0
