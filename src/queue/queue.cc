@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "courier/courier.h"
+#include "metrics/latency.h"
 #include "metrics/metrics.h"
 #include "nettrace/trace.h"
 #include "queue/dsn.h"
@@ -241,6 +242,7 @@ void DiskQueue::Start(std::shared_ptr<Item> item) {
   {
     std::lock_guard<std::mutex> l(mu_);
     items_[item->id] = item;
+    metrics::QueueLength()->Set(static_cast<int64_t>(items_.size()));
   }
   net::co_spawn(net::make_strand(ex_), SendLoop(std::move(item)),
                 LogIfThrown);
@@ -283,6 +285,7 @@ void DiskQueue::Remove(const std::string& id) {
   }
   std::lock_guard<std::mutex> l(mu_);
   items_.erase(id);
+  metrics::QueueLength()->Set(static_cast<int64_t>(items_.size()));
 }
 
 net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
@@ -294,8 +297,12 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
   }
   tr->Debugf(r.address + " sending");
   Status s;
+  // The recipient type key, as in deliverAttempts.
+  const char* type = "email:remote";
+  auto attempt_start = std::chrono::steady_clock::now();
   switch (r.type) {
     case Recipient::Type::kPipe:
+      type = "pipe";
       deliver_attempts->Add("pipe");
       if (opts_.pipe) {
         s = co_await opts_.pipe->Deliver(item->from, r.address, item->data);
@@ -306,6 +313,7 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
       if (!s.ok() && !s.permanent()) s = Status::Permanent(s.message());
       break;
     case Recipient::Type::kForward:
+      type = "forward";
       deliver_attempts->Add("forward");
       if (opts_.remote) {
         s = co_await opts_.remote->Forward(
@@ -317,6 +325,7 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
       break;
     default:
       if (IsLocal(r.address)) {
+        type = "email:local";
         deliver_attempts->Add("email:local");
         if (opts_.local) {
           s = co_await opts_.local->Deliver(item->from, r.address, item->data);
@@ -333,6 +342,18 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
           s = Status::Transient("remote delivery not available");
         }
       }
+  }
+
+  metrics::DeliveryAttemptDuration()->Observe(
+      type, std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                          attempt_start)
+                .count());
+  if (s.ok()) {
+    // From our 250 (the item's creation, kept across restarts) to now.
+    metrics::TimeToDelivery()->Observe(
+        type, std::chrono::duration<double>(system_clock::now() -
+                                            item->created_at)
+                  .count());
   }
 
   bool more = false;
