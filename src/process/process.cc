@@ -78,6 +78,54 @@ struct Fds {
   }
 };
 
+struct ChildArgs {
+  const char* path;
+  char** argv;
+  int in_fd, out_fd, err_fd, err_pipe;
+  pid_t parent;
+  bool die_with_parent;
+};
+
+// The child side of VforkExec: only plain system calls, then exec.
+[[noreturn]] __attribute__((noinline)) void ExecChild(const ChildArgs* a) {
+  if (a->die_with_parent) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != a->parent) _exit(127);  // Died before the prctl.
+  }
+  setpgid(0, 0);
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+  }
+  if (dup2(a->in_fd, 0) < 0 || dup2(a->out_fd, 1) < 0 ||
+      dup2(a->err_fd, 2) < 0) {
+    int e = errno;
+    (void)!write(a->err_pipe, &e, sizeof(e));
+    _exit(127);
+  }
+  // Whatever else is open (listening sockets, connections, other
+  // children's pipes) stays with us; only the error pipe survives, and
+  // exec closes it.
+  const unsigned ep = static_cast<unsigned>(a->err_pipe);
+  if (ep > 3) syscall(SYS_close_range, 3u, ep - 1, 0u);
+  syscall(SYS_close_range, ep + 1, ~0u, 0u);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  execve(a->path, a->argv, environ);
+  int e = errno;
+  (void)!write(a->err_pipe, &e, sizeof(e));
+  _exit(127);
+}
+
+// Nothing but the vfork lives in this frame, so nothing can be clobbered.
+__attribute__((noinline)) pid_t VforkExec(const ChildArgs* a) {
+  pid_t child = vfork();
+  if (child == 0) ExecChild(a);
+  return child;
+}
+
 // Starts the child. On success fills pid and the parent's pipe ends.
 std::string Spawn(const Options& o, const std::string& path, Fds& fds,
                   pid_t* pid) {
@@ -102,41 +150,19 @@ std::string Spawn(const Options& o, const std::string& path, Fds& fds,
   const pid_t parent = getpid();
 
   // No signal handler may run in the child before its dispositions are
-  // reset: block everything across fork(), restore in both.
+  // reset: block everything across vfork(), restore after.
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t child = fork();
-  if (child == 0) {
-    // Only async-signal-safe system calls from here to exec.
-    if (o.die_with_parent) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);  // Died before the prctl.
-    }
-    setpgid(0, 0);
-    struct sigaction dfl = {};
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; sig++) {
-      if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
-    }
-    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) {
-      int e = errno;
-      (void)!write(ep[1], &e, sizeof(e));
-      _exit(127);
-    }
-    // Whatever else is open (listening sockets, connections, other
-    // children's pipes) stays with us; only the error pipe survives, and
-    // exec closes it.
-    if (ep[1] > 3) syscall(SYS_close_range, 3u, static_cast<unsigned>(ep[1] - 1), 0u);
-    syscall(SYS_close_range, static_cast<unsigned>(ep[1] + 1), ~0u, 0u);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    execve(path.c_str(), argv.data(), environ);
-    int e = errno;
-    (void)!write(ep[1], &e, sizeof(e));
-    _exit(127);
-  }
+  // vfork: the child borrows our memory until it execs, so starting one
+  // costs no page-table copy, no copy-on-write faults in our threads
+  // afterwards and no malloc atfork locking (measured: fork() made each
+  // MDA run cost ~8 ms of CPU at 10 sessions). The child only makes
+  // plain system calls, writes nothing of ours but errno, and never
+  // returns: it execs or _exits. Its signal handlers are its own copy.
+  ChildArgs ca{path.c_str(), argv.data(), in_fd, out_fd, err_fd, ep[1],
+               parent, o.die_with_parent};
+  pid_t child = VforkExec(&ca);
   int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   close(ep[1]);

@@ -1,9 +1,9 @@
 // Running child processes (MDA, pipe aliases, the alias-resolve hook) the
 // way chasquid's Go exec does, with Go's error texts.
 //
-// Children are started with fork+exec (only async-signal-safe calls in
-// between: the daemon is multi-threaded; it is small, so fork's page-table
-// copy costs microseconds), in their own process group, with every file
+// Children are started with vfork+exec (only plain system calls in
+// between: no page tables copied, no copy-on-write faults, no malloc
+// atfork locks), in their own process group, with every file
 // descriptor above 2 closed (listening sockets and connections are never
 // inherited, whatever their close-on-exec flag), default signal
 // dispositions and an empty signal mask, and the daemon's environment
