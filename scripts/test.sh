@@ -4,20 +4,35 @@
 # real clients.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each stage's wall time, printed at the end: CI must stay well under its
+# limit, and this says where the time goes.
+T0=$SECONDS
+TIMES=()
+stage_done() { TIMES+=("$1: $((SECONDS - T0)) s"); T0=$SECONDS; }
+trap 'printf "== stage times\n"; printf "  %s\n" "${TIMES[@]}"' EXIT
+
 scripts/install-deps.sh
+stage_done install
 
 echo "== build"
 scripts/build.sh
 echo "== unit tests"
 ctest --test-dir build --output-on-failure -j2
+stage_done "build + unit tests"
 
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+# -O1 -g1 (ASan's advice; line tables are enough for its reports) compiles
+# about a third faster than the default -O2 -g: CI time matters.
 BUILD_DIR=build-asan scripts/build.sh -DCHASQUID_SANITIZE=ON \
-  -DCHASQUID_UNIT_TESTS_ONLY=ON
+  -DCHASQUID_UNIT_TESTS_ONLY=ON \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG"
 ctest --test-dir build-asan --output-on-failure -j2
+stage_done "sanitizer build + unit tests"
 
 echo "== fuzzers (bounded time each)"
-scripts/fuzz.sh
+FUZZ_SECONDS=${FUZZ_SECONDS:-8} scripts/fuzz.sh
+stage_done fuzzers
 
 echo "== integration tests"
 CHASQUID_BUILD="$PWD/build" /usr/bin/python3 -m pytest -q tests/integration "$@"
+stage_done "integration tests"

@@ -139,6 +139,7 @@ void RegisterBuildVars(int argc, char** argv) {
       ->Set(version::SourceDateTimestamp());
   metrics::RegisterProcessVars(argc, argv);
   metrics::RegisterLatencyMetrics();
+  courier::RegisterSmtpOutVars();
 }
 
 int Main(int argc, char** argv) {

@@ -297,4 +297,11 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a,
   co_return Status::Ok();
 }
 
+void RegisterSmtpOutVars() {
+  TlsCount();
+  SecLevelChecks();
+  StsMode();
+  StsSecurity();
+}
+
 }  // namespace chasquid::courier

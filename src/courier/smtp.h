@@ -72,4 +72,9 @@ Result<std::string> AddrForServer(const std::string& addr,
 // IDNA ToASCII of a domain (lenient, as Go's idna.ToASCII).
 Result<std::string> DomainToAscii(const std::string& domain);
 
+// Registers chasquid/smtpOut/* so they are exported from start-up on, as
+// chasquid's are (Go registers them at package init), not only after the
+// first remote delivery. Call once from main.
+void RegisterSmtpOutVars();
+
 }  // namespace chasquid::courier

@@ -120,9 +120,9 @@ const char* Emoji(uint32_t crc) {
 std::string EventMessage(const TraceEvent& ev, const std::string& owner_id) {
   if (ev.dropped_marker) return "<i>[ events dropped ]</i>";
   std::string cls = HasPrefix(ev.msg, "error: ") ? " class=\"error\"" : "";
-  if (!ev.child_id.empty()) {
-    std::string a = "<a href=\"?trace=" + Q(ev.child_id) + "&amp;ref=" +
-                    Q(owner_id) + "\">" + H(ev.child_title) + "</a>";
+  if (ev.child) {
+    std::string a = "<a href=\"?trace=" + Q(ev.child->id) + "&amp;ref=" +
+                    Q(owner_id) + "\">" + H(ev.child->title) + "</a>";
     if (ev.msg == "new child") return "new child " + a;
     return "<span" + cls + ">" + H(ev.msg) + "</span> (" + a + ")";
   }

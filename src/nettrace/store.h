@@ -17,11 +17,16 @@ namespace chasquid::nettrace {
 
 using Clock = std::chrono::system_clock;
 
+// The other end of a "new child" or link event.
+struct TraceRef {
+  std::string id, title;
+};
+
+// Kept small (64 bytes): every live connection holds a few of these.
 struct TraceEvent {
   Clock::time_point when;
   std::string msg;
-  std::string child_id;  // For "new child" and link events.
-  std::string child_title;
+  std::shared_ptr<const TraceRef> child;  // Only on child and link events.
   bool dropped_marker = false;
 };
 
@@ -38,7 +43,9 @@ struct TraceData {
   bool finished = false;
   bool error = false;
   std::vector<TraceEvent> first;  // The first kMaxEvents/3 events.
-  std::deque<TraceEvent> ring;    // The latest ones.
+  // The latest ones; created only once `first` is full, so the many
+  // short-lived or idle traces never pay for a deque (~600 bytes).
+  std::unique_ptr<std::deque<TraceEvent>> ring;
   int64_t dropped = 0;
   Clock::time_point first_dropped;
   std::vector<std::weak_ptr<TraceData>> children;

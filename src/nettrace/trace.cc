@@ -50,10 +50,11 @@ void TraceData::Add(TraceEvent ev) {
     first.push_back(std::move(ev));
     return;
   }
-  ring.push_back(std::move(ev));
-  if (ring.size() > static_cast<size_t>(kMaxEvents - kMaxEvents / 3)) {
-    if (dropped == 0) first_dropped = ring.front().when;
-    ring.pop_front();
+  if (!ring) ring = std::make_unique<std::deque<TraceEvent>>();
+  ring->push_back(std::move(ev));
+  if (ring->size() > static_cast<size_t>(kMaxEvents - kMaxEvents / 3)) {
+    if (dropped == 0) first_dropped = ring->front().when;
+    ring->pop_front();
     dropped++;
   }
 }
@@ -68,7 +69,7 @@ std::vector<TraceEvent> TraceData::Events() const {
     marker.msg = "[ events dropped ]";
     out.push_back(marker);
   }
-  out.insert(out.end(), ring.begin(), ring.end());
+  if (ring) out.insert(out.end(), ring->begin(), ring->end());
   return out;
 }
 
@@ -97,8 +98,9 @@ Trace Trace::NewChild(std::string family, std::string title) {
   auto c = NewData(std::move(family), std::move(title));
   if (d_) {
     c->parent_id = d_->id;
-    TraceEvent ev{Clock::now(), "new child", c->id,
-                  c->family + " " + c->title};
+    TraceEvent ev{Clock::now(), "new child",
+                  std::make_shared<const TraceRef>(
+                      TraceRef{c->id, c->family + " " + c->title})};
     d_->Add(std::move(ev));
     std::lock_guard<std::mutex> l(d_->mu);
     d_->children.push_back(c);
@@ -108,8 +110,9 @@ Trace Trace::NewChild(std::string family, std::string title) {
 
 void Trace::Link(const Trace& other, std::string msg) {
   if (!d_ || !other.d_) return;
-  TraceEvent ev{Clock::now(), std::move(msg), other.d_->id,
-                other.d_->family + " " + other.d_->title};
+  TraceEvent ev{Clock::now(), std::move(msg),
+                std::make_shared<const TraceRef>(TraceRef{
+                    other.d_->id, other.d_->family + " " + other.d_->title})};
   d_->Add(std::move(ev));
   std::lock_guard<std::mutex> l(d_->mu);
   d_->children.push_back(other.d_);

@@ -63,7 +63,8 @@ TEST(TraceTest, ChildrenAreLinked) {
   auto cd = Store::Get().Find(c.id());
   ASSERT_TRUE(pd && cd);
   EXPECT_EQ(cd->parent_id, p.id());
-  EXPECT_EQ(pd->Events()[0].child_id, c.id());
+  ASSERT_TRUE(pd->Events()[0].child);
+  EXPECT_EQ(pd->Events()[0].child->id, c.id());
 }
 
 TEST(TaskTest, RegisteredWhileAlive) {

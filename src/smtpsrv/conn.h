@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -57,6 +58,10 @@ class Conn {
   };
 
   net::awaitable<void> Handle();
+  enum class Next { kContinue, kQuit, kClose };
+  // Runs one command line; kQuit ends silently, kClose after an error
+  // (in *err when it is an I/O one).
+  net::awaitable<Next> HandleCommand(std::string line, std::string* err);
   net::awaitable<bool> Greet();  // TLS, HAProxy, greeting; false = close.
   net::awaitable<Reply> Dispatch(const std::string& verb,
                                  const std::string& params,
@@ -90,6 +95,9 @@ class Conn {
 
   // I/O (conn.cc, conn_tls.cc). Reads append to inbuf_.
   net::awaitable<boost::system::error_code> ReadSome(size_t max);
+  // The bare read (not a coroutine: no frame of its own while pending).
+  net::awaitable<std::tuple<boost::system::error_code, size_t>> ReadOp(
+      net::mutable_buffer buf);
   net::awaitable<boost::system::error_code> WriteRaw(std::string data);
   // A command line (smtp-in §2.1), without its ending. Errors:
   // "line too long", "EOF", "... i/o timeout".

@@ -16,17 +16,16 @@ namespace {
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 }  // namespace
 
+net::awaitable<std::tuple<boost::system::error_code, size_t>> Conn::ReadOp(
+    net::mutable_buffer buf) {
+  if (tls_) return tls_->async_read_some(buf, kTuple);
+  return tcp_.async_read_some(buf, kTuple);
+}
+
 net::awaitable<boost::system::error_code> Conn::ReadSome(size_t max) {
   size_t old = inbuf_.size();
   inbuf_.resize(old + max);
-  auto buf = net::buffer(inbuf_.data() + old, max);
-  boost::system::error_code ec;
-  size_t n = 0;
-  if (tls_) {
-    std::tie(ec, n) = co_await tls_->async_read_some(buf, kTuple);
-  } else {
-    std::tie(ec, n) = co_await tcp_.async_read_some(buf, kTuple);
-  }
+  auto [ec, n] = co_await ReadOp(net::buffer(inbuf_.data() + old, max));
   inbuf_.resize(old + n);
   co_return ec;
 }

@@ -63,7 +63,6 @@ def test_our_latency_metrics_exported_from_start(chasquid_factory):
     assert re.search(r"^chasquid_smtpIn_sessionDuration_count 0$", text, re.M)
 
 
-@pytest.mark.xfail(reason='SPF/DKIM and some STS cache counters are not yet moved end to end (issues 5, 6, 7)', strict=False)
 def test_every_chasquid_variable_exported(chasquid_factory):
     c = chasquid_factory().start()
     body = c.get("/debug/vars")[2].decode()
