@@ -118,11 +118,14 @@ cat > "$MDA_DIR/.tmp.$$.$n" && mv "$MDA_DIR/.tmp.$$.$n" "$MDA_DIR/m.$$.$n"
 
 
 def run_no_loss(c, count, threads=4, kill_every=(0.3, 0.8), per_conn=5,
-                settle_timeout=60, seed=None, start=None):
+                settle_timeout=60, seed=None, start=None,
+                send_budget=None):
     """Sends `count` messages (each with a unique Message-ID) to
     user@testserver over `threads` SMTP clients, while another thread
     SIGKILLs chasquid `c` at random moments and restarts it on the same
-    data dir (with `start(c, env)` if given: another binary, for bench). Then waits (bounded) until the queue is empty and returns
+    data dir (with `start(c, env)` if given: another binary, for bench).
+    With `send_budget` (seconds), sending stops then even if fewer than
+    `count` were sent (a loaded machine must not fail the test). Then waits (bounded) until the queue is empty and returns
     {"accepted", "attempted", "lost", "dups", "extra_copies",
      "unacked_delivered", "kills", "seconds"}: `lost` are 250-answered
     messages never delivered, `dups` those delivered more than once."""
@@ -163,14 +166,20 @@ def run_no_loss(c, count, threads=4, kill_every=(0.3, 0.8), per_conn=5,
             next_id[0] += 1
             return next_id[0]
 
+    budget_end = (time.monotonic() + send_budget) if send_budget else None
+
     def sender(tn):
         pending = None
         deadline = time.monotonic() + settle_timeout * 2
         while time.monotonic() < deadline:
+            if budget_end and time.monotonic() > budget_end:
+                return
             try:
                 with smtplib.SMTP("127.0.0.1", c.smtp_port,
                                   timeout=10) as s:
                     for _ in range(per_conn):
+                        if budget_end and time.monotonic() > budget_end:
+                            return
                         # A message not answered 250 is not retried
                         # under the same id: the client cannot know
                         # whether it was queued (that is not a duplicate
