@@ -76,6 +76,13 @@ DEFINE_string(testing__hook_timeout, "1m",
               "post-data hook timeout, ONLY FOR TESTING");
 DEFINE_int32(testing__max_connections, 20000,
              "max concurrent SMTP connections, ONLY FOR TESTING");
+// Undocumented, for the delivery tests: a fixed delay between queue rounds
+// instead of the 1-20 minute schedule (empty: the schedule), and the
+// outgoing SMTP session deadline (chasquid's 10 minutes).
+DEFINE_string(testing__queue_retry_delay, "",
+              "fixed delay between delivery attempts, ONLY FOR TESTING");
+DEFINE_string(testing__outgoing_session_timeout, "10m",
+              "outgoing SMTP session timeout, ONLY FOR TESTING");
 DECLARE_bool(version);  // gflags' own.
 
 namespace chasquid {
@@ -307,6 +314,10 @@ int Main(int argc, char** argv) {
   courier::SmtpOptions smtp_opts;
   smtp_opts.hostname = conf->hostname();
   smtp_opts.port = FLAGS_testing__outgoing_smtp_port;
+  smtp_opts.session_timeout =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          TestingDuration("testing__outgoing_session_timeout",
+                          FLAGS_testing__outgoing_session_timeout));
   smtp_opts.resolver = resolver.get();
   smtp_opts.dinfo = dinfo.get();
   smtp_opts.tls = client_tls;
@@ -333,6 +344,13 @@ int Main(int argc, char** argv) {
   qopts.local = &mda;
   qopts.remote = remote_courier.get();
   qopts.pipe = &pipe;
+  if (!FLAGS_testing__queue_retry_delay.empty()) {
+    auto delay = TestingDuration("testing__queue_retry_delay",
+                                 FLAGS_testing__queue_retry_delay);
+    qopts.next_delay = [delay](std::chrono::system_clock::time_point) {
+      return delay;
+    };
+  }
   auto queue_or = queue::DiskQueue::New(io.get_executor(), qopts);
   if (!queue_or.ok()) {
     CLOG_FATAL("Error initializing queue: " + queue_or.status().message());

@@ -109,6 +109,32 @@ Flags ParseFlags(int argc, char** argv) {
   return f;
 }
 
+// The SPF library finds reverse (PTR) lookups, for its "ptr" mechanism and
+// %{p} macro, through spf::PtrResolver; this gives it the c-ares ones.
+class SpfResolver : public dns::Resolver, public spf::PtrResolver {
+ public:
+  explicit SpfResolver(dns::Resolver* r) : r_(r) {}
+  net::awaitable<Result<std::vector<dns::MX>>> LookupMX(
+      std::string name) override {
+    return r_->LookupMX(std::move(name));
+  }
+  net::awaitable<Result<std::vector<std::string>>> LookupIP(
+      std::string name) override {
+    return r_->LookupIP(std::move(name));
+  }
+  net::awaitable<Result<std::vector<std::string>>> LookupTXT(
+      std::string name) override {
+    return r_->LookupTXT(std::move(name));
+  }
+  net::awaitable<Result<std::vector<std::string>>> LookupAddr(
+      std::string ip) override {
+    return r_->LookupAddr(std::move(ip));
+  }
+
+ private:
+  dns::Resolver* const r_;
+};
+
 std::string ServicePort(const std::string& port) {
   if (!port.empty() && port.find_first_not_of("0123456789") ==
                            std::string::npos) {
@@ -128,6 +154,7 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
   }
   std::string domain = *ascii;
   std::vector<std::string> errs;
+  SpfResolver spf_resolver(resolver);
 
   Log("=== STS policy");
   auto policy = co_await sts::UncheckedFetch(resolver, *tls, domain,
@@ -160,7 +187,7 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
     if (!ips.ok()) Fatal("lookup " + mx.host + ": " + ips.status().message());
     for (const auto& ip : *ips) {
       auto r = co_await spf::CheckHostWithSender(
-          *resolver, ip, domain, "test@" + domain);
+          spf_resolver, ip, domain, "test@" + domain);
       Log("SPF " + std::string(spf::ToString(r.verdict)) + " for " + ip +
           ": " + r.ErrorText());
       if (r.verdict != spf::Verdict::kPass) {

@@ -32,6 +32,13 @@ net::awaitable<Result<std::vector<std::string>>> LookupMXs(
     co_return mxs.status().Prefixed("Could not find mail server: ");
   }
   if (mxs->empty()) co_return std::vector<std::string>{ascii_domain};
+  // RFC 7505 null MX ("0 ."): the domain accepts no mail. chasquid keeps
+  // the "." host, fails to dial it and retries until give-up; the spec
+  // asks us to follow the RFC (§3-§4.1: do not attempt delivery, fail
+  // permanently) so the sender learns at once. A null MX mixed with real
+  // ones is invalid (§3); the real ones are still tried.
+  std::erase_if(*mxs, [](const dns::MX& mx) { return mx.host.empty(); });
+  if (mxs->empty()) co_return Status::Permanent(kNullMXError);
   static std::mutex mu;
   static std::mt19937_64 rng(std::random_device{}());
   std::lock_guard<std::mutex> l(mu);

@@ -1,7 +1,11 @@
 #include "courier/mx.h"
 
+#include <optional>
 #include <set>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 namespace chasquid::courier {
@@ -29,6 +33,52 @@ TEST(MXTest, AtMostFiveAndNullMX) {
   auto hosts = OrderMXs(mxs, rng);
   EXPECT_EQ(hosts, (std::vector<std::string>{"h0", "h1", "h2", "h3", "h4"}));
   EXPECT_EQ(OrderMXs({{"", 0}}, rng), (std::vector<std::string>{"."}));
+}
+
+class MXResolver : public dns::Resolver {
+ public:
+  std::vector<dns::MX> mxs;
+  net::awaitable<Result<std::vector<dns::MX>>> LookupMX(std::string) override {
+    co_return mxs;
+  }
+  net::awaitable<Result<std::vector<std::string>>> LookupIP(
+      std::string) override {
+    co_return std::vector<std::string>{};
+  }
+  net::awaitable<Result<std::vector<std::string>>> LookupTXT(
+      std::string) override {
+    co_return std::vector<std::string>{};
+  }
+};
+
+Result<std::vector<std::string>> Lookup(std::vector<dns::MX> mxs) {
+  MXResolver r;
+  r.mxs = std::move(mxs);
+  net::io_context io;
+  std::optional<Result<std::vector<std::string>>> out;
+  net::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        out.emplace(co_await LookupMXs(&r, "example.com"));
+      },
+      net::detached);
+  io.run();
+  return std::move(*out);
+}
+
+TEST(MXTest, NullMXIsPermanent) {
+  auto r = Lookup({{"", 0}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().permanent());
+  EXPECT_EQ(r.status().message(), kNullMXError);
+  // Mixed with a real MX (invalid per RFC 7505 §3): the real one is used.
+  r = Lookup({{"", 0}, {"mx.example.com", 10}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, (std::vector<std::string>{"mx.example.com"}));
+  // No MX at all: the implicit MX.
+  r = Lookup({});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, (std::vector<std::string>{"example.com"}));
 }
 
 }  // namespace

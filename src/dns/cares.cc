@@ -91,6 +91,29 @@ Status QueryError(const std::string& name, int status) {
   }
 }
 
+// "1.0.0.127.in-addr.arpa" for "127.0.0.1"; the nibble form under
+// ip6.arpa for IPv6 (RFC 1035 §3.5, RFC 3596 §2.5).
+Result<std::string> ReverseName(const std::string& ip) {
+  unsigned char b[sizeof(in6_addr)];
+  char part[8];
+  std::string out;
+  if (inet_pton(AF_INET, ip.c_str(), b) == 1) {
+    for (int i = 3; i >= 0; i--) {
+      snprintf(part, sizeof(part), "%u.", b[i]);
+      out += part;
+    }
+    return out + "in-addr.arpa";
+  }
+  if (inet_pton(AF_INET6, ip.c_str(), b) == 1) {
+    for (int i = 15; i >= 0; i--) {
+      snprintf(part, sizeof(part), "%x.%x.", b[i] & 0xf, b[i] >> 4);
+      out += part;
+    }
+    return out + "ip6.arpa";
+  }
+  return Status::Permanent("unrecognized address: " + ip);
+}
+
 class CaresResolver : public Resolver {
  public:
   explicit CaresResolver(net::any_io_executor ex)
@@ -180,6 +203,18 @@ class CaresResolver : public Resolver {
     co_return QueryError(name, s4 != ARES_ENOTFOUND ? s4 : s6);
   }
 
+  net::awaitable<Result<std::vector<std::string>>> LookupAddr(
+      std::string ip) override {
+    auto rev = ReverseName(ip);
+    if (!rev.ok()) co_return rev.status();
+    auto [status, answer] = co_await Query(*rev, ns_t_ptr);
+    if (status == ARES_ENODATA) co_return std::vector<std::string>{};
+    if (status != ARES_SUCCESS) co_return QueryError(*rev, status);
+    std::vector<std::string> names;
+    ParsePTR(ip, answer, &names);
+    co_return names;
+  }
+
   net::awaitable<Result<std::vector<std::string>>> LookupTXT(
       std::string name) override {
     auto [status, answer] = co_await Query(name, ns_t_txt);
@@ -242,6 +277,30 @@ class CaresResolver : public Resolver {
         out->push_back(text);
       }
     }
+  }
+
+  // The PTR targets in `answer`, in answer order. ares_parse_ptr_reply
+  // lists every PTR name in h_aliases (h_name is only the last one).
+  static void ParsePTR(const std::string& ip, const std::string& answer,
+                       std::vector<std::string>* out) {
+    unsigned char addr[sizeof(in6_addr)];
+    int family = AF_INET, len = sizeof(in_addr);
+    if (inet_pton(AF_INET, ip.c_str(), addr) != 1) {
+      inet_pton(AF_INET6, ip.c_str(), addr);
+      family = AF_INET6;
+      len = sizeof(in6_addr);
+    }
+    hostent* host = nullptr;
+    if (ares_parse_ptr_reply(Bytes(answer), answer.size(), addr, len,
+                             family, &host) != ARES_SUCCESS) {
+      return;
+    }
+    for (char** a = host->h_aliases; a && *a; a++) {
+      std::string n = *a;
+      if (!n.empty() && n.back() == '.') n.pop_back();
+      if (!n.empty()) out->push_back(n);
+    }
+    ares_free_hostent(host);
   }
 
   // On the strand.

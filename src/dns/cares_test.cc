@@ -162,6 +162,57 @@ TEST_F(CaresTest, TXTStringsAreConcatenated) {
   EXPECT_EQ((*r)[0].back(), 'B');
 }
 
+TEST_F(CaresTest, PTR) {
+  auto r = Run(resolver_->LookupAddr("127.0.0.1"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, (std::vector<std::string>{"srv-b", "localhost.example.com"}));
+  r = Run(resolver_->LookupAddr("192.0.2.1"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, (std::vector<std::string>{"nomx.example.com"}));
+  r = Run(resolver_->LookupAddr("2001:db8::1"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, (std::vector<std::string>{"example.com"}));
+}
+
+TEST_F(CaresTest, PTRErrors) {
+  // No reverse zone for it: NXDOMAIN.
+  auto r = Run(resolver_->LookupAddr("192.0.2.77"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().permanent());
+  EXPECT_EQ(r.status().message(), "no such host");
+  r = Run(resolver_->LookupAddr("not-an-ip"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().permanent());
+}
+
+TEST(ResolverTest, DefaultLookupAddrIsNoSuchHost) {
+  // A resolver written before LookupAddr existed.
+  struct Old : Resolver {
+    net::awaitable<Result<std::vector<MX>>> LookupMX(std::string) override {
+      co_return std::vector<MX>{};
+    }
+    net::awaitable<Result<std::vector<std::string>>> LookupIP(
+        std::string) override {
+      co_return std::vector<std::string>{};
+    }
+    net::awaitable<Result<std::vector<std::string>>> LookupTXT(
+        std::string) override {
+      co_return std::vector<std::string>{};
+    }
+  } old;
+  net::io_context io;
+  std::optional<Result<std::vector<std::string>>> out;
+  net::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        out.emplace(co_await old.LookupAddr("127.0.0.1"));
+      },
+      net::detached);
+  io.run();
+  ASSERT_FALSE(out->ok());
+  EXPECT_EQ(out->status().message(), "no such host");
+}
+
 TEST_F(CaresTest, ManyConcurrentQueries) {
   int ok = 0;
   auto one = [&]() -> net::awaitable<void> {

@@ -39,6 +39,19 @@ class Resolver {
   // Each TXT record with its strings concatenated.
   virtual net::awaitable<Result<std::vector<std::string>>> LookupTXT(
       std::string name) = 0;
+
+  // Added after the contract (for SPF's "ptr" mechanism and %{p} macro):
+  // the names, without the trailing dot, that the PTR records of `ip`
+  // ("1.2.3.4" or IPv6 text) point to, as Go's net.LookupAddr. A text that
+  // is not an IP address is a permanent error. Errors as above. The
+  // default, for resolvers that predate it, answers "no such host"
+  // (permanent), which SPF treats as "no PTR names". Defined inline so
+  // that Resolver keeps no key function: code that only includes this
+  // header (SPF, DKIM, their fakes) need not link the c-ares library.
+  virtual net::awaitable<Result<std::vector<std::string>>> LookupAddr(
+      std::string /*ip*/) {
+    co_return Status::Permanent("no such host");
+  }
 };
 
 // Creates the c-ares resolver. Queries run asynchronously inside the event

@@ -6,7 +6,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/error.hpp>
 
 #include "base/log.h"
 #include "base/strings.h"
@@ -58,13 +57,14 @@ Conn::Conn(tcp::socket socket, Mode mode, Server* srv)
       opts_(srv->options()),
       deps_(srv->deps()),
       mode_(mode),
-      tcp_(std::move(socket)),
+      sock_(std::move(socket)),
+      io_deadline_(srv->deadlines().Watch(&sock_)),
       deadline_(Clock::now() + opts_.connection_timeout),
-      tr_("SMTP.Conn", PeerAddr(tcp_.socket())),
+      tr_("SMTP.Conn", PeerAddr(sock_)),
       task_("SMTP.Conn", tr_.title()),
       hostname_(opts_.hostname) {
   boost::system::error_code ec;
-  auto ep = tcp_.socket().remote_endpoint(ec);
+  auto ep = sock_.remote_endpoint(ec);
   if (!ec) {
     remote_ip_ = IpString(ep.address());
     remote_addr_ = tr_.title();
@@ -74,7 +74,7 @@ Conn::Conn(tcp::socket socket, Mode mode, Server* srv)
 Conn::~Conn() = default;
 
 void Conn::SetCommandDeadline() {
-  tcp_.expires_at(std::min(Clock::now() + opts_.command_timeout, deadline_));
+  io_deadline_.Set(std::min(Clock::now() + opts_.command_timeout, deadline_));
 }
 
 std::string Conn::ReadErrorText(const boost::system::error_code& ec) const {
@@ -83,9 +83,9 @@ std::string Conn::ReadErrorText(const boost::system::error_code& ec) const {
   }
   boost::system::error_code ignored;
   std::string where = "read tcp " +
-                      EndpointString(tcp_.socket().local_endpoint(ignored)) +
+                      EndpointString(sock_.local_endpoint(ignored)) +
                       "->" + tr_.title() + ": ";
-  if (ec == beast::error::timeout) return where + "i/o timeout";
+  if (io_deadline_.Fired()) return where + "i/o timeout";
   if (ec.category() == boost::system::system_category()) {
     return where + ErrnoText(ec.value());
   }
@@ -148,7 +148,7 @@ net::awaitable<Status> Conn::WriteReply(int code, const std::string& text) {
     out += std::to_string(code) + (i + 1 < lines.size() ? "-" : " ") +
            lines[i] + "\r\n";
   }
-  tcp_.expires_at(std::min(Clock::now() + opts_.command_timeout, deadline_));
+  SetCommandDeadline();
   auto ec = co_await WriteRaw(std::move(out));
   if (ec) co_return Status::Transient(ec.message());
   co_return Status::Ok();

@@ -23,7 +23,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include "base/status.h"
 #include "nettrace/trace.h"
@@ -36,7 +35,6 @@ class Logger;
 
 namespace chasquid::smtpsrv {
 
-namespace beast = boost::beast;
 namespace ssl = net::ssl;
 
 class Conn {
@@ -115,8 +113,9 @@ class Conn {
   const Options& opts_;
   const Deps& deps_;
   Mode mode_;
-  beast::tcp_stream tcp_;
-  std::unique_ptr<ssl::stream<beast::tcp_stream&>> tls_;
+  tcp::socket sock_;
+  Deadlines::Handle io_deadline_;  // sock_'s; released before sock_ dies.
+  std::unique_ptr<ssl::stream<tcp::socket&>> tls_;
   std::string inbuf_;
   Clock::time_point deadline_;
   nettrace::Trace tr_;

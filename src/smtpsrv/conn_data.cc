@@ -73,7 +73,7 @@ net::awaitable<Conn::Reply> Conn::Data() {
   GetVars().tls_count->Add(on_tls_ ? "tls" : "plain");
 
   // The whole body shares the connection's absolute deadline.
-  tcp_.expires_at(deadline_);
+  io_deadline_.Set(deadline_);
   task_.SetState("reading DATA");
   smtp::DotReader reader(opts_.max_data_size);
   size_t used = reader.Feed(inbuf_);

@@ -19,7 +19,7 @@ constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 net::awaitable<std::tuple<boost::system::error_code, size_t>> Conn::ReadOp(
     net::mutable_buffer buf) {
   if (tls_) return tls_->async_read_some(buf, kTuple);
-  return tcp_.async_read_some(buf, kTuple);
+  return sock_.async_read_some(buf, kTuple);
 }
 
 net::awaitable<boost::system::error_code> Conn::ReadSome(size_t max) {
@@ -37,19 +37,19 @@ net::awaitable<boost::system::error_code> Conn::WriteRaw(std::string data) {
         co_await net::async_write(*tls_, net::buffer(data), kTuple);
   } else {
     std::tie(ec, std::ignore) =
-        co_await net::async_write(tcp_, net::buffer(data), kTuple);
+        co_await net::async_write(sock_, net::buffer(data), kTuple);
   }
   co_return ec;
 }
 
 net::awaitable<Status> Conn::Handshake() {
   if (!deps_.tls) co_return Status::Permanent("no TLS configuration");
-  tls_ = std::make_unique<ssl::stream<beast::tcp_stream&>>(tcp_, *deps_.tls);
+  tls_ = std::make_unique<ssl::stream<tcp::socket&>>(sock_, *deps_.tls);
   auto [ec] = co_await tls_->async_handshake(ssl::stream_base::server, kTuple);
   if (ec) {
     // The TLS layer is unusable; what follows (if anything) is plaintext.
     tls_.reset();
-    if (ec == beast::error::timeout) co_return Status::Transient("i/o timeout");
+    if (io_deadline_.Fired()) co_return Status::Transient("i/o timeout");
     co_return Status::Permanent(TlsErrorText(ec));
   }
   AdoptTlsState();

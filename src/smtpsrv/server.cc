@@ -4,6 +4,8 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -63,9 +65,15 @@ const char* ModeName(Mode m) {
 Server::Server(net::io_context& io, Options opts, Deps deps)
     : io_(io), opts_(std::move(opts)), deps_(std::move(deps)) {
   GetVars();  // Registers the variables, as Go's package init does.
+  // Deadlines fire at most a tenth of the shortest timeout late (1 s for
+  // the default one minute), checked no more often than every 10 ms.
+  auto shortest = std::min(opts_.command_timeout, opts_.connection_timeout);
+  auto tick = std::clamp<std::chrono::nanoseconds>(
+      shortest / 10, std::chrono::milliseconds(10), std::chrono::seconds(1));
+  deadlines_ = Deadlines::New(io_, tick);
 }
 
-Server::~Server() = default;
+Server::~Server() { deadlines_->Stop(); }
 
 Status Server::Listen(const std::string& addr, Mode mode) {
   std::string host;
@@ -151,6 +159,7 @@ std::vector<tcp::endpoint> Server::local_endpoints() const {
 }
 
 void Server::Start() {
+  deadlines_->Start();
   for (auto& l : listeners_) {
     CLOG_INFO("Server listening on " + l->addr + " (" + ModeName(l->mode) +
               (l->systemd ? ", via systemd)" : ")"));

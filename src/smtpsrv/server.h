@@ -24,6 +24,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "base/status.h"
+#include "smtpsrv/deadlines.h"
 
 namespace chasquid::queue {
 class Queue;
@@ -110,6 +111,8 @@ class Server {
 
   // Live connection count (for the bound and for tests).
   std::atomic<size_t>& active() { return active_; }
+  // The connections' read/write deadlines (deadlines.h).
+  Deadlines& deadlines() { return *deadlines_; }
 
  private:
   struct Listener {
@@ -125,6 +128,7 @@ class Server {
   Deps deps_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::atomic<size_t> active_{0};
+  std::shared_ptr<Deadlines> deadlines_;
 };
 
 }  // namespace chasquid::smtpsrv

@@ -1,10 +1,12 @@
 // The on-disk policy cache and its refresh loop (spec/queue-and-delivery
 // §13.4), with chasquid's counters at the same events.
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <fstream>
-#include <sstream>
+#include <cerrno>
+#include <cstring>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -49,6 +51,28 @@ metrics::Counter* const kRefreshErrors =
 
 constexpr char kPrefix[] = "pol:";
 
+// The whole file, with read errors reported (an ifstream would read a
+// directory as an empty file, hiding what Go's os.ReadFile reports).
+Result<std::string> ReadAll(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Error(strerror(errno));
+  std::string data;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      return Status::Error(strerror(err));
+    }
+    if (n == 0) break;
+    data.append(buf, n);
+  }
+  close(fd);
+  return data;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Cache>> Cache::Open(
@@ -74,14 +98,12 @@ std::optional<Policy> Cache::Load(const std::string& domain) {
     kExpired->Add();
     return std::nullopt;
   }
-  std::ifstream f(PathFor(domain), std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  if (!f) {
+  auto data = ReadAll(PathFor(domain));
+  if (!data.ok()) {
     kIOErrors->Add();
     return std::nullopt;
   }
-  auto p = FromJSON(ss.str());
+  auto p = FromJSON(*data);
   if (!p.ok()) {
     kUnmarshalErrors->Add();
     return std::nullopt;
@@ -146,6 +168,8 @@ net::awaitable<void> Cache::RefreshOnce() {
   if (DIR* d = opendir(dir_.c_str())) {
     while (dirent* e = readdir(d)) {
       std::string name = e->d_name;
+      // As chasquid: only files (not directories) named pol:*.
+      if (e->d_type == DT_DIR) continue;
       if (name.rfind(kPrefix, 0) == 0) domains.push_back(name.substr(4));
     }
     closedir(d);

@@ -20,7 +20,10 @@ Interface (shared by the delivery, SPF and DKIM tests):
 
   * `add(name, type, value)`: type is A, AAAA, MX ("<pref> <host>"; host
     "." is a null MX), TXT (the whole text; split in 255-byte strings on
-    the wire), CNAME. Records can be added while serving.
+    the wire), CNAME, PTR (value: the host name; for PTR, `name` may be
+    an IP address, which stands for its in-addr.arpa/ip6.arpa name, e.g.
+    `dns.add("127.0.0.1", "PTR", "mx.example.com")`). Records can be
+    added while serving.
   * `load(text)`: the same as a zone description, one record per line,
     `<name> <type> <value...>`; lines starting with `#` are comments; e.g. `x.com MX 10 mx.x.com`.
   * Names match case-insensitively, exactly (no search domains; a trailing
@@ -34,11 +37,12 @@ prints `listening on 127.0.0.1:N` and serves until killed.
 """
 
 import argparse
+import ipaddress
 import socket
 import sys
 import threading
 
-from dnslib import AAAA, CNAME, MX, QTYPE, RCODE, RR, TXT, A, DNSLabel
+from dnslib import AAAA, CNAME, MX, PTR, QTYPE, RCODE, RR, TXT, A, DNSLabel
 from dnslib.server import BaseResolver, DNSLogger
 from dnslib.server import DNSServer as _LibServer
 
@@ -107,6 +111,8 @@ def _rdata(rtype, value):
         return AAAA(value)
     if rtype == "CNAME":
         return CNAME(_norm(value) + ".")
+    if rtype == "PTR":
+        return PTR(_norm(value) + ".")
     if rtype == "MX":
         pref, host = value.split(None, 1)
         host = host.strip()
@@ -132,6 +138,11 @@ class DNSServer:
 
     def add(self, name, rtype, value):
         rtype = rtype.upper()
+        if rtype == "PTR":
+            try:
+                name = ipaddress.ip_address(name.strip()).reverse_pointer
+            except ValueError:
+                pass  # Already a reverse name.
         with self.lock:
             self.records.setdefault(_norm(name), []).append(
                 (rtype, _rdata(rtype, value)))

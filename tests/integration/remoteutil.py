@@ -6,7 +6,9 @@ certificates chain to a CA made per test.
 """
 
 import http.server
+import os
 import pathlib
+import smtplib
 import socket
 import socketserver
 import ssl
@@ -87,7 +89,12 @@ def free_loopback_ip():
 
 
 class STSServer:
-    """Serves https://mta-sts.<domain>/.well-known/mta-sts.txt on ip:443."""
+    """Serves https://mta-sts.<domain>/.well-known/mta-sts.txt on ip:443.
+
+    `policy` is the text served, or a dict {domain: text} to serve several
+    domains by their Host header (the certificate must then name every
+    mta-sts.<domain>). `requests` counts the GETs.
+    """
 
     def __init__(self, ip, certfile, keyfile, policy,
                  content_type="text/plain"):
@@ -100,7 +107,14 @@ class STSServer:
                 if self.path != "/.well-known/mta-sts.txt":
                     self.send_error(404)
                     return
-                body = outer.policy.encode()
+                policy = outer.policy
+                if isinstance(policy, dict):
+                    host = (self.headers.get("Host") or "").split(":")[0]
+                    policy = policy.get(host.removeprefix("mta-sts."))
+                    if policy is None:
+                        self.send_error(404)
+                        return
+                body = policy.encode()
                 self.send_response(200)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
@@ -134,11 +148,17 @@ class SMTPPeer:
     at a command, rejecting. Records the messages it accepts.
 
     `stall_at`: a command verb ("DATA") after which it never answers.
+    `starttls_reply`: advertise STARTTLS but refuse it with this reply.
+    `tls_enabled` can be switched off and on while serving (a peer that
+    loses its TLS set-up).
     """
 
     def __init__(self, port, certfile=None, keyfile=None, stall_at=None,
-                 rcpt_reply="250 ok"):
+                 rcpt_reply="250 ok", starttls_reply=None):
         self.port = port
+        self.starttls_reply = starttls_reply
+        self.tls_enabled = True
+        self.stalled = 0
         self.messages = []   # (mail_from, [rcpt], data)
         self.connections = 0
         self.tls_connections = 0
@@ -180,16 +200,21 @@ class SMTPPeer:
             cmd = line.decode(errors="replace").rstrip("\r\n")
             verb = cmd.split(" ")[0].upper()
             if self.stall_at and verb == self.stall_at:
+                self.stalled += 1
                 self.stop_event.wait(120)
                 return
+            offers_tls = ((self.ctx and self.tls_enabled) or
+                          self.starttls_reply)
             if verb == "EHLO":
                 ext = ["250-peer", "250-8BITMIME", "250-SMTPUTF8"]
-                if self.ctx and not isinstance(sock, ssl.SSLSocket):
+                if offers_tls and not isinstance(sock, ssl.SSLSocket):
                     ext.append("250-STARTTLS")
                 ext.append("250 HELP")
                 for e in ext:
                     send(e)
-            elif verb == "STARTTLS" and self.ctx:
+            elif verb == "STARTTLS" and self.starttls_reply:
+                send(self.starttls_reply)
+            elif verb == "STARTTLS" and offers_tls:
                 send("220 go ahead")
                 try:
                     sock = self.ctx.wrap_socket(sock, server_side=True)
@@ -227,6 +252,61 @@ class SMTPPeer:
         self.stop_event.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+def mda_conf(mbox):
+    """Config lines for an MDA that appends each delivery to
+    <mbox>/<recipient>."""
+    return (f'mail_delivery_agent_bin: "/bin/sh"\n'
+            f'mail_delivery_agent_args: "-c"\n'
+            f'mail_delivery_agent_args: "cat >> \'{mbox}\'/\\"$0\\""\n'
+            f'mail_delivery_agent_args: "%to%"\n')
+
+
+def make_daemon(factory, ca, name, domains, mbox, extra=""):
+    """A chasquid named `name` (its hostname), with a certificate from
+    `ca` and local mail going to files under `mbox`."""
+    mbox.mkdir(parents=True, exist_ok=True)
+    c = factory(name, hostname=name, domains=domains,
+                extra_conf=mda_conf(mbox) + extra)
+    ca.issue(c.config_dir / "certs" / name, name)
+    return c
+
+
+def submit(c, user, password, from_, to, body, utf8=False):
+    """Sends one message through c's submission port (STARTTLS + AUTH)."""
+    s = smtplib.SMTP("127.0.0.1", c.submission_port, timeout=20)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s.starttls(context=ctx)
+    s.login(user, password)
+    msg = f"From: {from_}\r\nTo: {to}\r\nSubject: test\r\n\r\n{body}\r\n"
+    s.sendmail(from_, [to], msg.encode(),
+               mail_options=["SMTPUTF8"] if utf8 else [])
+    s.quit()
+
+
+def env_with_ca(ca):
+    """The environment for a daemon that trusts only `ca`."""
+    env = dict(os.environ)
+    env["SSL_CERT_FILE"] = str(ca.cert)
+    env["SSL_CERT_DIR"] = str(ca.dir / "empty")
+    (ca.dir / "empty").mkdir(exist_ok=True)
+    return env
+
+
+def mail_log(c):
+    """The daemon's mail log so far."""
+    p = c.root / "mail.log"
+    return p.read_text(errors="replace") if p.exists() else ""
+
+
+def wait_sent(c, rcpt, timeout=20):
+    """Waits for c's mail log to say a message to `rcpt` was delivered
+    (for local mail: the MDA has finished writing it)."""
+    wait_until(lambda: f" to={rcpt} sent" in mail_log(c), timeout=timeout,
+               what=f"delivery to {rcpt}")
 
 
 def wait_until(cond, timeout=20, what="condition"):

@@ -109,3 +109,33 @@ def test_usage_errors(world):
     rc, out = run_check(dns, 25, "nonexistent.test")
     assert rc == 1
     assert "MX lookup: lookup nonexistent.test: no such host" in out
+
+
+def test_against_our_daemon_with_ptr_spf(world, chasquid_factory):
+    """The MX is one of our own daemons (certificate from the test CA), and
+    the SPF record authorises by reverse DNS: the "ptr" mechanism needs
+    the resolver's PTR lookups (dns::Resolver::LookupAddr)."""
+    tmp, ca, ip, dns = world
+    b = chasquid_factory("mx", hostname="mx.example.test",
+                         domains=("example.test",))
+    ca.issue(b.config_dir / "certs" / "mx.example.test", "mx.example.test")
+    b.start(wait_port=b.smtp_port)
+    dns.records["example.test"] = [
+        r for r in dns.records["example.test"] if r[0] != "TXT"]
+    dns.add("example.test", "TXT", "v=spf1 ptr -all")
+    dns.add("127.0.0.1", "PTR", "mx.example.test")
+    rc, out = run_check(dns, b.smtp_port, "example.test",
+                        env_extra={"SSL_CERT_FILE": str(ca.cert)})
+    assert rc == 0, out
+    assert "SPF pass for 127.0.0.1: matched ptr" in out
+    assert "TLS OK: TLS-1.3 - TLS_" in out
+    assert "Not available (" in out  # No MTA-STS server this time.
+    assert out.rstrip().endswith("=== Success")
+    assert ("1.0.0.127.in-addr.arpa", "PTR") in dns.queries
+
+    # Without the PTR record the same check fails.
+    dns.records.pop("1.0.0.127.in-addr.arpa")
+    rc, out = run_check(dns, b.smtp_port, "example.test",
+                        env_extra={"SSL_CERT_FILE": str(ca.cert)})
+    assert rc == 1, out
+    assert "SPF fail for 127.0.0.1: " in out
