@@ -1,6 +1,13 @@
 #include "courier/mda.h"
 
 #include <cstdint>
+#include <thread>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "base/strings.h"
 #include "nettrace/trace.h"
@@ -96,9 +103,57 @@ std::string ToCRLF(std::string_view s) {
   return out;
 }
 
+struct AsyncSemaphore::Waiter {
+  explicit Waiter(net::any_io_executor ex)
+      : timer(ex, net::steady_timer::time_point::max()) {}
+  net::steady_timer timer;
+  bool go = false;  // Only touched on the waiter's executor.
+};
+
+net::awaitable<void> AsyncSemaphore::Acquire() {
+  auto ex = co_await net::this_coro::executor;
+  std::shared_ptr<Waiter> w;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (free_ > 0) {
+      free_--;
+      co_return;
+    }
+    w = std::make_shared<Waiter>(ex);
+    waiters_.push_back(w);
+  }
+  // The wake-up runs on our executor, so it comes either before this
+  // check or while we wait: never lost.
+  while (!w->go) {
+    co_await w->timer.async_wait(net::as_tuple(net::use_awaitable));
+  }
+}
+
+void AsyncSemaphore::Release() {
+  std::shared_ptr<Waiter> w;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (waiters_.empty()) {
+      free_++;
+      return;
+    }
+    w = std::move(waiters_.front());
+    waiters_.pop_front();
+  }
+  // The slot passes straight to the waiter.
+  net::post(w->timer.get_executor(), [w] {
+    w->go = true;
+    w->timer.cancel();
+  });
+}
+
 MDA::MDA(std::string binary, std::vector<std::string> args,
          std::chrono::nanoseconds timeout)
-    : binary_(std::move(binary)), args_(std::move(args)), timeout_(timeout) {}
+    : binary_(std::move(binary)),
+      args_(std::move(args)),
+      timeout_(timeout),
+      running_(std::make_unique<AsyncSemaphore>(
+          std::max<size_t>(8, 4 * std::thread::hardware_concurrency()))) {}
 
 net::awaitable<Status> MDA::Deliver(std::string from, std::string to,
                                     std::shared_ptr<const std::string> data) {
@@ -111,7 +166,9 @@ net::awaitable<Status> MDA::Deliver(std::string from, std::string to,
   tr.Debugf("MDA: " + binary_);
   o.stdin_data = std::make_shared<const std::string>(ToCRLF(*data));
   o.timeout = timeout_;
+  co_await running_->Acquire();
   process::Outcome r = co_await process::Run(std::move(o));
+  running_->Release();
   if (r.timed_out) {
     tr.Error("operation timed out");
     co_return Status::Transient("operation timed out");

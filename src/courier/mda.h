@@ -1,11 +1,14 @@
 // Local delivery (spec/queue-and-delivery §8.1, §10): the MDA courier runs
 // mail_delivery_agent_bin with the configured arguments for each local
 // recipient; the Pipe courier runs a pipe alias's command line. Both spawn
-// through src/process (posix_spawn, no inherited descriptors, killed at
+// through src/process (vfork+exec, no inherited descriptors, killed at
 // the timeout) and await the exit without blocking a thread. Thread-safe.
 #pragma once
 
 #include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +16,22 @@
 #include "courier/courier.h"
 
 namespace chasquid::courier {
+
+// A counting semaphore for coroutines. Acquire() must be awaited on a
+// strand or a single-threaded executor (the wake-up is posted to it);
+// Release() may be called from any thread.
+class AsyncSemaphore {
+ public:
+  explicit AsyncSemaphore(size_t n) : free_(n) {}
+  net::awaitable<void> Acquire();
+  void Release();
+
+ private:
+  struct Waiter;
+  std::mutex mu_;
+  size_t free_;
+  std::deque<std::shared_ptr<Waiter>> waiters_;
+};
 
 class MDA : public Courier {
  public:
@@ -35,6 +54,11 @@ class MDA : public Courier {
   const std::string binary_;
   const std::vector<std::string> args_;
   const std::chrono::nanoseconds timeout_;
+  // At most this many MDAs run at once (max(8, 4 x cores)); the rest
+  // wait their turn. Without a bound, a restart with a big queue forks
+  // one MDA per item at once: the machine thrashes, nothing completes
+  // for seconds, and a crash then loses all that work.
+  std::unique_ptr<AsyncSemaphore> running_;
 };
 
 // Pipe aliases: `to` is the command line, split on whitespace (no quoting);

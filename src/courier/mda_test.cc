@@ -1,7 +1,13 @@
 #include "courier/mda.h"
 
+#include <thread>
+
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
 namespace chasquid::courier {
@@ -88,6 +94,59 @@ TEST(PipeTest, RunsCommandLine) {
   s = Deliver(slow, "a@b", "sleep  20", "x");
   EXPECT_TRUE(s.permanent());
   EXPECT_EQ(s.message(), "signal: killed");
+}
+
+}  // namespace
+}  // namespace chasquid::courier
+
+namespace chasquid::courier {
+namespace {
+
+TEST(AsyncSemaphoreTest, BoundsConcurrencyAndWakesEveryone) {
+  net::io_context io;
+  chasquid::courier::AsyncSemaphore sem(2);
+  int running = 0, max_running = 0, done = 0;
+  for (int i = 0; i < 7; i++) {
+    net::co_spawn(
+        io,
+        [&]() -> net::awaitable<void> {
+          co_await sem.Acquire();
+          running++;
+          max_running = std::max(max_running, running);
+          net::steady_timer t(co_await net::this_coro::executor,
+                              std::chrono::milliseconds(5));
+          co_await t.async_wait(net::use_awaitable);
+          running--;
+          done++;
+          sem.Release();
+        },
+        net::detached);
+  }
+  io.run();
+  EXPECT_EQ(done, 7);
+  EXPECT_EQ(max_running, 2);
+}
+
+TEST(AsyncSemaphoreTest, ReleaseFromAnotherThread) {
+  net::io_context io;
+  chasquid::courier::AsyncSemaphore sem(1);
+  bool second = false;
+  std::thread releaser;
+  net::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        co_await sem.Acquire();
+        releaser = std::thread([&] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          sem.Release();
+        });
+        co_await sem.Acquire();  // Waits for the other thread's Release.
+        second = true;
+      },
+      net::detached);
+  io.run();
+  releaser.join();
+  EXPECT_TRUE(second);
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -77,6 +78,54 @@ struct Fds {
   }
 };
 
+struct ChildArgs {
+  const char* path;
+  char** argv;
+  int in_fd, out_fd, err_fd, err_pipe;
+  pid_t parent;
+  bool die_with_parent;
+};
+
+// The child side of VforkExec: only plain system calls, then exec.
+[[noreturn]] __attribute__((noinline)) void ExecChild(const ChildArgs* a) {
+  if (a->die_with_parent) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != a->parent) _exit(127);  // Died before the prctl.
+  }
+  setpgid(0, 0);
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+  }
+  if (dup2(a->in_fd, 0) < 0 || dup2(a->out_fd, 1) < 0 ||
+      dup2(a->err_fd, 2) < 0) {
+    int e = errno;
+    (void)!write(a->err_pipe, &e, sizeof(e));
+    _exit(127);
+  }
+  // Whatever else is open (listening sockets, connections, other
+  // children's pipes) stays with us; only the error pipe survives, and
+  // exec closes it.
+  const unsigned ep = static_cast<unsigned>(a->err_pipe);
+  if (ep > 3) syscall(SYS_close_range, 3u, ep - 1, 0u);
+  syscall(SYS_close_range, ep + 1, ~0u, 0u);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  execve(a->path, a->argv, environ);
+  int e = errno;
+  (void)!write(a->err_pipe, &e, sizeof(e));
+  _exit(127);
+}
+
+// Nothing but the vfork lives in this frame, so nothing can be clobbered.
+__attribute__((noinline)) pid_t VforkExec(const ChildArgs* a) {
+  pid_t child = vfork();
+  if (child == 0) ExecChild(a);
+  return child;
+}
+
 // Starts the child. On success fills pid and the parent's pipe ends.
 std::string Spawn(const Options& o, const std::string& path, Fds& fds,
                   pid_t* pid) {
@@ -88,35 +137,51 @@ std::string Spawn(const Options& o, const std::string& path, Fds& fds,
   fds.null = open("/dev/null", O_WRONLY | O_CLOEXEC);
   if (fds.null < 0) return PathError("open", "/dev/null", errno);
 
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds.in_r, 0);
-  posix_spawn_file_actions_adddup2(&fa, o.capture_stdout ? fds.out_w : fds.null,
-                                   1);
-  posix_spawn_file_actions_adddup2(&fa, o.capture_stderr ? fds.out_w : fds.null,
-                                   2);
-  // Whatever else is open (listening sockets, connections, other
-  // children's pipes) stays with us.
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETPGROUP);
-
   std::vector<char*> argv;
   for (const auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  int err = posix_spawn(pid, path.c_str(), &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  // The child reports an exec failure's errno here; close-on-exec, so a
+  // successful exec reads as EOF.
+  int ep[2];
+  if (pipe2(ep, O_CLOEXEC) != 0) return std::string("pipe: ") + ErrnoText(errno);
+  const int in_fd = fds.in_r;
+  const int out_fd = o.capture_stdout ? fds.out_w : fds.null;
+  const int err_fd = o.capture_stderr ? fds.out_w : fds.null;
+  const pid_t parent = getpid();
+
+  // No signal handler may run in the child before its dispositions are
+  // reset: block everything across vfork(), restore after.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  // vfork: the child borrows our memory until it execs, so starting one
+  // costs no page-table copy, no copy-on-write faults in our threads
+  // afterwards and no malloc atfork locking (measured: fork() made each
+  // MDA run cost ~8 ms of CPU at 10 sessions). The child only makes
+  // plain system calls, writes nothing of ours but errno, and never
+  // returns: it execs or _exits. Its signal handlers are its own copy.
+  ChildArgs ca{path.c_str(), argv.data(), in_fd, out_fd, err_fd, ep[1],
+               parent, o.die_with_parent};
+  pid_t child = VforkExec(&ca);
+  int fork_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  close(ep[1]);
+  if (child < 0) {
+    close(ep[0]);
+    return "fork/exec " + path + ": " + ErrnoText(fork_errno);
+  }
+  int err = 0;
+  ssize_t n;
+  while ((n = read(ep[0], &err, sizeof(err))) < 0 && errno == EINTR) {
+  }
+  close(ep[0]);
+  if (n != static_cast<ssize_t>(sizeof(err))) err = 0;
+  if (err != 0) {
+    int st;
+    while (waitpid(child, &st, 0) < 0 && errno == EINTR) {
+    }
+  }
+  *pid = child;
   if (err != 0) return "fork/exec " + path + ": " + ErrnoText(err);
   close(fds.Take(fds.in_r));
   close(fds.Take(fds.out_w));

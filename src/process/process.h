@@ -1,8 +1,9 @@
 // Running child processes (MDA, pipe aliases, the alias-resolve hook) the
 // way chasquid's Go exec does, with Go's error texts.
 //
-// Children are started with posix_spawn (never fork: the daemon may be
-// large and multi-threaded), in their own process group, with every file
+// Children are started with vfork+exec (only plain system calls in
+// between: no page tables copied, no copy-on-write faults, no malloc
+// atfork locks), in their own process group, with every file
 // descriptor above 2 closed (listening sockets and connections are never
 // inherited, whatever their close-on-exec flag), default signal
 // dispositions and an empty signal mask, and the daemon's environment
@@ -36,6 +37,13 @@ struct Options {
   bool capture_stdout = true;  // Else /dev/null.
   bool capture_stderr = true;  // Into the same buffer as stdout.
   size_t max_output = 1 << 20;  // Bytes kept; the rest is read and dropped.
+  // The child gets SIGKILL if the daemon dies (PR_SET_PDEATHSIG). Without
+  // it, an MDA outliving a crashed or SIGKILLed daemon reads a truncated
+  // message (its stdin hits EOF) and may deliver it, and completes
+  // deliveries the restarted daemon then repeats from the queue. (Strictly
+  // it fires when the spawning thread exits; callers spawn from threads
+  // that outlive the child: executor threads or RunSync's caller.)
+  bool die_with_parent = true;
 };
 
 struct Outcome {

@@ -1,10 +1,14 @@
 #include "process/process.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -76,6 +80,61 @@ TEST(ProcessTest, ChildThatIgnoresStdin) {
   o.stdin_data = std::make_shared<const std::string>(std::string(1 << 20, 'x'));
   Outcome r = RunSync(o);
   EXPECT_TRUE(r.ok()) << r.error;
+}
+
+// Runs `sleep 30` (via sh, which writes its pid to a file first) from a
+// helper process that then dies; returns the sleeper's pid.
+pid_t SleeperOfDeadParent(bool die_with_parent) {
+  char tmpl[] = "/tmp/process_test_XXXXXX";
+  int fd = mkstemp(tmpl);
+  close(fd);
+  std::string pidfile = tmpl;
+  unlink(tmpl);
+  pid_t helper = fork();
+  if (helper == 0) {
+    std::thread([&] {
+      Options o = Cmd({"sh", "-c", "echo $$ > " + pidfile + "; exec sleep 30"});
+      o.die_with_parent = die_with_parent;
+      o.timeout = std::chrono::seconds(60);
+      RunSync(o);
+    }).detach();
+    for (int i = 0; i < 500 && access(pidfile.c_str(), F_OK) != 0; i++) {
+      usleep(10000);
+    }
+    usleep(50000);  // Let sh exec sleep.
+    _exit(0);
+  }
+  int st;
+  waitpid(helper, &st, 0);
+  pid_t pid = 0;
+  std::ifstream(pidfile) >> pid;
+  unlink(pidfile.c_str());
+  return pid;
+}
+
+// Alive and not a zombie.
+bool Running(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(f, line)) return false;
+  auto p = line.rfind(')');
+  return p != std::string::npos && p + 2 < line.size() && line[p + 2] != 'Z';
+}
+
+TEST(ProcessTest, ChildDiesWithTheDaemon) {
+  pid_t pid = SleeperOfDeadParent(/*die_with_parent=*/true);
+  ASSERT_GT(pid, 0);
+  bool running = true;
+  for (int i = 0; i < 500 && (running = Running(pid)); i++) usleep(10000);
+  EXPECT_FALSE(running);
+}
+
+TEST(ProcessTest, ChildOutlivesTheDaemonWhenAsked) {
+  pid_t pid = SleeperOfDeadParent(/*die_with_parent=*/false);
+  ASSERT_GT(pid, 0);
+  usleep(100000);
+  EXPECT_TRUE(Running(pid));
+  kill(pid, SIGKILL);
 }
 
 }  // namespace
