@@ -273,7 +273,14 @@ net::awaitable<const std::vector<std::string>*> Checker::ValidatedNames() {
   if (ptr_names_) co_return &*ptr_names_;
   ptr_names_.emplace();
   Result<std::vector<std::string>> names = Status::Permanent("no such host");
-  if (ptr_) names = co_await ptr_->LookupAddr(ip_str_);
+  // The resolver's own PTR query (dns::Resolver::LookupAddr, c-ares in the
+  // daemon), unless a PtrResolver is mixed in. Plain ifs: GCC 12 mishandles
+  // temporaries of a conditional expression around co_await (base/async.h).
+  if (ptr_) {
+    names = co_await ptr_->LookupAddr(ip_str_);
+  } else {
+    names = co_await r_.LookupAddr(ip_str_);
+  }
   // §5.5: a DNS error makes ptr not match (no temperror).
   if (!names.ok()) co_return &*ptr_names_;
   // §4.6.4: only the first 10 names are used; each must resolve back to

@@ -480,3 +480,28 @@ def test_bad_key_is_fatal_at_startup(chasquid_factory, content, error):
     rc, out = c.run_to_exit()
     assert rc != 0
     assert f"  testserver: DKIM loading error: {error}" in out, out
+
+
+def test_spf_ptr_through_our_resolver(chasquid_factory, dns, tmp_path):
+    """The ptr mechanism and %{p} use the daemon's c-ares PTR lookups."""
+    stored = tmp_path / "stored"
+    stored.mkdir()
+    dns.load("ptr.example TXT v=spf1 ptr -all\n"
+             "mx.ptr.example A 127.0.0.1\n"
+             "far.example TXT v=spf1 ptr:elsewhere.example -all\n")
+    dns.add("127.0.0.1", "PTR", "mx.ptr.example")
+    c = make_server(chasquid_factory, dns, hook_dir=stored)
+    cl = Client(c.smtp_port)
+    assert cl.do("EHLO client.example").startswith("250")
+    # 127.0.0.1 -> mx.ptr.example -> 127.0.0.1: a validated name under
+    # ptr.example, so "ptr" matches.
+    r = cl.send("x@ptr.example", MSG.format(dom="ptr.example", subject="p1"))
+    assert r.startswith("250 2.0.0 "), r
+    h = header_block(next_delivery(c, 1))
+    assert "Received-SPF: pass (matched ptr)" in h, h
+    # The validated name is not under elsewhere.example: -all.
+    assert cl.do("MAIL FROM:<x@far.example>") == \
+        "550 5.7.23 SPF check failed: matched all"
+    cl.close()
+    assert c.var("chasquid/smtpIn/spfResultCount", "pass") == 1
+    assert c.var("chasquid/smtpIn/spfResultCount", "fail") == 1
