@@ -11,8 +11,10 @@ Store& Store::Get() {
 
 void Store::Started(const std::shared_ptr<TraceData>& t) {
   std::lock_guard<std::mutex> l(mu_);
+  // Not indexed by id while active: Find() looks through the active sets
+  // (page views are rare), so an idle connection's trace costs no index
+  // entry (bench/conn_memory).
   families_[t->family].active.insert(t);
-  by_id_[t->id] = t;
 }
 
 void Store::Finished(const std::shared_ptr<TraceData>& t) {
@@ -32,6 +34,7 @@ void Store::Finished(const std::shared_ptr<TraceData>& t) {
   std::lock_guard<std::mutex> l(mu_);
   Family& f = families_[t->family];
   f.active.erase(t);
+  by_id_[t->id] = t;
   f.buckets[b].push_front(t);
   if (f.buckets[b].size() > kPerBucket) f.buckets[b].pop_back();
   if (error) {
@@ -45,7 +48,8 @@ void Store::Finished(const std::shared_ptr<TraceData>& t) {
   if (ns > s.max) s.max = ns;
   s.sum += ns;
   s.total++;
-  // Forget ids that no ring holds any more, so by_id_ stays bounded.
+  // Forget ids that no ring holds any more, so by_id_ stays bounded (by
+  // the rings' sizes: it only holds finished traces).
   for (auto it = by_id_.begin(); it != by_id_.end();) {
     it = it->second.expired() ? by_id_.erase(it) : std::next(it);
   }
@@ -108,7 +112,13 @@ FamilyStats Store::Stats(const std::string& f) const {
 std::shared_ptr<TraceData> Store::Find(const std::string& id) const {
   std::lock_guard<std::mutex> l(mu_);
   auto it = by_id_.find(id);
-  return it == by_id_.end() ? nullptr : it->second.lock();
+  if (it != by_id_.end()) return it->second.lock();
+  for (const auto& [name, f] : families_) {
+    for (const auto& t : f.active) {
+      if (t->id == id) return t;
+    }
+  }
+  return nullptr;
 }
 
 std::map<std::string, FamilySummary> Store::Summaries() const {

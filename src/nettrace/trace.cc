@@ -47,6 +47,9 @@ std::string Unquoted(const std::string& s) {
 void TraceData::Add(TraceEvent ev) {
   std::lock_guard<std::mutex> l(mu);
   if (first.size() < static_cast<size_t>(kMaxEvents / 3)) {
+    // Three events fit an idle SMTP connection (connected, EHLO, reply);
+    // growth from there as usual.
+    if (first.empty()) first.reserve(3);
     first.push_back(std::move(ev));
     return;
   }

@@ -115,8 +115,8 @@ net::awaitable<Conn::Reply> Conn::Authenticate(std::string user,
   std::string who = *nuser + "@" + *ndomain;
   if (ok.ok() && *ok) {
     MailLog().Auth(remote_addr_, who, true);
-    auth_user_ = *nuser;
-    auth_domain_ = *ndomain;
+    MutableSession().auth_user = *nuser;
+    MutableSession().auth_domain = *ndomain;
     completed_auth_ = true;
     co_return Reply{235, "2.7.0 Authentication successful"};
   }

@@ -147,7 +147,7 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
       auto r = co_await deps_.checks->DkimVerify(std::move(copy), &tr_);
       // Unparseable: no DKIM result for this message (dkim-spf §1), not
       // the previous message's.
-      dkim_verify_ = std::move(r);
+      dkim_verify_ = r ? std::make_unique<std::string>(std::move(*r)) : nullptr;
     }
   }
 
@@ -203,9 +203,9 @@ std::string Conn::ReceivedHeader() const {
   if (on_tls_) with += "S";
   if (completed_auth_) with += "A";
   v += "\nby " + hostname_ + " (chasquid) with " + with + "\n";
-  if (on_tls_) v += "tls " + tls_cipher_ + "\n";
+  if (on_tls_) v += "tls " + session_->tls_cipher + "\n";
   v += std::string("(over ") + ModeName(mode_) + ", " +
-       (on_tls_ ? tls_version_ : "plain text!") + ", envelope from " +
+       (on_tls_ ? session_->tls_version : "plain text!") + ", envelope from " +
        GoQuote(mail_from_) + ")\n";
   v += "; " + Rfc1123Z() + "\n";
   return v;
@@ -231,7 +231,9 @@ net::awaitable<std::optional<Conn::Reply>> Conn::PostDataHook(
       "EHLO_DOMAIN_RAW=" + ehlo_domain_,
       "MAIL_FROM=" + mail_from_,
       "RCPT_TO=" + Join(rcpt_to_),
-      "AUTH_AS=" + (completed_auth_ ? auth_user_ + "@" + auth_domain_ : ""),
+      "AUTH_AS=" + (completed_auth_
+                        ? session_->auth_user + "@" + session_->auth_domain
+                        : ""),
       std::string("ON_TLS=") + (on_tls_ ? "1" : "0"),
       std::string("FROM_LOCAL_DOMAIN=") + (from_local ? "1" : "0"),
       std::string("SPF_PASS=") + (spf_ && spf_->result == "pass" ? "1" : "0"),

@@ -115,7 +115,8 @@ net::awaitable<Conn::Reply> Conn::Mail(std::string params) {
   std::string typed_domain = DomainOf(*addr);
   if (deps_.checks && !completed_auth_ && !remote_ip_.empty()) {
     task_.SetState("SPF");
-    spf_ = co_await deps_.checks->Spf(remote_ip_, *addr, &tr_);
+    auto spf = co_await deps_.checks->Spf(remote_ip_, *addr, &tr_);
+    spf_ = spf ? std::make_unique<SpfOutcome>(std::move(*spf)) : nullptr;
     if (spf_) {
       GetVars().spf_result_count->Add(spf_->result);
       if (spf_->result == "fail") {

@@ -59,8 +59,8 @@ net::awaitable<Status> Conn::Handshake() {
 void Conn::AdoptTlsState() {
   on_tls_ = true;
   SSL* ssl = tls_->native_handle();
-  tls_version_ = TlsVersionName(SSL_version(ssl));
-  tls_cipher_ = TlsCipherName(SSL_get_current_cipher(ssl));
+  MutableSession().tls_version = TlsVersionName(SSL_version(ssl));
+  MutableSession().tls_cipher = TlsCipherName(SSL_get_current_cipher(ssl));
   // The client's SNI name replaces the configured hostname for the rest of
   // the connection (greeting, EHLO, Received "by").
   const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
