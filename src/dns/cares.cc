@@ -179,13 +179,16 @@ class CaresResolver : public Resolver {
       co_return std::vector<std::string>{name};
     }
     if (!override_) {
-      // c-ares calls happen only on the strand.
-      ips = co_await net::co_spawn(
-          strand_,
+      // c-ares calls happen only on the strand. The lambda is named, not a
+      // temporary inside the co_await: GCC 12 destroys such temporaries
+      // twice (base/async.h). That double free crashed the daemon on every
+      // remote delivery without --testing__dns_addr, the only case that
+      // reads the hosts file; the tests always set the flag.
+      auto from_hosts =
           [this, name]() -> net::awaitable<std::vector<std::string>> {
-            co_return FromHostsFile(name);
-          },
-          net::use_awaitable);
+        co_return FromHostsFile(name);
+      };
+      ips = co_await net::co_spawn(strand_, from_hosts, net::use_awaitable);
       if (!ips.empty()) co_return ips;
     }
     auto [s4, a4] = co_await Query(name, ns_t_a);

@@ -248,5 +248,21 @@ TEST(CaresServerTest, BadServerAddress) {
   EXPECT_FALSE(NewCaresResolver(io.get_executor(), "not an address").ok());
 }
 
+// Without the --testing__dns_addr override, names are first looked up in
+// the hosts file (as Go does), on the resolver's strand. Regression: that
+// path once double-freed (a GCC 12 coroutine bug) and crashed the daemon on
+// its first remote delivery; ASan (CI's sanitizer run) catches it here.
+TEST_F(CaresTest, HostsFileWithoutOverride) {
+  auto sys = NewCaresResolver(io_.get_executor(), "");
+  ASSERT_TRUE(sys.ok()) << sys.status().message();
+  for (int i = 0; i < 3; i++) {
+    auto r = Run((*sys)->LookupIP("localhost"));
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    bool loopback = false;
+    for (const auto& ip : *r) loopback |= ip == "127.0.0.1" || ip == "::1";
+    EXPECT_TRUE(loopback);
+  }
+}
+
 }  // namespace
 }  // namespace chasquid::dns
