@@ -237,6 +237,23 @@ std::string AsciiToUpper(std::string_view s) {
   return out;
 }
 
+std::string ToCRLF(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 32 + 2);
+  size_t i = 0;
+  while (i < s.size()) {
+    // Line by line with memchr: a per-byte loop showed in the profiles.
+    const void* p = memchr(s.data() + i, '\n', s.size() - i);
+    size_t nl = p ? static_cast<const char*>(p) - s.data() : s.size();
+    out.append(s.data() + i, nl - i);
+    if (nl == s.size()) break;
+    if (nl == 0 || s[nl - 1] != '\r') out += '\r';
+    out += '\n';
+    i = nl + 1;
+  }
+  return out;
+}
+
 bool IsValidUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     auto [r, len] = DecodeRune(s, i);

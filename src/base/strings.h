@@ -39,6 +39,10 @@ std::string AsciiToLower(std::string_view s);
 std::string AsciiToUpper(std::string_view s);
 bool IsValidUtf8(std::string_view s);
 
+// Every LF not already preceded by CR becomes CRLF; the rest is copied.
+// (The queue keeps messages with LF endings; the MDA and DKIM want CRLF.)
+std::string ToCRLF(std::string_view s);
+
 // Go's url.QueryEscape / QueryUnescape (form encoding: space <-> '+').
 std::string QueryEscape(std::string_view s);
 Result<std::string> QueryUnescape(std::string_view s);

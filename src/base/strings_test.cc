@@ -60,3 +60,19 @@ TEST(QueryEscapeTest, RoundTrip) {
 
 }  // namespace
 }  // namespace chasquid
+
+namespace chasquid {
+namespace {
+
+TEST(StringsTest, ToCRLF) {
+  EXPECT_EQ(ToCRLF(""), "");
+  EXPECT_EQ(ToCRLF("no newline"), "no newline");
+  EXPECT_EQ(ToCRLF("\n"), "\r\n");
+  EXPECT_EQ(ToCRLF("a\nb\r\nc\n"), "a\r\nb\r\nc\r\n");
+  EXPECT_EQ(ToCRLF("\r\n\r\n"), "\r\n\r\n");
+  EXPECT_EQ(ToCRLF("\n\n"), "\r\n\r\n");
+  EXPECT_EQ(ToCRLF("x\r"), "x\r");
+}
+
+}  // namespace
+}  // namespace chasquid

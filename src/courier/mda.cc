@@ -93,16 +93,6 @@ std::string SubstituteArg(std::string_view arg, const std::string& from,
   return out;
 }
 
-std::string ToCRLF(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + s.size() / 32 + 2);
-  for (size_t i = 0; i < s.size(); i++) {
-    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) out += '\r';
-    out += s[i];
-  }
-  return out;
-}
-
 struct AsyncSemaphore::Waiter {
   explicit Waiter(net::any_io_executor ex)
       : timer(ex, net::steady_timer::time_point::max()) {}

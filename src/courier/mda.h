@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/strings.h"
 #include "courier/courier.h"
 
 namespace chasquid::courier {
@@ -83,7 +84,7 @@ std::string SanitizeForMDA(std::string_view s);
 // in one left-to-right pass.
 std::string SubstituteArg(std::string_view arg, const std::string& from,
                           const std::string& to);
-// Every LF not already preceded by CR gets one.
-std::string ToCRLF(std::string_view s);
+// Every LF not already preceded by CR gets one (base/strings.h).
+using ::chasquid::ToCRLF;
 
 }  // namespace chasquid::courier

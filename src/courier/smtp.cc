@@ -282,7 +282,8 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a,
     c->Close();
     co_return r.status().Prefixed("DATA ");
   }
-  s = co_await c->WriteRaw(wire::EncodeData(*a.data));
+  std::string body = wire::EncodeData(*a.data);  // Named: base/async.h.
+  s = co_await c->WriteRaw(std::move(body));
   if (!s.ok()) {
     c->Close();
     co_return Transient("DATA writing: ", s);

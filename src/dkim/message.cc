@@ -56,16 +56,6 @@ Result<Canon> ParseCanon(std::string_view s) {
 
 }  // namespace
 
-std::string ToCRLF(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 32);
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) out += '\r';
-    out += text[i];
-  }
-  return out;
-}
-
 Result<Message> ParseMessage(std::string_view crlf) {
   Message m;
   size_t pos = 0;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "base/strings.h"
 
 namespace chasquid::dkim {
 
@@ -35,8 +36,9 @@ struct Message {
   std::string body;             // After the empty line, CRLF line ends.
 };
 
-// Every LF not preceded by CR gets one (the internal form is LF).
-std::string ToCRLF(std::string_view text);
+// Every LF not preceded by CR gets one (the internal form is LF);
+// base/strings.h.
+using ::chasquid::ToCRLF;
 
 // Splits a CRLF message (spec §3.2). Errors: "invalid header: bad
 // continuation", "invalid header: no colon".

@@ -191,8 +191,13 @@ class CaresResolver : public Resolver {
       ips = co_await net::co_spawn(strand_, from_hosts, net::use_awaitable);
       if (!ips.empty()) co_return ips;
     }
-    auto [s4, a4] = co_await Query(name, ns_t_a);
-    auto [s6, a6] = co_await Query(name, ns_t_aaaa);
+    // No structured bindings across a later co_await (GCC 12 keeps the
+    // hidden tuple in the frame and has miscompiled that).
+    auto q4 = co_await Query(name, ns_t_a);
+    auto q6 = co_await Query(name, ns_t_aaaa);
+    const int s4 = std::get<0>(q4), s6 = std::get<0>(q6);
+    const std::string& a4 = std::get<1>(q4);
+    const std::string& a6 = std::get<1>(q6);
     bool any_ok = false;
     if (s4 == ARES_SUCCESS) {
       AppendAddrs<ares_addrttl>(a4, AF_INET, &ips);

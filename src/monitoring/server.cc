@@ -319,8 +319,9 @@ net::awaitable<void> Server::Impl::Accept(tcp::acceptor& acc) {
                                         }()));
   task.SetState("accepting");
   for (;;) {
+    auto strand = net::make_strand(io);  // Named: base/async.h.
     auto [ec, sock] = co_await acc.async_accept(
-        net::make_strand(io), net::as_tuple(net::use_awaitable));
+        strand, net::as_tuple(net::use_awaitable));
     if (ec) {
       if (ec == net::error::operation_aborted) co_return;
       continue;

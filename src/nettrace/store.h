@@ -97,6 +97,9 @@ class Store {
   std::map<std::string, Family> families_;
   // Every trace still referenced, for ?trace= lookups.
   std::map<std::string, std::weak_ptr<TraceData>> by_id_;
+  // by_id_ is swept of expired entries when it reaches this size.
+  static constexpr size_t kMinSweep = 1024;
+  size_t sweep_at_ = kMinSweep;
 };
 
 }  // namespace chasquid::nettrace

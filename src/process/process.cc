@@ -134,8 +134,10 @@ std::string Spawn(const Options& o, const std::string& path, Fds& fds,
   fds.in_r = p[0], fds.in_w = p[1];
   if (pipe2(p, O_CLOEXEC) != 0) return std::string("pipe: ") + ErrnoText(errno);
   fds.out_r = p[0], fds.out_w = p[1];
-  fds.null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  if (fds.null < 0) return PathError("open", "/dev/null", errno);
+  if (!o.capture_stdout || !o.capture_stderr) {  // MDAs capture both.
+    fds.null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (fds.null < 0) return PathError("open", "/dev/null", errno);
+  }
 
   std::vector<char*> argv;
   for (const auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -264,7 +266,17 @@ net::awaitable<Outcome> Run(Options o) {
     co_await timer.async_wait(net::as_tuple(net::use_awaitable));
   };
 
-  auto r = co_await ((writer() && reader() && exited()) || deadline());
+  // Every awaitable is named before the co_await: GCC 12 may destroy
+  // temporaries of a co_await full-expression twice (base/async.h), and
+  // these own coroutine frames. The operators are lazy, so nothing starts
+  // before the co_await.
+  auto w = writer();
+  auto rdr = reader();
+  auto ex_w = exited();
+  auto dl = deadline();
+  auto all = std::move(w) && std::move(rdr) && std::move(ex_w);
+  auto race = std::move(all) || std::move(dl);
+  auto r = co_await std::move(race);
   if (r.index() == 1) {
     out.timed_out = true;
     kill(-pid, SIGKILL);

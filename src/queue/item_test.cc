@@ -56,6 +56,17 @@ TEST(ItemTest, MarshalGoLayout) {
             "}\n");
 }
 
+TEST(ItemTest, EscapeTextRunsAndEdges) {
+  EXPECT_EQ(EscapeText(""), "");
+  EXPECT_EQ(EscapeText("plain text only"), "plain text only");
+  EXPECT_EQ(EscapeText("\"start"), "\\\"start");
+  EXPECT_EQ(EscapeText("end\\"), "end\\\\");
+  EXPECT_EQ(EscapeText("a\nb\n"), "a\\nb\\n");
+  EXPECT_EQ(EscapeText("\xc3\xb1x\xff"), "\xc3\xb1x\\xff");
+  std::string big(100000, 'x');
+  EXPECT_EQ(EscapeText(big + "\n"), big + "\\n");
+}
+
 TEST(ItemTest, RoundTrip) {
   Item it;
   it.id = "abc";

@@ -300,44 +300,55 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
   // The recipient type key, as in deliverAttempts.
   const char* type = "email:remote";
   auto attempt_start = std::chrono::steady_clock::now();
+  // Every courier argument is a named local: GCC 12 may destroy
+  // temporaries inside a co_await full-expression twice (base/async.h).
+  std::shared_ptr<const std::string> data = item->data;
+  std::string to = r.address;
   switch (r.type) {
-    case Recipient::Type::kPipe:
+    case Recipient::Type::kPipe: {
       type = "pipe";
       deliver_attempts->Add("pipe");
       if (opts_.pipe) {
-        s = co_await opts_.pipe->Deliver(item->from, r.address, item->data);
+        std::string from = item->from;
+        s = co_await opts_.pipe->Deliver(std::move(from), std::move(to),
+                                         std::move(data));
       } else {
         s = Status::Permanent("pipe delivery not available");
       }
       // Pipe failures are always permanent (§8.1).
       if (!s.ok() && !s.permanent()) s = Status::Permanent(s.message());
       break;
-    case Recipient::Type::kForward:
+    }
+    case Recipient::Type::kForward: {
       type = "forward";
       deliver_attempts->Add("forward");
       if (opts_.remote) {
-        s = co_await opts_.remote->Forward(
-            RewriteSender(item->from, r.original_address), r.address, r.via,
-            item->data);
+        std::string from = RewriteSender(item->from, r.original_address);
+        std::vector<std::string> via = r.via;
+        s = co_await opts_.remote->Forward(std::move(from), std::move(to),
+                                           std::move(via), std::move(data));
       } else {
         s = Status::Transient("remote delivery not available");
       }
       break;
+    }
     default:
       if (IsLocal(r.address)) {
         type = "email:local";
         deliver_attempts->Add("email:local");
         if (opts_.local) {
-          s = co_await opts_.local->Deliver(item->from, r.address, item->data);
+          std::string from = item->from;
+          s = co_await opts_.local->Deliver(std::move(from), std::move(to),
+                                            std::move(data));
         } else {
           s = Status::Transient("local delivery not available");
         }
       } else {
         deliver_attempts->Add("email:remote");
         if (opts_.remote) {
-          s = co_await opts_.remote->Deliver(
-              RewriteSender(item->from, r.original_address), r.address,
-              item->data);
+          std::string from = RewriteSender(item->from, r.original_address);
+          s = co_await opts_.remote->Deliver(std::move(from), std::move(to),
+                                             std::move(data));
         } else {
           s = Status::Transient("remote delivery not available");
         }
@@ -356,7 +367,7 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
                   .count());
   }
 
-  bool more = false;
+  bool more = false, all_sent = true;
   {
     std::lock_guard<std::mutex> l(item->mu);
     auto& rr = item->rcpt[idx];
@@ -370,6 +381,7 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
     }
     for (const auto& x : item->rcpt) {
       if (x.status == Recipient::Status::kPending) more = true;
+      if (x.status != Recipient::Status::kSent) all_sent = false;
     }
   }
   if (s.ok()) {
@@ -384,10 +396,14 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
                          false);
   }
   // The status must reach the disk so a restart does not deliver twice.
-  // While recipients are pending the item stays, so the write is fsync'd;
-  // once none are, the file is removed right after (DSN aside) and an
-  // fsync would only cost time: a crash before the removal leaves the
-  // previous, fsync'd version, which at worst delivers again.
+  // While recipients are pending the item stays, so the write is fsync'd.
+  // Once every recipient is SENT the send loop removes the file next,
+  // with nothing in between that can wait (no DSN): the removal is the
+  // record, and writing the item first would only widen the window in
+  // which a crash repeats this delivery (and cost a file create, write
+  // and rename per message). Otherwise (a DSN follows) the write is not
+  // fsync'd: a crash before the removal leaves the previous, fsync'd
+  // version, which at worst delivers again.
   //
   // The unsynced write (and the removal after it) run right here rather
   // than queue on the pool behind other items' fsyncs: until they are
@@ -397,7 +413,7 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
   if (more) {
     auto write = [this, item] { return Write(*item, /*sync=*/true); };
     ws = co_await RunBlocking(*pool_, std::move(write));
-  } else {
+  } else if (!all_sent) {
     ws = Write(*item, /*sync=*/false);
   }
   if (!ws.ok()) tr->Error("failed to write item: " + ws.message());

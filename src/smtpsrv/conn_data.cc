@@ -183,8 +183,12 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
     co_return Reply{451, "4.3.0 Failed to queue message: no queue"};
   }
   task_.SetState("queueing");
-  auto id = co_await deps_.queue->Put(
-      mail_from_, rcpt_to_, std::make_shared<const std::string>(std::move(data)));
+  // Arguments named first (GCC 12 and co_await temporaries: base/async.h).
+  std::string from = mail_from_;
+  std::vector<std::string> to = rcpt_to_;
+  auto msg = std::make_shared<const std::string>(std::move(data));
+  auto id = co_await deps_.queue->Put(std::move(from), std::move(to),
+                                      std::move(msg));
   if (!id.ok()) {
     co_return Reply{451,
                     "4.3.0 Failed to queue message: " + id.status().message()};

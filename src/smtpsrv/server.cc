@@ -173,8 +173,10 @@ net::awaitable<void> Server::AcceptLoop(Listener* l) {
   while (true) {
     // Each connection gets its own strand: its coroutine never runs on two
     // threads at once, and no other coroutine touches its socket.
+    // The strand is named, not a temporary of the co_await (base/async.h).
+    auto strand = net::make_strand(io_);
     auto [ec, socket] = co_await l->acceptor.async_accept(
-        net::make_strand(io_), net::as_tuple(net::use_awaitable));
+        strand, net::as_tuple(net::use_awaitable));
     if (ec) {
       if (ec == net::error::operation_aborted) co_return;
       // EMFILE and friends: back off instead of spinning.

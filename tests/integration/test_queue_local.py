@@ -40,8 +40,10 @@ def test_loads_chasquid_item_and_delivers(chasquid_factory):
     assert (path.parent / "m:garbage").exists()
     assert c.var("chasquid/queue/deliverAttempts", "email:local") == 1
     assert c.var("chasquid/queue/deliverAttempts", "pipe") == 1
-    # One write after each of the two attempts.
-    assert c.var("chasquid/queue/itemsWritten") == 2
+    # One write after the first of the two attempts. After the last one
+    # every recipient is SENT and the item's removal is the record
+    # (chasquid writes it once more before removing it).
+    assert c.var("chasquid/queue/itemsWritten") == 1
     mail_log = (c.root / "mail.log").read_text()
     assert "mid1234 from=someone@far to=user@testserver sent" in mail_log
     assert "mid1234 from=someone@far all done" in mail_log
