@@ -119,7 +119,8 @@ DiskQueue::DiskQueue(net::any_io_executor ex, Options opts)
     : ex_(std::move(ex)),
       opts_(std::move(opts)),
       pool_(std::make_unique<net::thread_pool>(
-          std::max(1, opts_.io_threads))) {}
+          std::max(1, opts_.io_threads))),
+      dir_sync_(std::make_unique<safeio::DirSyncer>(opts_.dir)) {}
 
 DiskQueue::~DiskQueue() {
   pool_->stop();
@@ -195,7 +196,20 @@ Status DiskQueue::Write(Item& item, bool sync) {
   items_written->Add();
   std::vector<safeio::FileOp> ops;
   if (sync) ops.push_back(safeio::FsyncFileOp);
-  return safeio::WriteFile(opts_.dir + "/m:" + item.id, text, 0600, ops);
+  Status s = safeio::WriteFileReusing(opts_.dir + "/m:" + item.id, text,
+                                      0600, ops, TakeSpare());
+  // The data was fsync'd before the rename; the rename itself only
+  // survives a power cut once the directory is fsync'd too.
+  if (s.ok() && sync) s = dir_sync_->Sync();
+  return s;
+}
+
+std::string DiskQueue::TakeSpare() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (spares_.empty()) return "";
+  std::string s = std::move(spares_.back());
+  spares_.pop_back();
+  return s;
 }
 
 net::awaitable<Result<std::string>> DiskQueue::Put(
@@ -253,7 +267,17 @@ Status DiskQueue::Load() {
   if (!d) return Status::Error(PathError("open", opts_.dir, errno));
   std::vector<std::string> names;
   while (struct dirent* e = readdir(d)) {
-    if (HasPrefix(e->d_name, "m:")) names.push_back(e->d_name);
+    if (HasPrefix(e->d_name, "m:")) {
+      names.push_back(e->d_name);
+    } else if (HasPrefix(e->d_name, ".m:spare-")) {
+      std::string path = opts_.dir + "/" + e->d_name;
+      std::lock_guard<std::mutex> l(mu_);
+      if (spares_.size() < kMaxSpares) {
+        spares_.push_back(std::move(path));
+      } else {
+        unlink(path.c_str());
+      }
+    }
   }
   closedir(d);
   for (const auto& name : names) {
@@ -279,7 +303,23 @@ Status DiskQueue::Load() {
 
 void DiskQueue::Remove(const std::string& id) {
   std::string path = opts_.dir + "/m:" + id;
-  if (unlink(path.c_str()) != 0) {
+  // Recycled rather than deleted when the pool has room (see spares_).
+  // The rename is as atomic a record as the unlink: loading never sees
+  // the item again. Truncated at once, so no delivered message lingers.
+  bool room;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    room = spares_.size() < kMaxSpares;
+  }
+  std::string spare = opts_.dir + "/.m:spare-" + id;
+  if (room && rename(path.c_str(), spare.c_str()) == 0) {
+    if (truncate(spare.c_str(), 0) == 0) {
+      std::lock_guard<std::mutex> l(mu_);
+      spares_.push_back(std::move(spare));
+    } else {
+      unlink(spare.c_str());
+    }
+  } else if (unlink(path.c_str()) != 0) {
     CLOG_ERROR("failed to remove queue file " + GoQuote(path) + ": " +
                PathError("remove", path, errno));
   }

@@ -188,6 +188,43 @@ TEST_F(QueueTest, PutDeliversToLocalAndRemote) {
   EXPECT_EQ(Attempts("email:remote"), remote_before + 1);
 }
 
+// Spare files (".m:spare-*") in the queue directory: name and inode.
+std::vector<std::pair<std::string, ino_t>> Spares(const std::string& dir) {
+  std::vector<std::pair<std::string, ino_t>> out;
+  for (auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind(".m:spare-", 0) != 0) continue;
+    struct stat st;
+    EXPECT_EQ(stat(e.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 0) << name << " still holds a message";
+    out.emplace_back(name, st.st_ino);
+  }
+  return out;
+}
+
+TEST_F(QueueTest, DeliveredItemFilesAreRecycled) {
+  NewQueue();
+  ASSERT_TRUE(Put("a@loco", {"b@loco"}).ok());
+  ASSERT_TRUE(WaitEmpty());
+  auto spares = Spares(opts_.dir);
+  ASSERT_EQ(spares.size(), 1u);  // Emptied, kept for the next item.
+
+  // The next item is written into that very file (same inode), and its
+  // removal recycles it again.
+  local_.Script("c@loco", {Status::Transient("later")});
+  opts_.next_delay = [](auto) { return std::chrono::hours(1); };
+  q_.reset();
+  NewQueue();
+  ASSERT_TRUE(q_->Load().ok());  // Collects the spare left on disk.
+  auto id = Put("a@loco", {"c@loco"});
+  ASSERT_TRUE(id.ok());
+  struct stat st;
+  ASSERT_EQ(stat((opts_.dir + "/m:" + *id).c_str(), &st), 0);
+  EXPECT_EQ(st.st_ino, spares[0].second);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_TRUE(Spares(opts_.dir).empty());
+}
+
 TEST_F(QueueTest, ItemIsOnDiskWhenPutReturns) {
   local_.Script("b@loco", {Status::Transient("later")});
   opts_.next_delay = [](auto) { return std::chrono::hours(1); };

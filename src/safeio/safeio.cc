@@ -40,19 +40,10 @@ Status WriteAll(int fd, std::string_view data, const std::string& name) {
   return Status::Ok();
 }
 
-}  // namespace
-
-Status WriteFile(const std::string& path, std::string_view data, mode_t mode,
-                 const std::vector<FileOp>& ops) {
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  if (dir.empty()) dir = "/";
-  std::string base =
-      slash == std::string::npos ? path : path.substr(slash + 1);
-
-  auto tmp = CreateTemp(dir, "." + base);
-  if (!tmp.ok()) return tmp.status();
-  auto [tmp_name, fd] = *tmp;
+// Steps 2-6 of WriteFile, on an open temporary file it owns.
+Status FillAndRename(const std::string& path, std::string_view data,
+                     mode_t mode, const std::vector<FileOp>& ops,
+                     const std::string& tmp_name, int fd) {
   auto fail = [&, fd = fd, tmp_name = tmp_name](Status s) {
     if (fd >= 0) close(fd);
     unlink(tmp_name.c_str());
@@ -86,6 +77,36 @@ Status WriteFile(const std::string& path, std::string_view data, mode_t mode,
                          ErrnoText(err));
   }
   return Status::Ok();
+}
+
+Result<std::pair<std::string, int>> NewTemp(const std::string& path) {
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  if (dir.empty()) dir = "/";
+  std::string base =
+      slash == std::string::npos ? path : path.substr(slash + 1);
+  return CreateTemp(dir, "." + base);
+}
+
+}  // namespace
+
+Status WriteFile(const std::string& path, std::string_view data, mode_t mode,
+                 const std::vector<FileOp>& ops) {
+  auto tmp = NewTemp(path);
+  if (!tmp.ok()) return tmp.status();
+  return FillAndRename(path, data, mode, ops, tmp->first, tmp->second);
+}
+
+Status WriteFileReusing(const std::string& path, std::string_view data,
+                        mode_t mode, const std::vector<FileOp>& ops,
+                        const std::string& reuse) {
+  // O_NOFOLLOW: only a regular file we left there ourselves is reused.
+  int fd = open(reuse.c_str(),
+                O_RDWR | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) return FillAndRename(path, data, mode, ops, reuse, fd);
+  auto tmp = NewTemp(path);
+  if (!tmp.ok()) return tmp.status();
+  return FillAndRename(path, data, mode, ops, tmp->first, tmp->second);
 }
 
 Status MkdirAll(const std::string& path, mode_t mode) {

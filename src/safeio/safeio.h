@@ -36,6 +36,17 @@ using FileOp = std::function<Status(const std::string& tmp_path, int fd)>;
 Status WriteFile(const std::string& path, std::string_view data, mode_t mode,
                  const std::vector<FileOp>& ops = {});
 
+// As WriteFile, but the temporary file is `reuse` when it can be opened
+// (an existing file in the same directory, truncated and rewritten)
+// instead of a new one; otherwise a new temporary file as above. The
+// queue recycles the files of delivered items this way: creating and
+// deleting an inode per message is what ext4 spends most on at high
+// rates (without a journal it also skips every recently deleted inode
+// when allocating one). `reuse` is gone afterwards either way.
+Status WriteFileReusing(const std::string& path, std::string_view data,
+                        mode_t mode, const std::vector<FileOp>& ops,
+                        const std::string& reuse);
+
 // fsync(2) the file: the queue's extra step, so a 250 reply is only sent
 // once the message is on disk.
 Status FsyncFileOp(const std::string& tmp_path, int fd);

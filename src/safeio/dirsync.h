@@ -1,0 +1,48 @@
+// Group commit of directory fsyncs. A renamed file is only durable once
+// its directory is fsync'd: until then a power cut can undo the rename
+// (the queue would find only the dot-named temporary file, which loading
+// ignores, and lose a message it answered 250 for; chasquid has this
+// hole, spec/queue-and-delivery §4.4). One fsync of the directory makes
+// every rename done before it durable, so concurrent callers share one:
+// whoever arrives while none runs starts it for everyone waiting, and
+// those who arrive during it are served together by the next.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace chasquid::safeio {
+
+class DirSyncer {
+ public:
+  explicit DirSyncer(std::string dir) : dir_(std::move(dir)) {}
+
+  // Blocks until the directory has been fsync'd after this call began,
+  // so every rename the caller finished before calling is durable.
+  // Thread-safe; meant for blocking-pool threads. Error: Go style,
+  // "sync <dir>: <errno text>" (also "open <dir>: ...").
+  Status Sync();
+
+  // Directory fsyncs done so far (each served one or more callers).
+  uint64_t syncs() const;
+
+ private:
+  struct Waiter {
+    bool done = false;
+    Status status;
+  };
+  Status FsyncDir() const;
+
+  const std::string dir_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool running_ = false;            // Guarded by mu_.
+  std::vector<Waiter*> pending_;    // Guarded by mu_: the next batch.
+  uint64_t syncs_ = 0;              // Guarded by mu_.
+};
+
+}  // namespace chasquid::safeio
