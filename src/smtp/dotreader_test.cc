@@ -1,5 +1,7 @@
 #include "smtp/dotreader.h"
 
+#include <random>
+
 #include <gtest/gtest.h>
 
 namespace chasquid::smtp {
@@ -20,6 +22,72 @@ Out Read(std::string_view in, uint64_t max = 1 << 20, size_t chunk = 0) {
     consumed += r.Feed(in.substr(consumed, chunk));
   }
   return {r.state(), r.data(), consumed, r.too_big()};
+}
+
+// The reader as first written, one byte at a time: the oracle for the
+// run-at-once fast path.
+struct Reference {
+  enum class Prev { kOther, kCR, kCRLF };
+  uint64_t max, count = 0;
+  DotReader::State state = DotReader::State::kMore;
+  Prev prev = Prev::kCRLF;
+  bool dot_line = false;
+  std::string data;
+  size_t consumed = 0;
+  void Run(std::string_view in) {
+    for (char b : in) {
+      if (state != DotReader::State::kMore) return;
+      consumed++;
+      count++;
+      bool store = true;
+      if (b == '\r') {
+        if (prev == Prev::kCR) { state = DotReader::State::kInvalidLineEnding; return; }
+        prev = Prev::kCR;
+        store = false;
+      } else if (b == '\n') {
+        if (prev != Prev::kCR) { state = DotReader::State::kInvalidLineEnding; return; }
+        if (dot_line) { state = DotReader::State::kDone; return; }
+        prev = Prev::kCRLF;
+      } else {
+        if (prev == Prev::kCR) { state = DotReader::State::kInvalidLineEnding; return; }
+        if (b == '.' && prev == Prev::kCRLF) {
+          prev = Prev::kOther;
+          dot_line = true;
+          continue;
+        }
+        prev = Prev::kOther;
+      }
+      if (!(b == '\r' && dot_line)) dot_line = false;
+      if (store && count <= max) data += b;
+    }
+  }
+};
+
+TEST(DotReaderTest, SameAsByteAtATimeReference) {
+  std::mt19937 rng(7);
+  const char kAlphabet[] = {'a', '.', '\r', '\n', 'x', ' '};
+  for (int iter = 0; iter < 3000; iter++) {
+    std::string in;
+    int len = rng() % 80;
+    for (int k = 0; k < len; k++) {
+      // Mostly well-formed CRLF lines, with stray bytes now and then.
+      if (rng() % 4 == 0) {
+        in += "\r\n";
+      } else {
+        in += kAlphabet[rng() % sizeof(kAlphabet)];
+      }
+    }
+    if (rng() % 2) in += "\r\n.\r\nNEXT";
+    uint64_t max = rng() % 3 ? 1 << 20 : rng() % 40;
+    size_t chunk = 1 + rng() % 9;
+    Reference ref{max};
+    ref.Run(in);
+    Out o = Read(in, max, chunk);
+    ASSERT_EQ(o.state, ref.state) << iter;
+    ASSERT_EQ(o.data, ref.data) << iter;
+    ASSERT_EQ(o.consumed, ref.consumed) << iter;
+    ASSERT_EQ(o.too_big, ref.count > max) << iter;
+  }
 }
 
 TEST(DotReaderTest, UnstuffsAndEnds) {
