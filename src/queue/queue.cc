@@ -271,6 +271,12 @@ Status DiskQueue::Load() {
       names.push_back(e->d_name);
     } else if (HasPrefix(e->d_name, ".m:spare-")) {
       std::string path = opts_.dir + "/" + e->d_name;
+      // Only regular files (truncate follows symlinks).
+      struct stat st;
+      if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      // A crash between Remove's rename and its truncate leaves a
+      // delivered message here: empty it now.
+      (void)truncate(path.c_str(), 0);
       std::lock_guard<std::mutex> l(mu_);
       if (spares_.size() < kMaxSpares) {
         spares_.push_back(std::move(path));

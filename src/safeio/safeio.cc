@@ -101,8 +101,9 @@ Status WriteFileReusing(const std::string& path, std::string_view data,
                         mode_t mode, const std::vector<FileOp>& ops,
                         const std::string& reuse) {
   // O_NOFOLLOW: only a regular file we left there ourselves is reused.
-  int fd = open(reuse.c_str(),
-                O_RDWR | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+  int fd = reuse.empty() ? -1
+                         : open(reuse.c_str(),
+                                O_RDWR | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
   if (fd >= 0) return FillAndRename(path, data, mode, ops, reuse, fd);
   auto tmp = NewTemp(path);
   if (!tmp.ok()) return tmp.status();
