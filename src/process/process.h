@@ -32,7 +32,11 @@ namespace net = boost::asio;
 
 struct Options {
   std::vector<std::string> argv;  // argv[0]: program, PATH lookup if no '/'.
-  std::shared_ptr<const std::string> stdin_data;  // Null: empty stdin.
+  // The child's stdin (null: empty). Handed over whole, as an in-memory
+  // file (memfd) written before the child starts, so that a child can
+  // never mistake our death for the end of its input; a pipe only if
+  // memfd_create fails.
+  std::shared_ptr<const std::string> stdin_data;
   std::chrono::nanoseconds timeout = std::chrono::seconds(30);
   bool capture_stdout = true;  // Else /dev/null.
   bool capture_stderr = true;  // Into the same buffer as stdout.

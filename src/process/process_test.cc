@@ -31,6 +31,17 @@ TEST(ProcessTest, CapturesOutputAndStdin) {
   EXPECT_EQ(r.exit_code, 0);
 }
 
+// The whole input exists before the child does: stdin is a regular
+// (in-memory) file holding all of it, larger than any pipe buffer, so a
+// child can never see a cut-short input as a complete one.
+TEST(ProcessTest, StdinIsCompleteBeforeTheChildStarts) {
+  Options o = Cmd({"sh", "-c", "stat -L -c %F /dev/stdin; wc -c"});
+  o.stdin_data = std::make_shared<const std::string>(3 << 20, 'x');
+  Outcome r = RunSync(o);
+  EXPECT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.output, "regular file\n" + std::to_string(3 << 20) + "\n");
+}
+
 TEST(ProcessTest, ExitStatusText) {
   Outcome r = RunSync(Cmd({"sh", "-c", "exit 75"}));
   EXPECT_EQ(r.error, "exit status 75");
