@@ -25,6 +25,7 @@ Status DirSyncer::Sync() {
     batch.swap(pending_);
     l.unlock();
     Status s = FsyncDir();
+    if (on_sync_) on_sync_();
     l.lock();
     syncs_++;
     for (Waiter* w : batch) {

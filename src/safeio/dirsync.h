@@ -9,6 +9,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -19,7 +20,10 @@ namespace chasquid::safeio {
 
 class DirSyncer {
  public:
-  explicit DirSyncer(std::string dir) : dir_(std::move(dir)) {}
+  // `on_sync`, if set, is called after each directory fsync (by the thread
+  // that did it, without locks held), e.g. to count them.
+  explicit DirSyncer(std::string dir, std::function<void()> on_sync = {})
+      : dir_(std::move(dir)), on_sync_(std::move(on_sync)) {}
 
   // Blocks until the directory has been fsync'd after this call began,
   // so every rename the caller finished before calling is durable.
@@ -38,6 +42,7 @@ class DirSyncer {
   Status FsyncDir() const;
 
   const std::string dir_;
+  const std::function<void()> on_sync_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool running_ = false;            // Guarded by mu_.

@@ -35,6 +35,7 @@ OUR_VARS = {
     "chasquid/queue/deliverAttemptDuration": "histogram",
     "chasquid/smtpIn/liveConnections": "gauge",
     "chasquid/queue/length": "gauge",
+    "chasquid/queue/dirSyncs": "counter",
     "process": "func",
 }
 
@@ -46,6 +47,7 @@ def test_our_latency_metrics_exported_from_start(chasquid_factory):
         assert name in v, name
     assert v["chasquid/smtpIn/liveConnections"] == 0
     assert v["chasquid/queue/length"] == 0
+    assert v["chasquid/queue/dirSyncs"] == 0
     assert v["chasquid/smtpIn/sessionDuration"]["le=+Inf"] == 0
     assert v["chasquid/queue/timeToDelivery"] == {}  # Keys on first use.
 
@@ -55,7 +57,7 @@ def test_our_latency_metrics_exported_from_start(chasquid_factory):
         if kind == "histogram":
             assert re.search(rf"^# HELP {m} .+\n# TYPE {m} histogram$",
                              text, re.M), m
-        elif kind == "gauge":
+        elif kind in ("gauge", "counter"):
             assert re.search(rf"^# HELP {m} .+\n{m} 0$", text, re.M), m
     assert re.search(
         r'^chasquid_smtpIn_sessionDuration_bucket\{le="\+Inf"\} 0$',

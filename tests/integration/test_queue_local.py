@@ -44,6 +44,8 @@ def test_loads_chasquid_item_and_delivers(chasquid_factory):
     # every recipient is SENT and the item's removal is the record
     # (chasquid writes it once more before removing it).
     assert c.var("chasquid/queue/itemsWritten") == 1
+    # That write was fsync'd, and so was the directory after its rename.
+    assert c.var("chasquid/queue/dirSyncs") == 1
     mail_log = (c.root / "mail.log").read_text()
     assert "mid1234 from=someone@far to=user@testserver sent" in mail_log
     assert "mid1234 from=someone@far all done" in mail_log

@@ -52,6 +52,8 @@ def test_latency_metrics_move(chasquid_factory):
     with smtplib.SMTP("127.0.0.1", c.smtp_port, timeout=10) as s:
         s.sendmail("a@example.net", ["slow@testserver"],
                    b"Subject: new\r\n\r\nhello\r\n")
+    # Put fsync'd the queue directory after placing the item.
+    assert c.var("chasquid/queue/dirSyncs") >= 1
     t0 = time.monotonic()
     wait_for(lambda: c.var("chasquid/queue/length") == 2,
              what="queue length 2")
