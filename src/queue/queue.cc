@@ -12,6 +12,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -318,7 +319,10 @@ void DiskQueue::Remove(const std::string& id) {
   std::string path = opts_.dir + "/m:" + id;
   // Recycled rather than deleted when the pool has room (see spares_).
   // The rename is as atomic a record as the unlink: loading never sees
-  // the item again. Truncated at once, so no delivered message lingers.
+  // the item again. It stays here, inline, for the same reason as the
+  // last status write (SendOne); emptying the file (freeing its blocks,
+  // so no delivered message lingers) is not part of the record and runs
+  // on the pool.
   bool room;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -326,12 +330,15 @@ void DiskQueue::Remove(const std::string& id) {
   }
   std::string spare = opts_.dir + "/.m:spare-" + id;
   if (room && rename(path.c_str(), spare.c_str()) == 0) {
-    if (truncate(spare.c_str(), 0) == 0) {
-      std::lock_guard<std::mutex> l(mu_);
-      spares_.push_back(std::move(spare));
-    } else {
-      unlink(spare.c_str());
-    }
+    net::post(*pool_, [this, spare = std::move(spare)]() mutable {
+      bool keep = truncate(spare.c_str(), 0) == 0;
+      if (keep) {
+        std::lock_guard<std::mutex> l(mu_);
+        keep = spares_.size() < kMaxSpares;
+        if (keep) spares_.push_back(spare);
+      }
+      if (!keep) unlink(spare.c_str());
+    });
   } else if (unlink(path.c_str()) != 0) {
     CLOG_ERROR("failed to remove queue file " + GoQuote(path) + ": " +
                PathError("remove", path, errno));

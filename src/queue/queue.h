@@ -120,6 +120,8 @@ class DiskQueue : public Queue {
   Status Resolve(Item& item, const std::vector<std::string>& to);
   Status Write(Item& item, bool sync);
   void Remove(const std::string& id);
+  // A recycled file for the next write, or "" (then a new one is made).
+  std::string TakeSpare();
   void Start(std::shared_ptr<Item> item);
   bool IsLocal(const std::string& addr) const;
   std::string RewriteSender(const std::string& from,
@@ -131,8 +133,6 @@ class DiskQueue : public Queue {
   // Fsyncs the queue directory after synced writes, shared by concurrent
   // writers (group commit): the rename is durable before the 250.
   std::unique_ptr<safeio::DirSyncer> dir_sync_;
-  // A recycled file for the next write, or "" (then a new one is made).
-  std::string TakeSpare();
 
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Item>> items_;  // Guarded by mu_.

@@ -206,6 +206,19 @@ TEST_F(QueueTest, DeliveredItemFilesAreRecycled) {
   NewQueue();
   ASSERT_TRUE(Put("a@loco", {"b@loco"}).ok());
   ASSERT_TRUE(WaitEmpty());
+  // The removal renames at once; emptying the file follows on the pool.
+  for (int i = 0; i < 500; i++) {
+    struct stat st;
+    bool emptied = false;
+    for (auto& e : fs::directory_iterator(opts_.dir)) {
+      if (e.path().filename().string().rfind(".m:spare-", 0) == 0 &&
+          stat(e.path().c_str(), &st) == 0 && st.st_size == 0) {
+        emptied = true;
+      }
+    }
+    if (emptied) break;
+    std::this_thread::sleep_for(10ms);
+  }
   auto spares = Spares(opts_.dir);
   ASSERT_EQ(spares.size(), 1u);  // Emptied, kept for the next item.
 

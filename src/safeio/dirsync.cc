@@ -27,7 +27,6 @@ Status DirSyncer::Sync() {
     Status s = FsyncDir();
     if (on_sync_) on_sync_();
     l.lock();
-    syncs_++;
     for (Waiter* w : batch) {
       w->status = s;
       w->done = true;
@@ -36,11 +35,6 @@ Status DirSyncer::Sync() {
     cv_.notify_all();
   }
   return me.status;
-}
-
-uint64_t DirSyncer::syncs() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return syncs_;
 }
 
 Status DirSyncer::FsyncDir() const {

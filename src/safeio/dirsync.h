@@ -31,9 +31,6 @@ class DirSyncer {
   // "sync <dir>: <errno text>" (also "open <dir>: ...").
   Status Sync();
 
-  // Directory fsyncs done so far (each served one or more callers).
-  uint64_t syncs() const;
-
  private:
   struct Waiter {
     bool done = false;
@@ -43,11 +40,10 @@ class DirSyncer {
 
   const std::string dir_;
   const std::function<void()> on_sync_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable cv_;
   bool running_ = false;            // Guarded by mu_.
   std::vector<Waiter*> pending_;    // Guarded by mu_: the next batch.
-  uint64_t syncs_ = 0;              // Guarded by mu_.
 };
 
 }  // namespace chasquid::safeio

@@ -105,9 +105,7 @@ Status WriteFileReusing(const std::string& path, std::string_view data,
                          : open(reuse.c_str(),
                                 O_RDWR | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
   if (fd >= 0) return FillAndRename(path, data, mode, ops, reuse, fd);
-  auto tmp = NewTemp(path);
-  if (!tmp.ok()) return tmp.status();
-  return FillAndRename(path, data, mode, ops, tmp->first, tmp->second);
+  return WriteFile(path, data, mode, ops);
 }
 
 Status MkdirAll(const std::string& path, mode_t mode) {
