@@ -1,4 +1,4 @@
-// The daemon's command-line flags (spec/config-and-files §1.2), shared by
+// The daemon's command-line flags, shared by
 // main and the components that read testing-only switches.
 #pragma once
 

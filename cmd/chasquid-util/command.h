@@ -1,4 +1,4 @@
-// chasquid-util's subcommands (spec/config-and-files §16).
+// chasquid-util's subcommands.
 //
 // Each subcommand lives in a file of its own in this folder and registers
 // itself at static-initialisation time:

@@ -1,4 +1,4 @@
-// print-config (spec/config-and-files §16.2).
+// print-config.
 #include <cstdio>
 #include <string>
 

@@ -1,4 +1,4 @@
-// chasquid-util: the administration tool (spec/config-and-files §16). This
+// chasquid-util: the administration tool. This
 // file parses the command line and dispatches to the subcommands
 // registered with REGISTER_COMMAND (see command.h).
 #include <cstdio>

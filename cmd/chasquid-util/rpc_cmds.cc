@@ -1,5 +1,5 @@
 // chasquid-util subcommands that talk to the running daemon over the local
-// RPC (spec/config-and-files §13, §16.2): aliases-resolve and
+// RPC: aliases-resolve and
 // domaininfo-remove.
 #include <algorithm>
 #include <cstdio>

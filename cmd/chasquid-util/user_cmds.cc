@@ -1,5 +1,5 @@
 // The userdb subcommands: user-add, user-remove, authenticate,
-// check-userdb (spec/config-and-files §16.2).
+// check-userdb.
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // mda-lmtp: reads a message on stdin and delivers it to one recipient
-// through an LMTP server (spec/queue-and-delivery §18), for use as
+// through an LMTP server, for use as
 // mail_delivery_agent_bin. Exit codes: 0 delivered, 75 (EX_TEMPFAIL) any
 // delivery problem (even a 5xx from the server: the queue retries and
 // the operator notices), 2 usage errors. Messages go to stdout, one line

@@ -1,6 +1,6 @@
 // smtp-check: checks a domain's mail servers from the outside: its MTA-STS
 // policy, its MXs, and that each one speaks STARTTLS with a valid
-// certificate (spec/queue-and-delivery §19).
+// certificate.
 //
 //   smtp-check [-port P] [-localname NAME] [-skip_tls_check] <domain>
 //

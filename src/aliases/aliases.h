@@ -1,4 +1,4 @@
-// Aliases (spec/config-and-files §7.4-§7.6): the per-domain aliases files,
+// Aliases: the per-domain aliases files,
 // catch-all, pipe and "via" recipients, drop characters and suffixes, the
 // recursion limit, and the alias-resolve hook.
 //

@@ -1,4 +1,4 @@
-// Who exists and who may send (spec/config-and-files §7.2, §14).
+// Who exists and who may send.
 //
 // CONTRACT: this header is fixed; the implementation (per-domain userdb
 // backends plus the optional Dovecot fallback) comes with the users work.

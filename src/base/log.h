@@ -1,4 +1,4 @@
-// The ordinary log (spec/config-and-files §12.1):
+// The ordinary log:
 //   [<YYYY-MM-DD HH:MM:SS.ffffff> ]<L> <file:line padded to 18> <message>
 // with <L> one of ☠ (fatal), E (error), _ (info), . (debug).
 //

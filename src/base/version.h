@@ -1,5 +1,5 @@
 // Build identification: chasquid/version, chasquid/sourceDateStr and
-// chasquid/sourceDateTimestamp (spec/monitoring §8.1), fixed at configure
+// chasquid/sourceDateTimestamp, fixed at configure
 // time from SOURCE_DATE_EPOCH or the git commit.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Loading chasquid.conf (spec/config-and-files §3): defaults, the file, then
+// Loading chasquid.conf: defaults, the file, then
 // --config_overrides, merged field by field with chasquid's "is it set"
 // rules; then the hostname is filled in and give_up_send_after validated.
 //

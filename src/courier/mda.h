@@ -1,4 +1,4 @@
-// Local delivery (spec/queue-and-delivery §8.1, §10): the MDA courier runs
+// Local delivery: the MDA courier runs
 // mail_delivery_agent_bin with the configured arguments for each local
 // recipient; the Pipe courier runs a pipe alias's command line. Both spawn
 // through src/process (vfork+exec, no inherited descriptors, killed at

@@ -1,4 +1,4 @@
-// Choosing the mail servers of a domain (spec/queue-and-delivery §11.1).
+// Choosing the mail servers of a domain.
 #pragma once
 
 #include <random>

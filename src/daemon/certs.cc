@@ -1,4 +1,4 @@
-// Certificate discovery (spec/config-and-files §4.1). certs/ mirrors
+// Certificate discovery. certs/ mirrors
 // certbot's live/ layout: one directory (or symlink) per certificate, each
 // with fullchain.pem and privkey.pem.
 #include <sys/stat.h>

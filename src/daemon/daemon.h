@@ -1,4 +1,4 @@
-// Daemon start-up pieces (spec/config-and-files §2, §4.1, §4.2): discovery
+// Daemon start-up pieces: discovery
 // of certificates and domains in the config directory, and the data
 // directory. main() calls these in the spec's order and turns an error
 // status into the fatal log line (the status message is that exact line).

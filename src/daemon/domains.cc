@@ -1,4 +1,4 @@
-// Domain discovery (spec/config-and-files §4.2): every directory under
+// Domain discovery: every directory under
 // domains/ is a local domain, named by its normalised directory name, with
 // an optional users file, aliases file and DKIM keys.
 #include <memory>

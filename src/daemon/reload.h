@@ -1,4 +1,4 @@
-// Reloading (spec/config-and-files §9): every --testing__reload_every
+// Reloading: every --testing__reload_every
 // (default 30s) and on SIGHUP, reload the aliases files and then every
 // user database. Any error is fatal, so a broken file is noticed at once
 // rather than at the next restart.

@@ -1,5 +1,5 @@
 // DKIM signing and verification (RFC 6376, RFC 8463 ed25519-sha256) as
-// chasquid does it (spec/dkim-spf.md Part A): relaxed/relaxed signatures
+// chasquid does it: relaxed/relaxed signatures
 // with rsa-sha256 or ed25519-sha256 over a fixed list of headers, and
 // verification of every DKIM-Signature of a message, with key records
 // fetched through dns::Resolver. Mail is never rejected because a signature

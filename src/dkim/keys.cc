@@ -1,4 +1,4 @@
-// Key files and DNS records (spec/dkim-spf.md §2, config-and-files §7.7).
+// Key files and DNS records.
 #include <cerrno>
 #include <filesystem>
 #include <fstream>

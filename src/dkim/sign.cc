@@ -1,4 +1,4 @@
-// Signing (spec/dkim-spf.md §3).
+// Signing.
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 

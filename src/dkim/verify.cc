@@ -1,4 +1,4 @@
-// Verification and Authentication-Results (spec/dkim-spf.md §4, §5).
+// Verification and Authentication-Results.
 #include <openssl/x509.h>
 
 #include <optional>

@@ -43,7 +43,7 @@ class DB {
   // Re-reads the directory (SIGHUP). On error the old contents are kept.
   Status Reload();
 
-  // The incoming check (smtp-in §10): true if `level` is allowed for mail
+  // The incoming check: true if `level` is allowed for mail
   // from `domain`; records a higher level. Counts
   // chasquid/smtpIn/securityLevelChecks pass/fail.
   bool IncomingSecLevel(std::string_view domain, SecLevel level);
@@ -51,7 +51,7 @@ class DB {
   // counts chasquid/smtpIn/securityLevelChecks{result="skip"}.
   static void CountIncomingSkip();
 
-  // The outgoing check (queue-and-delivery §14), same algorithm on
+  // The outgoing check, same algorithm on
   // outgoing_sec_level. The caller (the SMTP courier) counts
   // chasquid/smtpOut/securityLevelChecks.
   bool OutgoingSecLevel(std::string_view domain, SecLevel level);

@@ -1,4 +1,4 @@
-// Dovecot authentication (spec/config-and-files §14): the optional
+// Dovecot authentication: the optional
 // fallback auth::Backend, used when a domain's userdb does not know the
 // user.
 //

@@ -1,5 +1,5 @@
-// The local RPC between the daemon and chasquid-util
-// (spec/config-and-files §13): a Unix stream socket at
+// The local RPC between the daemon and chasquid-util:
+// a Unix stream socket at
 // <data_dir>/localrpc-v1, one request per connection, line based:
 //
 //   -> <Method> <url-encoded args>\r\n

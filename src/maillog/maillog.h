@@ -1,4 +1,4 @@
-// The mail log (spec/config-and-files §12.2, smtp-in §11): one line per
+// The mail log: one line per
 // mail event, for operators and log parsers, separate from the ordinary
 // log. Destinations: "<syslog>" (facility MAIL, severity INFO, tag
 // "chasquid", no timestamp), "<stdout>", "<stderr>", or a file (appended,

@@ -1,5 +1,5 @@
 // The variable registry behind /debug/vars (expvar JSON) and /metrics
-// (OpenMetrics), mirroring Go's process-global expvar (spec/monitoring §6-§8).
+// (OpenMetrics), mirroring Go's process-global expvar.
 //
 // Components create their variables once, usually as function-level or
 // namespace-level statics, with the exact chasquid names:

@@ -1,5 +1,5 @@
-// Process-level variables, the native counterparts of Go's expvar built-ins
-// (spec/monitoring §6.2): `cmdline` (argv as a JSON array), `memstats` (Go's
+// Process-level variables, the native counterparts of Go's expvar built-ins:
+// `cmdline` (argv as a JSON array), `memstats` (Go's
 // runtime.MemStats layout, filled from mallinfo2 and /proc where a native
 // value exists, zero for GC-only fields), and `process` (RSS, virtual size,
 // threads, open fds, CPU seconds: what a C++ operator actually wants).

@@ -1,4 +1,4 @@
-// /debug/pprof/: profiling (spec/monitoring §10), with gperftools in place
+// /debug/pprof/: profiling, with gperftools in place
 // of Go's runtime:
 //
 //   /debug/pprof/                   HTML index of what is available

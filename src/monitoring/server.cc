@@ -203,7 +203,7 @@ void Server::AddIndexLink(std::string section, std::string label,
 net::awaitable<Response> Server::Dispatch(Request req) {
   // Every page is read-only except /exit: refuse other methods before any
   // handler runs (HEAD is GET without the body). /debug/vars keeps Go's
-  // 404 for them (spec/monitoring §2; a chasquid test checks it).
+  // 404 for them.
   if (req.method != "GET" && req.method != "HEAD" &&
       !(req.method == "POST" && req.path == "/exit")) {
     if (req.path == "/debug/vars" || req.path == "/exit") {

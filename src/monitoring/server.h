@@ -1,4 +1,4 @@
-// The monitoring HTTP server (spec/monitoring §1-§5): off unless
+// The monitoring HTTP server: off unless
 // `monitoring_address` is set, plain HTTP/1.1 on the daemon's io_context
 // (Boost.Beast), Go ServeMux-like routing (exact paths, subtrees, 301 for
 // non-canonical paths), and the index, flags, config, vars, metrics and exit

@@ -1,4 +1,4 @@
-// /debug/traces: the traces UI (spec/monitoring §9.4), rendered from
+// /debug/traces: the traces UI, rendered from
 // nettrace::Store. Query parameters, status codes and retention are
 // chasquid's:
 //

@@ -1,4 +1,4 @@
-// Traces of short and long lived requests (spec/monitoring §9), and the
+// Traces of short and long lived requests, and the
 // registry of live tasks (the native counterpart of goroutines).
 //
 // Every unit of work opens a trace: a connection, a queue item, a delivery

@@ -1,4 +1,4 @@
-// Address normalisation (spec/config-and-files §6): PRECIS
+// Address normalisation: PRECIS
 // UsernameCaseMapped for user parts (Go flavour), IDNA ToUnicode + NFC +
 // lower-case for domains, and the drop-characters / suffix-separators rules
 // for local addresses. Pure functions, thread-safe.

@@ -64,7 +64,7 @@ Result<int> Policy::LoadDKIM(const std::string& domain,
 net::awaitable<std::optional<smtpsrv::SpfOutcome>> Policy::Spf(
     std::string ip, std::string sender, nettrace::Trace* tr) {
   // check_host(ip, domain of the sender, sender) with the sender's domain
-  // as "helo", as chasquid does (spec/dkim-spf.md §8.1). The evaluation is
+  // as "helo", as chasquid does. The evaluation is
   // a child trace of the connection's.
   size_t at = sender.find('@');
   std::string domain = at == std::string::npos ? "" : sender.substr(at + 1);

@@ -1,7 +1,7 @@
 // The policy checks of the receiving side, plugged into the SMTP server's
 // smtpsrv::Checks seam: SPF at MAIL FROM, the incoming security level, and
 // DKIM signing (authenticated mail) or verification (everything else) after
-// DATA (spec/dkim-spf.md §1, §8; spec/smtp-in.md §8, §10).
+// DATA.
 //
 // It answers questions and counts the DKIM verification counters
 // (chasquid/smtpIn/dkimVerify*), which only it can tell apart; the SMTP

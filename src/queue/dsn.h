@@ -1,4 +1,4 @@
-// Delivery Status Notifications (spec/queue-and-delivery §9): the bounce
+// Delivery Status Notifications: the bounce
 // sent back to the envelope sender when recipients failed permanently or
 // timed out. The text format is chasquid's, byte for byte: LF line endings,
 // multipart/report with a text part, a message/global-delivery-status part

@@ -1,4 +1,4 @@
-// The persistent queue (spec/queue-and-delivery §2-§9): the only owner of
+// The persistent queue: the only owner of
 // accepted mail. Put writes the item to <data_dir>/queue/m:<id> in
 // chasquid's text format and fsyncs it before returning, so the SMTP server
 // may answer 250; a send loop per item then delivers each recipient through
@@ -108,7 +108,7 @@ class DiskQueue : public Queue {
       std::shared_ptr<const std::string> data) override;
   size_t Len() const override;
 
-  // The /debug/queue page (spec/monitoring §4).
+  // The /debug/queue page.
   std::string DumpText() const;
 
  private:

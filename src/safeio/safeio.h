@@ -1,4 +1,4 @@
-// Safe file writing (spec/config-and-files §10), as chasquid's safeio:
+// Safe file writing, as chasquid's safeio:
 // write to a temporary file in the same directory, then rename it over the
 // target, so readers see either the old or the new content, never a mix.
 //

@@ -1,4 +1,4 @@
-// Addresses in MAIL FROM / RCPT TO (smtp-in §4.4 step 3, §4.7).
+// Addresses in MAIL FROM / RCPT TO.
 // Pure functions, thread-safe.
 #pragma once
 

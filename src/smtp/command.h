@@ -1,6 +1,6 @@
 // SMTP wire helpers for the receiving side, free of any I/O so they can be
 // unit-tested and fuzzed without a socket:
-//   command.h   splitting a command line into verb and params (smtp-in §2.1)
+//   command.h   splitting a command line into verb and params
 //               and the metric label of unknown verbs (§13);
 //   address.h   the address syntax accepted in MAIL/RCPT (§4.7);
 //   dotreader.h the DATA body state machine (§5, RFC 5321 §4.5.2);

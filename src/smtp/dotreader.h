@@ -1,4 +1,4 @@
-// The DATA body reader (smtp-in §5; RFC 5321 §4.5.2), as a byte-at-a-time
+// The DATA body reader, as a byte-at-a-time
 // state machine fed with whatever the socket delivered, so it can be
 // tested and fuzzed without one.
 //

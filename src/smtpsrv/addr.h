@@ -1,5 +1,5 @@
 // Peer address formatting as chasquid prints it: "ip:port", IPv6 as
-// "[ip]:port", IPv4-mapped IPv6 as plain IPv4 (smtp-in §11, §8.2).
+// "[ip]:port", IPv4-mapped IPv6 as plain IPv4.
 // Pure functions, thread-safe.
 #pragma once
 

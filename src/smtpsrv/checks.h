@@ -1,7 +1,6 @@
 // The seam where the policy checks built outside smtpsrv plug into the
 // receiving pipeline: SPF and the incoming security level at MAIL
-// (smtp-in §4.4 steps 9-10, §8.4, §10), DKIM verification or signing after
-// DATA (§7 step 2, §8.3).
+// and RCPT, DKIM verification or signing after DATA.
 //
 // The Conn owns the replies, the headers and most counters; a Checks
 // implementation answers questions, and counts only what only it can tell

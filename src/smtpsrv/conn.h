@@ -1,4 +1,4 @@
-// One SMTP client connection (smtp-in §2-§7): the coroutine that owns the
+// One SMTP client connection: the coroutine that owns the
 // socket, reads commands, dispatches them and writes replies.
 //
 // The implementation is split by concern:
@@ -97,7 +97,7 @@ class Conn {
   net::awaitable<std::tuple<boost::system::error_code, size_t>> ReadOp(
       net::mutable_buffer buf);
   net::awaitable<boost::system::error_code> WriteRaw(std::string data);
-  // A command line (smtp-in §2.1), without its ending. Errors:
+  // A command line, without its ending. Errors:
   // "line too long", "EOF", "... i/o timeout".
   net::awaitable<Result<std::string>> ReadLine();
   // The non-waiting half of ReadLine: a complete line (or its error) from
@@ -109,7 +109,7 @@ class Conn {
   std::optional<Result<std::string>> TakeLine(LineScan* st, size_t* chunk);
   net::awaitable<Status> WriteReply(int code, const std::string& text);
   void SetCommandDeadline();
-  // Mail log lines (smtp-in §11).
+  // Mail log lines.
   void LogRejected(const std::string& from, const std::vector<std::string>& to,
                    const std::string& reason);
   maillog::Logger& MailLog();
@@ -158,7 +158,7 @@ class Conn {
   // them, and every byte of Conn is paid by each idle connection
   // (bench/conn_memory).
   std::unique_ptr<SpfOutcome> spf_;
-  // Stale across messages on purpose (smtp-in §15); null after a message
+  // Stale across messages on purpose; null after a message
   // DKIM could not parse.
   std::unique_ptr<std::string> dkim_verify_;
 

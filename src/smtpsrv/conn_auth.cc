@@ -1,4 +1,4 @@
-// AUTH (smtp-in §4.3, §6): PLAIN as chasquid does it, plus LOGIN (an
+// AUTH: PLAIN as chasquid does it, plus LOGIN (an
 // addition, for older clients). Only under TLS. Credentials are checked
 // off the network threads (scrypt is slow on purpose).
 #include "smtpsrv/blocking.h"

@@ -1,4 +1,4 @@
-// DATA (smtp-in §4.6, §5) and the pipeline after it (§7): loop check,
+// DATA and the pipeline after it (§7): loop check,
 // DKIM (through the Checks seam), trace headers, the post-data hook, the
 // queue, the final reply.
 #include <sys/stat.h>
@@ -145,7 +145,7 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
       task_.SetState("DKIM verification");
       auto copy = std::make_shared<const std::string>(data);
       auto r = co_await deps_.checks->DkimVerify(std::move(copy), &tr_);
-      // Unparseable: no DKIM result for this message (dkim-spf §1), not
+      // Unparseable: no DKIM result for this message, not
       // the previous message's.
       dkim_verify_ = r ? std::make_unique<std::string>(std::move(*r)) : nullptr;
     }

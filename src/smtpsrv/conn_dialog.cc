@@ -1,4 +1,4 @@
-// HELO/EHLO, RSET, MAIL and RCPT (smtp-in §4.1, §4.4-§4.9).
+// HELO/EHLO, RSET, MAIL and RCPT.
 #include <random>
 
 #include "smtpsrv/blocking.h"

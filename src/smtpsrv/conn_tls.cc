@@ -1,4 +1,4 @@
-// TLS for a connection: STARTTLS (smtp-in §4.2), the implicit-TLS
+// TLS for a connection: STARTTLS, the implicit-TLS
 // handshake (§2 step 2), and reads/writes over whichever layer is active.
 #include <tuple>
 

@@ -1,4 +1,4 @@
-// The post-data hook (smtp-in §9): running hooks/post-data with the
+// The post-data hook: running hooks/post-data with the
 // message on stdin and a fixed environment, capturing its output, under a
 // hard timeout; and judging whether its output looks like headers.
 //
@@ -27,7 +27,7 @@ struct HookRun {
 HookRun RunHook(const std::string& path, const std::vector<std::string>& env,
                 std::string_view input, std::chrono::nanoseconds timeout);
 
-// chasquid's rules for a successful hook's stdout (smtp-in §9): empty is
+// chasquid's rules for a successful hook's stdout: empty is
 // fine; otherwise it must end in "\n", contain no blank line, and each
 // line be a "name:value" header or a continuation of the previous one.
 bool LooksLikeHeaders(std::string_view out);

@@ -1,4 +1,4 @@
-// The SMTP receiving side (spec/smtp-in.md): listeners for the three modes
+// The SMTP receiving side: listeners for the three modes
 // (smtp, submission, submission over TLS), from configured addresses or
 // systemd socket activation, and one Conn coroutine per accepted client.
 //
@@ -85,7 +85,7 @@ struct Deps {
       user_exists;
   // Normalised local domains ("localhost" included by the caller).
   std::set<std::string> local_domains;
-  // The mail log (smtp-in §11); nullptr: maillog::Default().
+  // The mail log; nullptr: maillog::Default().
   maillog::Logger* maillog = nullptr;
 };
 

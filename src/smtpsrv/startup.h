@@ -1,6 +1,5 @@
-// Start-up helpers for the daemon's wiring of the SMTP server
-// (spec/config-and-files §2 steps 16 and 19): collecting the listeners
-// of each mode from the config and systemd, with chasquid's messages.
+// Start-up helpers for the daemon's wiring of the SMTP server:
+// collecting the listeners of each mode from the config and systemd, with chasquid's messages.
 // Main thread only.
 #pragma once
 

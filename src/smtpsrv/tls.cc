@@ -71,7 +71,7 @@ Result<std::unique_ptr<TlsContext>> TlsContext::New(
 TlsContext::~TlsContext() = default;
 
 // With several certificates, the first whose leaf matches the SNI name is
-// used; otherwise the first one (smtp-in §1.4).
+// used; otherwise the first one.
 int TlsContext::OnServerName(SSL* ssl, int* alert, void* arg) {
   auto* t = static_cast<TlsContext*>(arg);
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);

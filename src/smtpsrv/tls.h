@@ -1,4 +1,4 @@
-// The server TLS context (smtp-in §1.4): every (fullchain, privkey) pair
+// The server TLS context: every (fullchain, privkey) pair
 // from certs/, chosen per handshake by the client's SNI name; TLS 1.2 and
 // 1.3 only; no session tickets (a Microsoft client bug); no client
 // certificates. Also the names chasquid prints for versions and suites.

@@ -1,4 +1,4 @@
-// The chasquid/smtpIn/* monitoring variables (smtp-in §13), created once
+// The chasquid/smtpIn/* monitoring variables, created once
 // with their exact names and HELP texts. Thread-safe (metrics registry).
 #pragma once
 

@@ -1,5 +1,5 @@
 // Sender Policy Framework (RFC 7208): check_host() over the dns::Resolver
-// interface, as chasquid does at MAIL FROM (spec/dkim-spf.md §7, §8).
+// interface, as chasquid does at MAIL FROM.
 //
 // Results and error texts follow chasquid's library (blitiri.com.ar/go/spf)
 // where they show up in headers and replies ("matched all", "no DNS record

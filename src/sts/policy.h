@@ -1,6 +1,6 @@
 // MTA-STS policies (RFC 8461, no reporting): the policy text's parser and
-// validation, MX pattern matching, and the cache file's JSON form
-// (spec/queue-and-delivery §13.2-§13.4). Pure functions, thread-safe; kept
+// validation, MX pattern matching, and the cache file's JSON form.
+// Pure functions, thread-safe; kept
 // apart from the fetching and the cache so they can be fuzzed alone.
 #pragma once
 

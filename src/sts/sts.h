@@ -1,13 +1,13 @@
 // MTA-STS (RFC 8461, without reporting): fetching a domain's policy
 // (`_mta-sts` TXT discovery, then the policy over HTTPS with the
 // certificate validated against the system roots) and the on-disk policy
-// cache with its periodic refresh (spec/queue-and-delivery §13).
+// cache with its periodic refresh.
 //
 // The cache directory holds one file per domain, "pol:<domain>" (the domain
 // as given, not escaped), with the policy's compact JSON (max_age in
 // nanoseconds) and an mtime set to its expiry, as chasquid writes them.
 //
-// Counters: chasquid/sts/cache/* (spec/monitoring §8.6). Traces:
+// Counters: chasquid/sts/cache/*. Traces:
 // STSCache.Fetch (domain), STSCache.Refresh (cache dir).
 #pragma once
 

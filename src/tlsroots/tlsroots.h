@@ -3,7 +3,7 @@
 // validation like Go's crypto/tls (chain to the roots, server-auth, host
 // name from subjectAltName only; the CN is never used).
 //
-// Roots (spec/queue-and-delivery §16): SSL_CERT_FILE replaces the default
+// Roots: SSL_CERT_FILE replaces the default
 // bundle file; SSL_CERT_DIR (':'-separated) replaces the default
 // directories, and EVERY file in them is read as PEM (Go semantics, not
 // OpenSSL's hashed-name lookup). Without them: the first readable of the

@@ -1,4 +1,4 @@
-// User databases: the per-domain `users` file (spec/config-and-files §7.1).
+// User databases: the per-domain `users` file.
 //
 // The file is the protobuf text format of userdb.ProtoDB, a map from the
 // PRECIS-normalised user name (no domain) to a Password, which is one of:

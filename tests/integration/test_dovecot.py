@@ -1,4 +1,4 @@
-"""Dovecot authentication (spec/config-and-files §14) against a real
+"""Dovecot authentication against a real
 Dovecot (Debian dovecot-core) started on unix sockets in a tmp dir, through
 dovecot-auth-cli and the daemon's start-up check."""
 

@@ -1,4 +1,4 @@
-"""mda-lmtp (spec/queue-and-delivery §18) against a real LMTP server:
+"""mda-lmtp against a real LMTP server:
 Debian's dovecot-lmtpd, started privately on a unix socket and a loopback
 TCP port, delivering into Maildirs in a tmp dir. Also a scripted LMTP peer
 for the replies Dovecot cannot be made to give (4xx after DATA, bad

@@ -1,4 +1,4 @@
-"""The queue with local delivery (spec/queue-and-delivery §2-§10): items
+"""The queue with local delivery: items
 left by chasquid are loaded and delivered through the MDA and pipes,
 failures bounce with a DSN, /debug/queue and the queue counters."""
 

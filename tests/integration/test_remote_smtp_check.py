@@ -1,4 +1,4 @@
-"""smtp-check (spec/queue-and-delivery §19) against a test DNS, a test CA,
+"""smtp-check against a test DNS, a test CA,
 an MTA-STS HTTPS server and an SMTP peer, all on loopback."""
 
 import os

@@ -1,4 +1,4 @@
-"""Daemon start-up (spec/config-and-files §2, §4, §9, §12.2): certificate
+"""Daemon start-up: certificate
 and domain discovery, the mail log, the data dir, reloads, and the exact
 fatal texts for bad input, with the real daemon."""
 
