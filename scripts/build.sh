@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Configures and builds into build/ (or $BUILD_DIR). Extra arguments go to
-# cmake, e.g. -DCHASQUID_SANITIZE=ON.
+# cmake, e.g. -DCHASQUID_SANITIZE=ON. Warnings are errors here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -11,6 +11,8 @@ if command -v ccache >/dev/null; then
   LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
 if [ ! -f "$BUILD_DIR/build.ninja" ] || [ $# -gt 0 ]; then
-  cmake -S . -B "$BUILD_DIR" -G Ninja "${LAUNCHER[@]}" "$@" >/dev/null
+  # Warnings are errors in the developers' and CI's builds only.
+  cmake -S . -B "$BUILD_DIR" -G Ninja "${LAUNCHER[@]}" -DCHASQUID_WERROR=ON \
+    "$@" >/dev/null
 fi
 ninja -C "$BUILD_DIR" ${NINJA_FLAGS:-}

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CCACHE_BASEDIR="$PWD"
 CXX=clang++ CC=clang cmake -S . -B build-fuzz -G Ninja -DCHASQUID_FUZZ=ON \
+  -DCHASQUID_WERROR=ON \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 [ -f build-fuzz/fuzz-corpora.txt ] || { echo "no fuzzers yet"; exit 0; }
