@@ -461,17 +461,15 @@ Result<std::string> ExpandDomainSpec(std::string_view spec,
 bool ValidDomainName(std::string_view d) {
   if (!d.empty() && d.back() == '.') d.remove_suffix(1);
   if (d.empty() || d.size() > 253) return false;
-  int labels = 0;
   size_t start = 0;
   while (true) {
     size_t dot = d.find('.', start);
     size_t len = (dot == std::string_view::npos ? d.size() : dot) - start;
     if (len == 0 || len > 63) return false;
-    ++labels;
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
-  return labels >= 2;
+  return true;
 }
 
 }  // namespace chasquid::spf

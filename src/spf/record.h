@@ -100,8 +100,15 @@ Result<std::string> ExpandDomainSpec(std::string_view spec,
                                      const MacroContext& ctx);
 
 // True if `d` can be used as a DNS query name (§4.3): non-empty labels of at
-// most 63 characters, at least two labels, total <= 253 characters. A
-// trailing dot is allowed.
+// most 63 characters, total <= 253 characters. A trailing dot is allowed.
+//
+// A single label ("srv-a") is a valid query name. RFC 7208 §4.3 lets a
+// checker return "none" for it without a lookup, but chasquid looks such
+// names up like any other, and hosts on a private network or a test bed
+// often have exactly such names with SPF records of their own. So do we:
+// a single label without a TXT record still ends as "none", through the
+// ordinary "no DNS record found" path. Literal domain-specs in a record
+// still need a toplabel; that is the record parser's rule, not this one.
 bool ValidDomainName(std::string_view d);
 
 }  // namespace chasquid::spf

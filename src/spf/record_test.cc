@@ -95,7 +95,9 @@ TEST(IPTest, ParseAndPrefix) {
 
 TEST(DomainTest, Valid) {
   EXPECT_TRUE(ValidDomainName("example.com."));
-  EXPECT_FALSE(ValidDomainName("com"));
+  EXPECT_TRUE(ValidDomainName("srv-a"));  // Looked up, as chasquid does.
+  EXPECT_FALSE(ValidDomainName("."));
+  EXPECT_FALSE(ValidDomainName(""));
   EXPECT_FALSE(ValidDomainName("a..com"));
   EXPECT_FALSE(ValidDomainName(std::string(64, 'a') + ".com"));
 }

@@ -119,7 +119,8 @@ net::awaitable<Result<std::string>> Checker::Expand(const std::string& spec,
 net::awaitable<CheckResult> Checker::Check(std::string domain,
                                            std::string sender) {
   Event("check_host " + domain + " " + sender);
-  // RFC 7208 §4.3: a malformed or single-label domain gives "none".
+  // RFC 7208 §4.3: a malformed domain gives "none". Single labels are
+  // looked up (see ValidDomainName).
   if (!ValidDomainName(domain)) {
     co_return Res(Verdict::kNone, "invalid domain");
   }

@@ -46,6 +46,22 @@ TEST(SPFTest, ErrorTexts) {
   EXPECT_EQ(check("a@error.example", "192.0.2.8"), "temperror (DNS timeout)");
 }
 
+// Single-label domains (hosts like "srv-a" on a private network) are looked
+// up like any other: their own records decide, and no record gives "none".
+TEST(SPFTest, SingleLabelDomains) {
+  FakeResolver r;
+  r.Add("srv-a", "TXT", "v=spf1 mx -all");
+  r.Add("srv-a", "MX", "srv-a", 10);
+  r.Add("srv-a", "A", "192.0.2.7");
+  auto check = [&](const char* sender, const char* ip) {
+    CheckResult res = RunCheck(r, ip, "helo.example", sender);
+    return std::string(ToString(res.verdict)) + " (" + res.ErrorText() + ")";
+  };
+  EXPECT_EQ(check("userA@srv-a", "192.0.2.7"), "pass (matched mx)");
+  EXPECT_EQ(check("userA@srv-a", "192.0.2.8"), "fail (matched all)");
+  EXPECT_EQ(check("userA@srv-b", "192.0.2.8"), "none (no DNS record found)");
+}
+
 TEST(SPFTest, LookupLimits) {
   FakeResolver r;
   // 11 includes of a domain that does not match: the 11th is over the limit.

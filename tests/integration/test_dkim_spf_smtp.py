@@ -242,6 +242,36 @@ def test_spf_results_and_headers(chasquid_factory, dns, tmp_path):
     assert b"\r" not in first
 
 
+def test_spf_single_label_domains(chasquid_factory, dns):
+    """Senders at single-label hosts ("srv-a") get their SPF records looked
+    up like any other domain's, as chasquid does; "invalid domain" never
+    comes up."""
+    dns.load("srv-a TXT v=spf1 mx -all\n"
+             "srv-a MX 10 srv-a\n"
+             "srv-a A 127.0.0.1\n"
+             "srv-f TXT v=spf1 -all\n")
+    c = make_server(chasquid_factory, dns)
+    cl = Client(c.smtp_port)
+    assert cl.do("EHLO client.example").startswith("250")
+    assert cl.do("MAIL FROM:<userA@srv-f>") == \
+        "550 5.7.23 SPF check failed: matched all"
+    cl.close()
+
+    cl = Client(c.smtp_port)
+    assert cl.do("EHLO client.example").startswith("250")
+    for i, (dom, spf) in enumerate((("srv-a", "pass (matched mx)"),
+                                    ("srv-n", "none (no DNS record found)")),
+                                   1):
+        r = cl.send(f"userA@{dom}", MSG.format(dom=dom, subject=f"m{i}"))
+        assert r.startswith("250 2.0.0 "), (dom, r)
+        h = header_block(next_delivery(c, i))
+        assert h[1] == f"\t;spf={spf}", (dom, h)
+        assert h[3] == f"Received-SPF: {spf}", (dom, h)
+    cl.close()
+    for result in ("pass", "fail", "none"):
+        assert c.var("chasquid/smtpIn/spfResultCount", result) == 1, result
+
+
 def test_spf_events_in_connection_trace(chasquid_factory, dns):
     dns.add("pass.example", "TXT", "v=spf1 ip4:127.0.0.1 -all")
     c = make_server(chasquid_factory, dns)
