@@ -14,6 +14,11 @@ trap 'printf "== stage times\n"; printf "  %s\n" "${TIMES[@]}"' EXIT
 scripts/install-deps.sh
 stage_done install
 
+echo "== coroutine rules (GCC 12; see scripts/check-coroutines.py)"
+/usr/bin/python3 scripts/check-coroutines.py --self-test
+/usr/bin/python3 scripts/check-coroutines.py src cmd
+stage_done "static checks"
+
 echo "== build"
 scripts/build.sh
 echo "== unit tests"

@@ -186,8 +186,9 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
     auto ips = co_await resolver->LookupIP(mx.host);
     if (!ips.ok()) Fatal("lookup " + mx.host + ": " + ips.status().message());
     for (const auto& ip : *ips) {
-      auto r = co_await spf::CheckHostWithSender(
-          spf_resolver, ip, domain, "test@" + domain);
+      std::string sender = "test@" + domain;
+      auto r = co_await spf::CheckHostWithSender(spf_resolver, ip, domain,
+                                                 sender);
       Log("SPF " + std::string(spf::ToString(r.verdict)) + " for " + ip +
           ": " + r.ErrorText());
       if (r.verdict != spf::Verdict::kPass) {

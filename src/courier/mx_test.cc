@@ -59,7 +59,8 @@ Result<std::vector<std::string>> Lookup(std::vector<dns::MX> mxs) {
   net::co_spawn(
       io,
       [&]() -> net::awaitable<void> {
-        out.emplace(co_await LookupMXs(&r, "example.com"));
+        std::string domain = "example.com";
+        out.emplace(co_await LookupMXs(&r, domain));
       },
       net::detached);
   io.run();

@@ -186,8 +186,7 @@ net::awaitable<Status> SmtpCourier::TryHost(Attempt& a, std::string host) {
   co_return s;
 }
 
-net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a,
-                                                const std::string& host,
+net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
                                                 bool allow_tls,
                                                 bool* tls_failed) {
   *tls_failed = false;
@@ -271,13 +270,15 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a,
   if (c->HasExtension("8BITMIME")) mail += " BODY=8BITMIME";
   if (smtputf8) mail += " SMTPUTF8";
   auto r = co_await c->Cmd(mail, 250);
-  if (r.ok()) r = co_await c->Cmd("RCPT TO:<" + *to + ">", 25);
+  std::string rcpt = "RCPT TO:<" + *to + ">";
+  if (r.ok()) r = co_await c->Cmd(std::move(rcpt), 25);
   if (!r.ok()) {
     c->Close();
     co_return r.status().Prefixed("MAIL+RCPT ");
   }
 
-  r = co_await c->Cmd("DATA", 354);
+  std::string data_cmd = "DATA";
+  r = co_await c->Cmd(std::move(data_cmd), 354);
   if (!r.ok()) {
     c->Close();
     co_return r.status().Prefixed("DATA ");
@@ -293,7 +294,8 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a,
     c->Close();
     co_return r.status().Prefixed("DATA closing ");
   }
-  (void)co_await c->Cmd("QUIT", 221);  // The reply does not matter.
+  std::string quit = "QUIT";
+  (void)co_await c->Cmd(std::move(quit), 221);  // The reply does not matter.
   c->Close();
   co_return Status::Ok();
 }

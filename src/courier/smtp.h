@@ -57,7 +57,7 @@ class SmtpCourier : public Courier {
  private:
   struct Attempt;
   net::awaitable<Status> TryHost(Attempt& a, std::string host);
-  net::awaitable<Status> TryHostOnce(Attempt& a, const std::string& host,
+  net::awaitable<Status> TryHostOnce(Attempt& a, std::string host,
                                      bool allow_tls, bool* tls_failed);
 
   const SmtpOptions opts_;

@@ -86,9 +86,9 @@ net::awaitable<Result<std::string>> Client::ReadLine() {
   boost::system::error_code ec;
   size_t n;
   if (tls_) {
-    std::tie(ec, n) = co_await net::async_read_until(*tls_, buf, "\n", kAwait);
+    std::tie(ec, n) = co_await net::async_read_until(*tls_, buf, '\n', kAwait);
   } else {
-    std::tie(ec, n) = co_await net::async_read_until(tcp_, buf, "\n", kAwait);
+    std::tie(ec, n) = co_await net::async_read_until(tcp_, buf, '\n', kAwait);
   }
   if (ec == net::error::not_found) co_return Status::Transient("reply too long");
   if (ec) co_return Status::Transient(NetError(ec));
@@ -130,16 +130,19 @@ net::awaitable<Status> Client::WriteRaw(std::string data) {
 }
 
 net::awaitable<Result<Reply>> Client::Cmd(std::string line, int expect) {
-  Status s = co_await WriteRaw(line + "\r\n");
+  line += "\r\n";
+  Status s = co_await WriteRaw(std::move(line));
   if (!s.ok()) co_return s;
   co_return co_await ReadReply(expect);
 }
 
 net::awaitable<Status> Client::Hello(std::string localname) {
   ext_.clear();
-  auto r = co_await Cmd("EHLO " + localname, 250);
+  std::string ehlo = "EHLO " + localname;
+  auto r = co_await Cmd(std::move(ehlo), 250);
   if (!r.ok()) {
-    auto h = co_await Cmd("HELO " + localname, 250);
+    std::string helo = "HELO " + localname;
+    auto h = co_await Cmd(std::move(helo), 250);
     if (!h.ok()) co_return h.status();
     co_return Status::Ok();
   }
@@ -157,7 +160,8 @@ net::awaitable<Status> Client::Hello(std::string localname) {
 
 net::awaitable<Status> Client::StartTLS(net::ssl::context& ctx,
                                         std::string host, bool strict) {
-  auto r = co_await Cmd("STARTTLS", 220);
+  std::string starttls = "STARTTLS";
+  auto r = co_await Cmd(std::move(starttls), 220);
   if (!r.ok()) co_return r.status();
   // Anything the server sent before the handshake is not to be trusted.
   inbuf_.clear();

@@ -76,11 +76,12 @@ class SmtpCourierTest : public ::testing::Test {
     auto [ec, sock] = co_await acceptor_.async_accept(kAwait);
     if (ec) co_return;
     std::string buf;
-    co_await net::async_write(sock, net::buffer(greeting + "\r\n"), kAwait);
+    std::string hello = greeting + "\r\n";
+    co_await net::async_write(sock, net::buffer(hello), kAwait);
     bool in_data = false;
     for (;;) {
       auto [rec, n] = co_await net::async_read_until(
-          sock, net::dynamic_buffer(buf), "\n", kAwait);
+          sock, net::dynamic_buffer(buf), '\n', kAwait);
       if (rec) co_return;
       std::string line = buf.substr(0, n - 2);
       buf.erase(0, n);
@@ -100,7 +101,8 @@ class SmtpCourierTest : public ::testing::Test {
         co_return;
       }
       if (line == "DATA" && reply->rfind("354", 0) == 0) in_data = true;
-      co_await net::async_write(sock, net::buffer(*reply + "\r\n"), kAwait);
+      std::string out = *reply + "\r\n";
+      co_await net::async_write(sock, net::buffer(out), kAwait);
     }
   }
 
@@ -119,8 +121,8 @@ class SmtpCourierTest : public ::testing::Test {
     net::co_spawn(
         io_,
         [&]() -> net::awaitable<void> {
-          out = co_await courier.Deliver(
-              from, to, std::make_shared<std::string>("Subject: hi\n\n.x\n"));
+          auto data = std::make_shared<std::string>("Subject: hi\n\n.x\n");
+          out = co_await courier.Deliver(from, to, data);
           acceptor_.close();
           io_.stop();
         },

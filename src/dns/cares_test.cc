@@ -205,7 +205,8 @@ TEST(ResolverTest, DefaultLookupAddrIsNoSuchHost) {
   net::co_spawn(
       io,
       [&]() -> net::awaitable<void> {
-        out.emplace(co_await old.LookupAddr("127.0.0.1"));
+        std::string ip = "127.0.0.1";
+        out.emplace(co_await old.LookupAddr(ip));
       },
       net::detached);
   io.run();
@@ -216,7 +217,8 @@ TEST(ResolverTest, DefaultLookupAddrIsNoSuchHost) {
 TEST_F(CaresTest, ManyConcurrentQueries) {
   int ok = 0;
   auto one = [&]() -> net::awaitable<void> {
-    auto r = co_await resolver_->LookupMX("example.com");
+    std::string domain = "example.com";
+    auto r = co_await resolver_->LookupMX(domain);
     if (r.ok() && r->size() == 2) ok++;
   };
   for (int i = 0; i < 50; i++) net::co_spawn(io_, one(), net::detached);
@@ -234,7 +236,8 @@ TEST(CaresServerTest, UnreachableServerIsTransient) {
   net::co_spawn(
       io,
       [&]() -> net::awaitable<void> {
-        out.emplace(co_await resolver->LookupMX("example.com"));
+        std::string domain = "example.com";
+        out.emplace(co_await resolver->LookupMX(domain));
       },
       net::detached);
   io.run();

@@ -113,8 +113,10 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     std::string buf;
     auto read = net::async_read_until(sock, net::dynamic_buffer(buf, kMaxLine),
                                       "\n", net::as_tuple(net::use_awaitable));
-    auto r = co_await (std::move(read) ||
-                       deadline.async_wait(net::as_tuple(net::use_awaitable)));
+    // Each awaitable is named before the co_await (GCC 12; base/async.h).
+    auto read_timeout = deadline.async_wait(net::as_tuple(net::use_awaitable));
+    auto read_race = std::move(read) || std::move(read_timeout);
+    auto r = co_await std::move(read_race);
     if (r.index() != 0) co_return;
     auto [ec, n] = std::get<0>(r);
     if (ec) co_return;
@@ -150,9 +152,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     }
     tr.Debugf(resp);
     resp += "\r\n";
-    co_await (net::async_write(sock, net::buffer(resp),
-                               net::as_tuple(net::use_awaitable)) ||
-              deadline.async_wait(net::as_tuple(net::use_awaitable)));
+    auto write = net::async_write(sock, net::buffer(resp),
+                                  net::as_tuple(net::use_awaitable));
+    auto write_timeout = deadline.async_wait(net::as_tuple(net::use_awaitable));
+    auto write_race = std::move(write) || std::move(write_timeout);
+    co_await std::move(write_race);
   }
 
   net::any_io_executor ex;

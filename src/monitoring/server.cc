@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <ctime>
+#include <memory>
 #include <sstream>
 
 #include <boost/asio/as_tuple.hpp>
@@ -101,7 +102,9 @@ struct Server::Impl {
   Info info;
   std::map<std::string, AsyncHandler> exact;
   std::map<std::string, AsyncHandler> prefixes;
-  std::vector<tcp::acceptor> acceptors;
+  // Shared with the accept coroutines, which take them by value: a later
+  // Listen may grow this vector while they run.
+  std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
   std::atomic<size_t> connections{0};
   IndexData index;
 
@@ -120,7 +123,7 @@ struct Server::Impl {
     return false;
   }
 
-  net::awaitable<void> Accept(tcp::acceptor& acc);
+  net::awaitable<void> Accept(std::shared_ptr<tcp::acceptor> acc);
   net::awaitable<void> Session(tcp::socket sock);
 };
 
@@ -297,20 +300,22 @@ Status Server::Listen(const std::string& addr) {
       return Status::Error("listen tcp " + addr + ": bind: " +
                            AsciiToLower(ec.message()));
     }
-    impl_->acceptors.push_back(std::move(acc));
+    impl_->acceptors.push_back(
+        std::make_shared<tcp::acceptor>(std::move(acc)));
   }
   return Status::Ok();
 }
 
 void Server::Start() {
-  for (auto& acc : impl_->acceptors) {
+  for (const auto& acc : impl_->acceptors) {
     net::co_spawn(impl_->io, impl_->Accept(acc), net::detached);
   }
 }
 
-net::awaitable<void> Server::Impl::Accept(tcp::acceptor& acc) {
+net::awaitable<void> Server::Impl::Accept(
+    std::shared_ptr<tcp::acceptor> acc) {
   boost::system::error_code lec;
-  auto local = acc.local_endpoint(lec);
+  auto local = acc->local_endpoint(lec);
   nettrace::Task task("monitoring", "HTTP listener " +
                                         (lec ? std::string("?") : [&] {
                                           std::ostringstream s;
@@ -320,7 +325,7 @@ net::awaitable<void> Server::Impl::Accept(tcp::acceptor& acc) {
   task.SetState("accepting");
   for (;;) {
     auto strand = net::make_strand(io);  // Named: base/async.h.
-    auto [ec, sock] = co_await acc.async_accept(
+    auto [ec, sock] = co_await acc->async_accept(
         strand, net::as_tuple(net::use_awaitable));
     if (ec) {
       if (ec == net::error::operation_aborted) co_return;

@@ -145,7 +145,7 @@ net::awaitable<Result<std::string>> Conn::ReadLine() {
   }
 }
 
-net::awaitable<Status> Conn::WriteReply(int code, const std::string& text) {
+net::awaitable<Status> Conn::WriteReply(int code, std::string text) {
   GetVars().response_code_count->Add(std::to_string(code));
   tr_.Debugf("<- " + std::to_string(code) + "  " + text);
   std::string out;
@@ -271,7 +271,8 @@ net::awaitable<Conn::Next> Conn::HandleCommand(std::string line,
       if (++error_count_ >= 3) {
         // RFC 5321 §4.3.2: the server may close after repeated errors.
         tr_.Error("too many errors, breaking connection");
-        (void)co_await WriteReply(421, "4.5.0 Too many errors, bye");
+        std::string bye = "4.5.0 Too many errors, bye";
+        (void)co_await WriteReply(421, std::move(bye));
         co_return Next::kClose;
       }
     }
@@ -287,8 +288,8 @@ net::awaitable<Conn::Next> Conn::HandleCommand(std::string line,
   co_return Next::kContinue;
 }
 
-net::awaitable<Conn::Reply> Conn::Dispatch(const std::string& verb,
-                                           const std::string& params,
+net::awaitable<Conn::Reply> Conn::Dispatch(std::string verb,
+                                           std::string params,
                                            std::string* label, bool* quit) {
   if (verb == "HELO") co_return Helo(params);
   if (verb == "EHLO") co_return Ehlo(params);
@@ -310,7 +311,8 @@ net::awaitable<Conn::Reply> Conn::Dispatch(const std::string& verb,
   if (verb == "STARTTLS") co_return co_await StartTls();
   if (verb == "AUTH") co_return co_await Auth(params);
   if (verb == "QUIT") {
-    (void)co_await WriteReply(221, "2.0.0 Be seeing you...");
+    std::string bye = "2.0.0 Be seeing you...";
+    (void)co_await WriteReply(221, std::move(bye));
     *quit = true;
     co_return Reply{};
   }
@@ -319,7 +321,8 @@ net::awaitable<Conn::Reply> Conn::Dispatch(const std::string& verb,
     // client pointed at us gets one line and the door.
     GetVars().wrong_proto_count->Add(verb);
     tr_.Error("http command, closing connection");
-    (void)co_await WriteReply(502, "5.7.0 You hear someone cursing shoplifters");
+    std::string bye = "5.7.0 You hear someone cursing shoplifters";
+    (void)co_await WriteReply(502, std::move(bye));
     *quit = true;
     co_return Reply{};
   }

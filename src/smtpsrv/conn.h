@@ -61,8 +61,7 @@ class Conn {
   // (in *err when it is an I/O one).
   net::awaitable<Next> HandleCommand(std::string line, std::string* err);
   net::awaitable<bool> Greet();  // TLS, HAProxy, greeting; false = close.
-  net::awaitable<Reply> Dispatch(const std::string& verb,
-                                 const std::string& params,
+  net::awaitable<Reply> Dispatch(std::string verb, std::string params,
                                  std::string* label, bool* quit);
 
   // conn_dialog.cc
@@ -107,7 +106,7 @@ class Conn {
     size_t scanned = 0;
   };
   std::optional<Result<std::string>> TakeLine(LineScan* st, size_t* chunk);
-  net::awaitable<Status> WriteReply(int code, const std::string& text);
+  net::awaitable<Status> WriteReply(int code, std::string text);
   void SetCommandDeadline();
   // Mail log lines.
   void LogRejected(const std::string& from, const std::vector<std::string>& to,

@@ -33,7 +33,8 @@ net::awaitable<Conn::Reply> Conn::Auth(std::string params) {
     if (initial) {
       response = *initial;
     } else {
-      auto r = co_await AuthChallenge("");
+      std::string prompt;  // An empty challenge: the client sends it all.
+      auto r = co_await AuthChallenge(std::move(prompt));
       if (!r.ok()) {
         co_return Reply{554, "5.4.0 Error reading AUTH response: " +
                                  r.status().message()};
@@ -56,7 +57,8 @@ net::awaitable<Conn::Reply> Conn::Auth(std::string params) {
     if (initial && !initial->empty()) {
       user_b64 = *initial;
     } else {
-      auto r = co_await AuthChallenge("VXNlcm5hbWU6");
+      std::string prompt = "VXNlcm5hbWU6";  // "Username:"
+      auto r = co_await AuthChallenge(std::move(prompt));
       if (!r.ok()) {
         co_return Reply{554, "5.4.0 Error reading AUTH response: " +
                                  r.status().message()};
@@ -68,7 +70,8 @@ net::awaitable<Conn::Reply> Conn::Auth(std::string params) {
       co_return Reply{501, "5.5.2 Error decoding AUTH response: " +
                                identity.status().message()};
     }
-    auto r = co_await AuthChallenge("UGFzc3dvcmQ6");
+    std::string prompt = "UGFzc3dvcmQ6";  // "Password:"
+    auto r = co_await AuthChallenge(std::move(prompt));
     if (!r.ok()) {
       co_return Reply{554, "5.4.0 Error reading AUTH response: " +
                                r.status().message()};

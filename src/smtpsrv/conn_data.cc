@@ -66,7 +66,8 @@ net::awaitable<Conn::Reply> Conn::Data() {
   if (!has_sender_) co_return Reply{503, "5.5.1 Sender not yet given"};
   if (rcpt_to_.empty()) co_return Reply{503, "5.5.1 Need an address to send to"};
 
-  Status s = co_await WriteReply(354, "You suddenly realize it is unnaturally quiet");
+  std::string go_ahead = "You suddenly realize it is unnaturally quiet";
+  Status s = co_await WriteReply(354, std::move(go_ahead));
   if (!s.ok()) {
     co_return Reply{554, "5.4.0 Error writing DATA response: " + s.message()};
   }
@@ -97,8 +98,8 @@ net::awaitable<Conn::Reply> Conn::Data() {
   if (reader.state() == smtp::DotReader::State::kInvalidLineEnding) {
     // SMTP smuggling protection (CVE-2023-52354): a bare CR or LF is a
     // protocol error, and after it we cannot know where the body ends.
-    (void)co_await WriteReply(521,
-                              "5.5.2 Error reading DATA: invalid line ending");
+    std::string bye = "5.5.2 Error reading DATA: invalid line ending";
+    (void)co_await WriteReply(521, std::move(bye));
     co_return Reply{-1, "Invalid line ending, closing connection"};
   }
   if (reader.too_big()) co_return Reply{552, "5.3.4 Message too big"};

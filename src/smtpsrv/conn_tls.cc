@@ -69,8 +69,8 @@ void Conn::AdoptTlsState() {
 
 net::awaitable<Conn::Reply> Conn::StartTls() {
   if (on_tls_) co_return Reply{503, "5.5.1 You are already wearing that!"};
-  Status s =
-      co_await WriteReply(220, "2.0.0 You experience a strange sense of peace");
+  std::string ready = "2.0.0 You experience a strange sense of peace";
+  Status s = co_await WriteReply(220, std::move(ready));
   if (!s.ok()) co_return Reply{-1, "error writing STARTTLS reply"};
 
   // Discard whatever the client pipelined after STARTTLS: it arrived in

@@ -47,21 +47,21 @@ class Checker {
     return Res(FromQualifier(t.qualifier), std::move(why));
   }
 
-  net::awaitable<Step> Eval(const Term& t, const MacroContext& ctx);
-  net::awaitable<Step> EvalA(const Term& t, const std::string& target);
-  net::awaitable<Step> EvalMX(const Term& t, const std::string& target);
-  net::awaitable<Step> EvalPTR(const Term& t, const std::string& target);
+  net::awaitable<Step> Eval(Term t, MacroContext ctx);
+  net::awaitable<Step> EvalA(Term t, std::string target);
+  net::awaitable<Step> EvalMX(Term t, std::string target);
+  net::awaitable<Step> EvalPTR(Term t, std::string target);
   // The client's validated PTR names (§5.5), looked up once.
   net::awaitable<const std::vector<std::string>*> ValidatedNames();
   // %{p} (§7.3) for the current domain.
-  net::awaitable<std::string> ValidatedName(const std::string& domain);
+  net::awaitable<std::string> ValidatedName(std::string domain);
   static bool IsSubdomain(const std::string& n, const std::string& target);
   // Expands a domain-spec, resolving %{p} only when it is used.
-  net::awaitable<Result<std::string>> Expand(const std::string& spec,
+  net::awaitable<Result<std::string>> Expand(std::string spec,
                                              MacroContext ctx);
-  net::awaitable<Step> EvalExists(const Term& t, const std::string& target);
-  net::awaitable<Step> EvalInclude(const Term& t, const std::string& target,
-                                   const std::string& sender);
+  net::awaitable<Step> EvalExists(Term t, std::string target);
+  net::awaitable<Step> EvalInclude(Term t, std::string target,
+                                   std::string sender);
 
   // Counts a DNS-querying term; an error result once over the limit.
   Step CountLookup() {
@@ -107,7 +107,7 @@ net::awaitable<Result<std::vector<IP>>> Checker::Addresses(std::string name,
   co_return out;
 }
 
-net::awaitable<Result<std::string>> Checker::Expand(const std::string& spec,
+net::awaitable<Result<std::string>> Checker::Expand(std::string spec,
                                                    MacroContext ctx) {
   if (spec.find("%{p") != std::string::npos ||
       spec.find("%{P") != std::string::npos) {
@@ -161,8 +161,8 @@ net::awaitable<CheckResult> Checker::Check(std::string domain,
   co_return Res(Verdict::kNeutral, "");
 }
 
-net::awaitable<Checker::Step> Checker::Eval(const Term& t,
-                                            const MacroContext& ctx) {
+net::awaitable<Checker::Step> Checker::Eval(Term t,
+                                            MacroContext ctx) {
   Event("term " + t.text);
   switch (t.kind) {
     case Term::Kind::kAll: co_return Matched(t, "matched all");
@@ -194,9 +194,9 @@ net::awaitable<Checker::Step> Checker::Eval(const Term& t,
   }
 }
 
-net::awaitable<Checker::Step> Checker::EvalInclude(const Term& t,
-                                                   const std::string& target,
-                                                   const std::string& sender) {
+net::awaitable<Checker::Step> Checker::EvalInclude(Term t,
+                                                   std::string target,
+                                                   std::string sender) {
   CheckResult r = co_await Check(target, sender);
   switch (r.verdict) {
     case Verdict::kPass: co_return Matched(t, r.error);
@@ -211,8 +211,8 @@ net::awaitable<Checker::Step> Checker::EvalInclude(const Term& t,
   co_return std::nullopt;
 }
 
-net::awaitable<Checker::Step> Checker::EvalA(const Term& t,
-                                             const std::string& target) {
+net::awaitable<Checker::Step> Checker::EvalA(Term t,
+                                             std::string target) {
   // A target that is not a valid DNS name (possible via macros) can not
   // exist: no match (RFC 7208 §4.3 by analogy; the RFC leaves it open).
   if (!ValidDomainName(target)) co_return std::nullopt;
@@ -234,8 +234,8 @@ net::awaitable<Checker::Step> Checker::EvalA(const Term& t,
   co_return std::nullopt;
 }
 
-net::awaitable<Checker::Step> Checker::EvalMX(const Term& t,
-                                              const std::string& target) {
+net::awaitable<Checker::Step> Checker::EvalMX(Term t,
+                                              std::string target) {
   if (!ValidDomainName(target)) co_return std::nullopt;
   auto mxs = co_await r_.LookupMX(target);
   if (!mxs.ok()) {
@@ -309,7 +309,7 @@ bool Checker::IsSubdomain(const std::string& n, const std::string& target) {
           n[n.size() - target.size() - 1] == '.');
 }
 
-net::awaitable<std::string> Checker::ValidatedName(const std::string& domain) {
+net::awaitable<std::string> Checker::ValidatedName(std::string domain) {
   const std::vector<std::string>* names = co_await ValidatedNames();
   // RFC 7208 §7.3: prefer the domain itself or a subdomain of it.
   for (const std::string& n : *names) {
@@ -319,8 +319,8 @@ net::awaitable<std::string> Checker::ValidatedName(const std::string& domain) {
   co_return "unknown";
 }
 
-net::awaitable<Checker::Step> Checker::EvalPTR(const Term& t,
-                                               const std::string& target) {
+net::awaitable<Checker::Step> Checker::EvalPTR(Term t,
+                                               std::string target) {
   bool had_names = ptr_names_.has_value();
   const std::vector<std::string>* names = co_await ValidatedNames();
   if (!had_names && names->empty()) {
@@ -331,8 +331,8 @@ net::awaitable<Checker::Step> Checker::EvalPTR(const Term& t,
   }
   co_return std::nullopt;
 }
-net::awaitable<Checker::Step> Checker::EvalExists(const Term& t,
-                                                  const std::string& target) {
+net::awaitable<Checker::Step> Checker::EvalExists(Term t,
+                                                  std::string target) {
   if (!ValidDomainName(target)) co_return std::nullopt;
   // §5.7: always an A query, whatever the client's family.
   auto addrs = co_await Addresses(target, true);

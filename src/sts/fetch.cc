@@ -45,7 +45,8 @@ Result<std::string> ToAscii(const std::string& domain) {
 
 net::awaitable<Status> HasSTSRecord(dns::Resolver* resolver,
                                     std::string domain) {
-  auto txts = co_await resolver->LookupTXT("_mta-sts." + domain);
+  std::string txt_name = "_mta-sts." + domain;
+  auto txts = co_await resolver->LookupTXT(txt_name);
   if (!txts.ok()) {
     std::string msg = txts.status().message();
     if (msg == "no such host") {
@@ -171,8 +172,8 @@ net::awaitable<Result<Policy>> UncheckedFetch(dns::Resolver* resolver,
   if (!ascii.ok()) co_return ascii.status();
   Status s = co_await HasSTSRecord(resolver, *ascii);
   if (!s.ok()) co_return s;
-  auto body = co_await HttpsGet(resolver, tls, "mta-sts." + *ascii, port,
-                                deadline);
+  std::string host = "mta-sts." + *ascii;
+  auto body = co_await HttpsGet(resolver, tls, host, port, deadline);
   if (!body.ok()) co_return body.status();
   co_return Parse(*body);
 }
