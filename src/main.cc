@@ -146,6 +146,7 @@ void RegisterBuildVars(int argc, char** argv) {
       "timestamp when the binary was built, in seconds since epoch")
       ->Set(version::SourceDateTimestamp());
   metrics::RegisterProcessVars(argc, argv);
+  metrics::RegisterBuildInfo(version::Version(), version::SourceDateStr());
   metrics::RegisterLatencyMetrics();
   courier::RegisterSmtpOutVars();
 }

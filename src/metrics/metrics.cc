@@ -28,6 +28,7 @@ struct Var {
 
 struct Registry {
   std::mutex mu;
+  std::vector<std::function<std::string()>> families;
   std::map<std::string, Var, std::less<>> vars;  // Sorted by expvar name.
 };
 
@@ -359,6 +360,16 @@ std::string HistogramLines(const std::string& m, const std::string& labels,
 
 }  // namespace
 
+void AddOpenMetricsFamilies(std::function<std::string()> render) {
+  Registry& r = Global();
+  std::lock_guard<std::mutex> l(r.mu);
+  r.families.push_back(std::move(render));
+}
+
+std::string QuoteLabelValue(const std::string& v) {
+  return EscapeLabelValue(v);
+}
+
 std::string RenderOpenMetrics() {
   Registry& r = Global();
   std::lock_guard<std::mutex> l(r.mu);
@@ -407,6 +418,7 @@ std::string RenderOpenMetrics() {
         },
         var->v);
   }
+  for (const auto& render : r.families) out += render();
   out += "# HELP generated_by expvarom\n";
   out += "# HELP ignored_variables [";
   for (size_t i = 0; i < ignored.size(); i++) {

@@ -127,6 +127,14 @@ HistogramMap* NewHistogramMap(std::string_view name, std::string_view label,
                               std::string_view help,
                               std::vector<double> bounds);
 
+// Adds metric families that exist only on /metrics, not in expvar: the
+// conventions every Prometheus exporter follows (process_*, a build info).
+// `render` returns complete OpenMetrics families (TYPE, HELP, samples) and
+// is called on each scrape, after the variables.
+void AddOpenMetricsFamilies(std::function<std::string()> render);
+// An OpenMetrics label value, quoted and escaped.
+std::string QuoteLabelValue(const std::string& v);
+
 // Renders every registered variable.
 std::string RenderExpvar();       // /debug/vars, exact expvar layout.
 std::string RenderOpenMetrics();  // /metrics, exact expvarom layout.

@@ -5,10 +5,20 @@
 // threads, open fds, CPU seconds: what a C++ operator actually wants).
 #pragma once
 
+#include <string>
+
 namespace chasquid::metrics {
 
-// Registers cmdline, memstats and process. Call once from main.
+// Registers cmdline, memstats and process, and on /metrics only the
+// process_* families that Prometheus exporters conventionally have
+// (process_cpu_seconds_total, process_resident_memory_bytes,
+// process_virtual_memory_bytes, process_open_fds, process_max_fds,
+// process_start_time_seconds). Call once from main.
 void RegisterProcessVars(int argc, char** argv);
+
+// Registers chasquid_build_info{version,source_date} 1 on /metrics only,
+// the info metric dashboards join other series with.
+void RegisterBuildInfo(std::string version, std::string source_date);
 
 struct ProcessStats {
   long rss_bytes = 0;
@@ -17,6 +27,8 @@ struct ProcessStats {
   long open_fds = 0;
   double cpu_user_seconds = 0;
   double cpu_system_seconds = 0;
+  long max_fds = 0;                 // The soft RLIMIT_NOFILE.
+  double start_time_seconds = 0;    // Since the Unix epoch.
 };
 ProcessStats ReadProcessStats();
 

@@ -3,8 +3,10 @@ Prometheus' own promtool."""
 
 import datetime
 import json
+import os
 import re
 import shutil
+import socket
 import subprocess
 import time
 from html.parser import HTMLParser
@@ -150,3 +152,73 @@ def test_version_flag():
     assert r.returncode == 0
     assert re.match(r"^chasquid \S+ \(source date: \d{4}-\d\d-\d\d ",
                     r.stdout)
+
+
+def _families(c):
+    """/metrics parsed by prometheus_client's strict OpenMetrics parser."""
+    from prometheus_client.openmetrics.parser import (
+        text_string_to_metric_families)
+    status, _, body = c.get("/metrics")
+    assert status == 200
+    return {f.name: f for f in text_string_to_metric_families(body.decode())}
+
+
+def _value(fams, family, sample=None):
+    (s,) = [s for s in fams[family].samples
+            if s.name == (sample or family)]
+    return s.value
+
+
+def test_metrics_process_families_and_build_info(chasquid_factory):
+    c = chasquid_factory().start()
+    pid = c.proc.pid
+    fams = _families(c)
+    assert fams["process_cpu_seconds"].type == "counter"
+    for g in ("process_resident_memory_bytes", "process_virtual_memory_bytes",
+              "process_open_fds", "process_max_fds",
+              "process_start_time_seconds"):
+        assert fams[g].type == "gauge", g
+    assert fams["chasquid_build_info"].type == "gauge"
+    (info,) = fams["chasquid_build_info"].samples
+    assert info.value == 1
+    assert info.labels == {"version": c.var("chasquid/version"),
+                           "source_date": c.var("chasquid/sourceDateStr")}
+
+    # The figures are the kernel's.
+    with open(f"/proc/{pid}/limits") as f:
+        soft = [l.split()[3] for l in f if l.startswith("Max open files")][0]
+    assert _value(fams, "process_max_fds") == int(soft)
+    page = os.sysconf("SC_PAGE_SIZE")
+    with open(f"/proc/{pid}/statm") as f:
+        size, resident = (int(x) for x in f.read().split()[:2])
+    assert _value(fams, "process_virtual_memory_bytes") > 0
+    assert abs(_value(fams, "process_resident_memory_bytes") -
+               resident * page) < 8 * 2**20
+    with open(f"/proc/{pid}/stat") as f:
+        ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+    with open("/proc/stat") as f:
+        btime = [int(l.split()[1]) for l in f if l.startswith("btime ")][0]
+    start = btime + ticks / os.sysconf("SC_CLK_TCK")
+    assert abs(_value(fams, "process_start_time_seconds") - start) < 0.02
+    assert abs(start - time.time()) < 60
+
+    # They move: ten more open connections are ten more fds, and work costs
+    # CPU time.
+    before_fds = _value(fams, "process_open_fds")
+    before_cpu = _value(fams, "process_cpu_seconds", "process_cpu_seconds_total")
+    socks = []
+    try:
+        for _ in range(10):
+            s = socket.create_connection(("127.0.0.1", c.smtp_port))
+            assert s.makefile("rb").readline().startswith(b"220 ")
+            socks.append(s)
+        fams = _families(c)
+        assert _value(fams, "process_open_fds") >= before_fds + 10
+        for _ in range(200):
+            c.get("/debug/vars")
+        cpu = _value(_families(c), "process_cpu_seconds",
+                     "process_cpu_seconds_total")
+        assert cpu > before_cpu
+    finally:
+        for s in socks:
+            s.close()
