@@ -61,7 +61,11 @@ Args::Args(int argc, char** argv) {
         values_[a.substr(0, eq)] = a.substr(eq + 1);
       }
     } else {
-      values_["$" + std::to_string(pos++)] = a;
+      // Appended, not "$" + ...: GCC 12 warns (-Wrestrict, a false
+      // positive) on operator+(const char*, string&&) once inlined.
+      std::string key = "$";
+      key += std::to_string(pos++);
+      values_[key] = a;
     }
   }
   config_dir_ = Get("--config_dir");

@@ -28,8 +28,11 @@ TEST(MXTest, OrderByPreferenceShufflingTies) {
 TEST(MXTest, AtMostFiveAndNullMX) {
   std::mt19937_64 rng(1);
   std::vector<dns::MX> mxs;
-  for (int i = 0; i < 8; i++) mxs.push_back({"h" + std::to_string(i), 
-                                             static_cast<uint16_t>(i)});
+  // append(), not "h" + ...: GCC 12's -Wrestrict false positive.
+  for (int i = 0; i < 8; i++) {
+    mxs.push_back({std::string("h").append(std::to_string(i)),
+                   static_cast<uint16_t>(i)});
+  }
   auto hosts = OrderMXs(mxs, rng);
   EXPECT_EQ(hosts, (std::vector<std::string>{"h0", "h1", "h2", "h3", "h4"}));
   EXPECT_EQ(OrderMXs({{"", 0}}, rng), (std::vector<std::string>{"."}));

@@ -34,7 +34,10 @@ Status ReplyReader::Feed(std::string_view line) {
   auto cl = ParseCodeLine(line);
   if (!cl.ok() || cl->code != code_) {
     // textproto keeps reading, appending the odd line as it came.
-    text_ += "\n" + std::string(line);
+    // Two appends, not "\n" + std::string(line): GCC 12 warns
+    // (-Wrestrict, a false positive) on that operator+ once inlined.
+    text_ += '\n';
+    text_ += line;
     return Status::Ok();
   }
   text_ += "\n" + cl->text;

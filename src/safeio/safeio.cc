@@ -81,8 +81,11 @@ Status FillAndRename(const std::string& path, std::string_view data,
 
 Result<std::pair<std::string, int>> NewTemp(const std::string& path) {
   size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  if (dir.empty()) dir = "/";
+  // One initialisation, no assignment of "/" after it: GCC 12 warns
+  // (-Wrestrict, a false positive) on that assignment once inlined.
+  std::string dir = slash == std::string::npos ? std::string(".")
+                    : slash == 0               ? std::string("/")
+                                               : path.substr(0, slash);
   std::string base =
       slash == std::string::npos ? path : path.substr(slash + 1);
   return CreateTemp(dir, "." + base);
