@@ -31,6 +31,10 @@ echo "== Release build (-Werror)"
 BUILD_DIR=build-rel scripts/build.sh -DCMAKE_BUILD_TYPE=Release
 stage_done "release build"
 
+echo "== man pages, systemd units, example configuration"
+scripts/check-docs.sh
+stage_done "docs check"
+
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 # -O1 -g1 (ASan's advice; line tables are enough for its reports) compiles
 # about a third faster than the default -O2 -g: CI time matters.
