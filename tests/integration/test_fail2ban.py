@@ -1,0 +1,108 @@
+"""The fail2ban filter (dist/fail2ban) against a mail log the daemon wrote.
+
+The real daemon gets failed AUTHs and relay attempts from smtplib, over
+IPv4 and IPv6, plus one good session (a successful AUTH and a delivered
+message); then Debian's fail2ban-regex runs our filter on the mail log:
+every failure matches, with the client's address, and nothing of the good
+session does.
+"""
+
+import pathlib
+import shutil
+import smtplib
+import socket
+import subprocess
+
+import pytest
+
+from conftest import free_port
+from smtputil import insecure_ctx, wait_for
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+FILTER = REPO / "dist" / "fail2ban" / "filter.d" / "chasquid.conf"
+PASSWORD = "secret-pass"
+
+
+def have_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def fail2ban_regex(tmp_path, log, out):
+    # fail2ban resolves the filter's [INCLUDES] next to it: a filter.d with
+    # ours and Debian's common.conf.
+    d = tmp_path / "fail2ban" / "filter.d"
+    d.mkdir(parents=True)
+    shutil.copy(FILTER, d / "chasquid.conf")
+    (d / "common.conf").symlink_to("/etc/fail2ban/filter.d/common.conf")
+    r = subprocess.run(["fail2ban-regex", "--out", out, str(log),
+                        str(d / "chasquid.conf")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout.splitlines()
+
+
+def failed_auth(host, port, user):
+    with smtplib.SMTP(host, port, timeout=10) as s:
+        s.starttls(context=insecure_ctx())
+        with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+            s.login(user, "wrong")
+        assert e.value.smtp_code == 535
+
+
+def relay_attempt(host, port):
+    with smtplib.SMTP(host, port, timeout=10) as s:
+        s.ehlo("client")
+        assert s.mail("someone@example.org")[0] == 250
+        assert s.rcpt("x@far.example") == (503, b"5.7.1 Relay not allowed")
+
+
+def test_filter_matches_failures_not_successes(chasquid_factory, tmp_path):
+    ipv6 = have_ipv6_loopback()
+    extra = 'mail_delivery_agent_bin: "/bin/true"\n'
+    v6_port = free_port() if ipv6 else None
+    if ipv6:
+        extra += f'smtp_address: "[::1]:{v6_port}"\n'
+    c = chasquid_factory(extra_conf=extra)
+    c.add_user("user", "testserver", PASSWORD)
+    c.start(wait_port=c.submission_port)
+    mail_log = c.root / "mail.log"
+
+    for _ in range(3):
+        failed_auth("127.0.0.1", c.submission_port, "user@testserver")
+    failed_auth("127.0.0.1", c.submission_port, "nobody@testserver")
+    relay_attempt("127.0.0.1", c.smtp_port)
+    if ipv6:
+        relay_attempt("::1", v6_port)
+
+    # The good session: authenticates and sends a message, delivered by
+    # the MDA (the mail log then has auth, queued and sent lines).
+    with smtplib.SMTP("127.0.0.1", c.submission_port, timeout=10) as s:
+        s.starttls(context=insecure_ctx())
+        s.login("user@testserver", PASSWORD)
+        s.sendmail("user@testserver", ["user@testserver"],
+                   "Subject: hi\r\n\r\nhello\r\n")
+    assert wait_for(lambda: mail_log.read_text().rstrip().endswith(
+        " all done"))
+
+    lines = mail_log.read_text().splitlines()
+    # smtplib tries PLAIN and then LOGIN: each failed login logs two lines.
+    auth_failed = [l for l in lines if " auth failed for " in l]
+    relay = [l for l in lines if l.endswith(" - relay not allowed")]
+    good = [l for l in lines if " auth succeeded for " in l
+            or " queued " in l or l.endswith((" sent", " all done"))]
+    assert len(auth_failed) >= 4, lines
+    assert len(relay) == (2 if ipv6 else 1), lines
+    assert len(good) == 4, lines
+
+    matched = fail2ban_regex(tmp_path, mail_log, "msg")
+    assert sorted(matched) == sorted(auth_failed + relay)
+    assert not set(matched) & set(good)
+    ips = fail2ban_regex(tmp_path / "again", mail_log, "ip")
+    assert ips.count("127.0.0.1") == len(auth_failed) + 1
+    assert ips.count("::1") == (1 if ipv6 else 0)
+    assert len(ips) == len(matched)
