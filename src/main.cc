@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -353,6 +354,13 @@ int Main(int argc, char** argv) {
   qopts.local = &mda;
   qopts.remote = remote_courier.get();
   qopts.pipe = &pipe;
+  // The largest item a message of max_data_size_mb can make: the text
+  // format escapes a byte in at most 4, plus headers and the envelope. The
+  // floor keeps items queued under a larger limit loadable when an admin
+  // lowers it.
+  qopts.max_item_size =
+      4 * std::max<uint64_t>(conf->max_data_size_mb(), 64) * 1048576 +
+      1048576;
   if (!FLAGS_testing__queue_retry_delay.empty()) {
     auto delay = TestingDuration("testing__queue_retry_delay",
                                  FLAGS_testing__queue_retry_delay);

@@ -1,13 +1,9 @@
 #include "queue/queue.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -268,51 +264,6 @@ void DiskQueue::Start(std::shared_ptr<Item> item) {
   }
   net::co_spawn(net::make_strand(ex_), SendLoop(std::move(item)),
                 LogIfThrown);
-}
-
-Status DiskQueue::Load() {
-  DIR* d = opendir(opts_.dir.c_str());
-  if (!d) return Status::Error(PathError("open", opts_.dir, errno));
-  std::vector<std::string> names;
-  while (struct dirent* e = readdir(d)) {
-    if (HasPrefix(e->d_name, "m:")) {
-      names.push_back(e->d_name);
-    } else if (HasPrefix(e->d_name, ".m:spare-")) {
-      std::string path = opts_.dir + "/" + e->d_name;
-      // Only regular files (truncate follows symlinks).
-      struct stat st;
-      if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-      // A crash between Remove's rename and its truncate leaves a
-      // delivered message here: empty it now.
-      (void)truncate(path.c_str(), 0);
-      std::lock_guard<std::mutex> l(mu_);
-      if (spares_.size() < kMaxSpares) {
-        spares_.push_back(std::move(path));
-      } else {
-        unlink(path.c_str());
-      }
-    }
-  }
-  closedir(d);
-  for (const auto& name : names) {
-    std::string path = opts_.dir + "/" + name;
-    std::ifstream f(path, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    if (!f) {
-      CLOG_ERROR("error loading queue item from " + GoQuote(path) + ": " +
-                 PathError("read", path, errno));
-      continue;
-    }
-    auto item = Unmarshal(ss.str());
-    if (!item.ok()) {
-      CLOG_ERROR("error loading queue item from " + GoQuote(path) + ": " +
-                 item.status().message());
-      continue;
-    }
-    Start(std::move(*item));
-  }
-  return Status::Ok();
 }
 
 void DiskQueue::Remove(const std::string& id) {

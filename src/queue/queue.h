@@ -76,6 +76,9 @@ struct Options {
   // before the rename; the directory fsync after the rename is shared by
   // every write waiting for one (safeio::DirSyncer, group commit).
   int io_threads = 8;
+  // Item files larger than this are quarantined at start-up, not read
+  // into memory; 0: no limit. The daemon derives it from max_data_size_mb.
+  uint64_t max_item_size = 0;
 };
 
 // The spec's retry schedule (§7): 1, 5, 10 or 20 minutes by age, plus a
@@ -98,9 +101,11 @@ class DiskQueue : public Queue {
                                                 Options opts);
   ~DiskQueue() override;
 
-  // Loads every m:* file and starts its send loop. Unparsable files are
-  // logged and skipped; only failing to list the directory is an error
-  // ("Error loading queue: <err>").
+  // Loads every m:* file and starts its send loop; collects empty spare
+  // files. Anything else (unparsable, incomplete or oversized items,
+  // unfinished writes, foreign files) is moved to <dir>/.quarantine/ with
+  // a log line naming it, never loaded or deleted (load.cc). Only failing
+  // to list the directory is an error ("Error loading queue: <err>").
   Status Load();
 
   net::awaitable<Result<std::string>> Put(
@@ -120,6 +125,9 @@ class DiskQueue : public Queue {
   Status Resolve(Item& item, const std::vector<std::string>& to);
   Status Write(Item& item, bool sync);
   void Remove(const std::string& id);
+  // Moves <dir>/<name> into <dir>/.quarantine/ and logs `why`; on failure
+  // logs and leaves it in place.
+  void Quarantine(const std::string& name, const std::string& why);
   // A recycled file for the next write, or "" (then a new one is made).
   std::string TakeSpare();
   void Start(std::shared_ptr<Item> item);

@@ -406,16 +406,21 @@ TEST_F(QueueTest, LoadsChasquidItemsAndSkipsGarbage) {
     std::this_thread::sleep_for(10ms);
   }
   EXPECT_FALSE(fs::exists(opts_.dir + "/m:mid1234"));
-  EXPECT_TRUE(fs::exists(opts_.dir + "/m:garbage"));  // Left on disk.
+  // Moved aside, never deleted.
+  EXPECT_FALSE(fs::exists(opts_.dir + "/m:garbage"));
+  EXPECT_TRUE(fs::exists(opts_.dir + "/.quarantine/m:garbage"));
+  EXPECT_TRUE(fs::exists(opts_.dir + "/.quarantine/.m:tempfile"));
   EXPECT_EQ(local_.Count(), 1u);
 }
 
 TEST_F(QueueTest, ExpiredItemGetsOnlyADSN) {
   fs::create_directories(opts_.dir);
-  // No created_at_ts: the Unix epoch, long expired.
+  // Created one second after the Unix epoch: long expired.
   std::ofstream(opts_.dir + "/m:old1") << "ID: \"old1\"\nfrom: \"x@loco\"\n"
                                           "rcpt: {\n address: \"a@loco\"\n"
-                                          " original_address: \"a@loco\"\n}\n";
+                                          " original_address: \"a@loco\"\n}\n"
+                                          "data: \"Subject: old\\n\\nx\\n\"\n"
+                                          "created_at_ts: { seconds: 1 }\n";
   NewQueue();
   ASSERT_TRUE(q_->Load().ok());
   auto l = local_.WaitFor(1);

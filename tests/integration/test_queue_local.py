@@ -21,7 +21,7 @@ def test_loads_chasquid_item_and_delivers(chasquid_factory):
         ("user@testserver", "EMAIL", "user@testserver"),
         (f"{pipe_script} {pipe_out}", "PIPE", "tubo@testserver"),
     ], data)
-    # Leftover temp files and garbage are ignored / skipped.
+    # Leftover temp files and garbage are moved aside (test_fault_garbage).
     (path.parent / ".m:mid1234123").write_text("not loaded")
     (path.parent / "m:garbage").write_text("this { is not an item")
     c.start(env=mda_env(maildir))
@@ -36,8 +36,9 @@ def test_loads_chasquid_item_and_delivers(chasquid_factory):
     wait_for(lambda: not path.exists(), what="item removal")
 
     assert "Queue.SendLoop mid1234: user@testserver sent" in c.log()
-    assert 'error loading queue item from "' in c.log()
-    assert (path.parent / "m:garbage").exists()
+    assert "cannot parse queue item" in c.log()
+    assert (path.parent / ".quarantine" / "m:garbage").exists()
+    assert (path.parent / ".quarantine" / ".m:mid1234123").exists()
     assert c.var("chasquid/queue/deliverAttempts", "email:local") == 1
     assert c.var("chasquid/queue/deliverAttempts", "pipe") == 1
     # One write after the first of the two attempts. After the last one
