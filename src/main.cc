@@ -18,6 +18,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <gflags/gflags.h>
 
+#include "base/goflag.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "base/version.h"
@@ -152,9 +153,34 @@ void RegisterBuildVars(int argc, char** argv) {
   courier::RegisterSmtpOutVars();
 }
 
+// The daemon's flags as Go's flag package would list them: ours, and
+// gflags' --version (chasquid has -version too), not gflags' other
+// built-ins, which chasquid does not have.
+std::vector<goflag::Flag> DaemonFlags() {
+  std::vector<gflags::CommandLineFlagInfo> all;
+  gflags::GetAllFlags(&all);
+  std::vector<goflag::Flag> out;
+  for (const auto& f : all) {
+    if (f.filename.find("gflags") != std::string::npos && f.name != "version")
+      continue;
+    goflag::Kind kind = f.type == "bool"                        ? goflag::Kind::kBool
+                        : (f.type == "int32" || f.type == "int64") ? goflag::Kind::kInt
+                                                                  : goflag::Kind::kString;
+    out.push_back({f.name, kind, f.description, f.default_value});
+  }
+  return out;
+}
+
 int Main(int argc, char** argv) {
   monitoring::EnableHeapSampling();
   std::vector<std::string> args(argv, argv + argc);
+  // A bad command line gets Go's texts and exit status 2, as chasquid's
+  // does; gflags then parses the same, already valid, flags.
+  const std::vector<goflag::Flag> known = DaemonFlags();
+  if (goflag::Outcome o = goflag::Check(argc, argv, known);
+      o.what != goflag::Outcome::kOk) {
+    goflag::Fail(o, argv[0], known);
+  }
   gflags::SetUsageMessage("chasquid [flags]");
   gflags::ParseCommandLineNonHelpFlags(&argc, &argv, true);
   if (FLAGS_version) {

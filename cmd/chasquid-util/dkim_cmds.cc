@@ -23,6 +23,7 @@
 #include "dkim/dkim.h"
 #include "dkim/message.h"
 #include "dns/dns.h"
+#include "smtp/headers.h"
 
 namespace chasquid::util {
 
@@ -81,6 +82,11 @@ std::shared_ptr<const dkim::Signer> LoadKey(const std::string& domain,
     Fatal("Error reading private key from " + GoQuote(path) + ": " + e);
   }
   if (e == "error decoding PEM block") Fatal("Error decoding PEM block");
+  // A PEM block other than PKCS#8 ("RSA PRIVATE KEY", "EC PRIVATE KEY")
+  // is, in chasquid's words, an unsupported key type.
+  if (HasPrefix(e, "unsupported block type: ")) {
+    Fatal("Unsupported key type: " + e.substr(24));
+  }
   if (HasPrefix(e, "unsupported key type: ")) {
     Fatal("Unsupported key type: " + e.substr(22));
   }
@@ -179,6 +185,12 @@ int DKIMSign(const Args& args) {
   std::string msg = dkim::ToCRLF(ReadStdin());
   std::string domain = args.Get("$2");
   if (domain.empty()) {
+    // The header block is judged as the SMTP side judges it (Go's
+    // net/mail rules), so a bad message gets the same words here as in
+    // DATA's "Error parsing message" reply.
+    if (auto h = smtp::CountReceivedHeaders(msg); !h.ok()) {
+      Fatal("Error parsing message: " + h.status().message());
+    }
     auto m = dkim::ParseMessage(msg);
     if (!m.ok()) Fatal("Error parsing message: " + m.status().message());
     domain = FromDomain(*m);

@@ -265,3 +265,26 @@ def test_password_prompt_on_terminal(conf):
                               "s3cret ñ\ns3cret ñ\n")
     assert (rc, out) == (0, "Password: \nConfirm password: \n"
                             "Authentication succeeded\n")
+
+
+def test_dkim_error_texts_as_chasquid(conf, tmp_path):
+    """dkim-sign and dkim-dns answer bad input with chasquid's words and
+    exit status 1: a message whose first line has no colon (Go's net/mail
+    text, as in DATA's reply), and a key file that is PEM but not PKCS#8."""
+    r = util(conf, "dkim-sign", input="Invalid message.\n")
+    assert r.returncode == 1
+    assert r.stderr == ("Error parsing message: malformed header line: "
+                        "Invalid message.\n")
+
+    key = tmp_path / "rsa1.pem"
+    subprocess.run(["openssl", "genrsa", "-traditional", "-out", str(key),
+                    "2048"], check=True, capture_output=True)
+    r = util(conf, "dkim-dns", "dom", "sel", str(key))
+    assert r.returncode == 1
+    assert r.stderr == "Unsupported key type: RSA PRIVATE KEY\n"
+
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a key\n")
+    r = util(conf, "dkim-dns", "dom", "sel", str(garbage))
+    assert r.returncode == 1
+    assert r.stderr == "Error decoding PEM block\n"

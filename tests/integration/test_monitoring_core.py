@@ -154,6 +154,32 @@ def test_version_flag():
                     r.stdout)
 
 
+def test_bad_flags_answered_as_go_flag_does():
+    """An unknown flag, a missing value or a bad number: Go's error line,
+    then "Usage of <argv[0]>:" and the flags, and exit status 2; -h prints
+    the usage and exits 0. No daemon starts."""
+    exe = binary("chasquid")
+    cases = [(["-bogus"], "flag provided but not defined: -bogus"),
+             (["--config_dir"], "flag needs an argument: -config_dir"),
+             (["-v=abc"], 'invalid value "abc" for flag -v: parse error'),
+             (["-logtime=yes"],
+              'invalid boolean value "yes" for -logtime: parse error')]
+    for args, first in cases:
+        r = subprocess.run([exe, *args], capture_output=True, text=True,
+                           timeout=10)
+        assert r.returncode == 2, args
+        lines = r.stderr.split("\n")
+        assert lines[0] == first
+        assert lines[1] == f"Usage of {exe}:"
+        assert "  -config_dir string\n    \tconfiguration directory " \
+               '(default "/etc/chasquid")\n' in r.stderr
+        assert "  -v int\n" in r.stderr
+    r = subprocess.run([exe, "-h"], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 0
+    assert r.stderr.startswith(f"Usage of {exe}:\n")
+
+
 def _families(c):
     """/metrics parsed by prometheus_client's strict OpenMetrics parser."""
     from prometheus_client.openmetrics.parser import (
