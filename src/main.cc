@@ -161,11 +161,11 @@ std::vector<goflag::Flag> DaemonFlags() {
   gflags::GetAllFlags(&all);
   std::vector<goflag::Flag> out;
   for (const auto& f : all) {
-    if (f.filename.find("gflags") != std::string::npos && f.name != "version")
-      continue;
-    goflag::Kind kind = f.type == "bool"                        ? goflag::Kind::kBool
-                        : (f.type == "int32" || f.type == "int64") ? goflag::Kind::kInt
-                                                                  : goflag::Kind::kString;
+    bool builtin = f.filename.find("gflags") != std::string::npos;
+    if (builtin && f.name != "version") continue;
+    goflag::Kind kind = goflag::Kind::kString;
+    if (f.type == "bool") kind = goflag::Kind::kBool;
+    if (f.type == "int32" || f.type == "int64") kind = goflag::Kind::kInt;
     out.push_back({f.name, kind, f.description, f.default_value});
   }
   return out;

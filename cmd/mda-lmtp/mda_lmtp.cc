@@ -14,10 +14,10 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "base/goflag.h"
 #include "base/strings.h"
 #include "normalize/punycode.h"
 
@@ -27,14 +27,15 @@ namespace {
 constexpr int kTempFail = 75;
 constexpr int kUsage = 2;
 
-const char kUsageText[] =
-    "Usage of mda-lmtp:\n"
-    "  -addr string\n    LMTP server address to connect to\n"
-    "  -addr_network string\n"
-    "    network of the LMTP address (e.g. unix or tcp)\n"
-    "  -d string\n    Recipient\n"
-    "  -f string\n    Envelope sender\n"
-    "  -to_puny\n    Encode addresses using punycode\n";
+const std::vector<goflag::Flag> kFlags = {
+    {"addr", goflag::Kind::kString, "LMTP server address to connect to", ""},
+    {"addr_network", goflag::Kind::kString,
+     "network of the LMTP address (e.g. unix or tcp)", ""},
+    {"d", goflag::Kind::kString, "Recipient", ""},
+    {"f", goflag::Kind::kString, "Envelope sender", ""},
+    {"to_puny", goflag::Kind::kBool, "Encode addresses using punycode",
+     "false"},
+};
 
 [[noreturn]] void Fail(int code, const std::string& msg) {
   printf("%s\n", msg.c_str());
@@ -47,60 +48,15 @@ struct Flags {
   bool to_puny = false;
 };
 
-// Go's flag package rules: -x v, -x=v, --x=v; bools only -x or -x=bool.
 Flags ParseFlags(int argc, char** argv) {
+  goflag::Outcome o = goflag::Check(argc, argv, kFlags);
+  if (o.what != goflag::Outcome::kOk) goflag::Fail(o, argv[0], kFlags);
   Flags f;
-  std::map<std::string, std::string*> strs = {{"f", &f.from},
-                                              {"d", &f.rcpt},
-                                              {"addr", &f.addr},
-                                              {"addr_network", &f.network}};
-  for (int i = 1; i < argc; i++) {
-    std::string a = argv[i];
-    if (a.size() < 2 || a[0] != '-') break;
-    std::string name = a.substr(a[1] == '-' ? 2 : 1);
-    if (name.empty()) break;  // "--" ends the flags.
-    std::string value;
-    bool has_value = false;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    if (name == "h" || name == "help") {
-      fputs(kUsageText, stderr);
-      exit(0);
-    }
-    if (name == "to_puny") {
-      // Go's strconv.ParseBool spellings.
-      if (!has_value || value == "1" || value == "t" || value == "T" ||
-          value == "true" || value == "TRUE" || value == "True") {
-        f.to_puny = true;
-      } else if (value == "0" || value == "f" || value == "F" ||
-                 value == "false" || value == "FALSE" || value == "False") {
-        f.to_puny = false;
-      } else {
-        fprintf(stderr, "invalid boolean value \"%s\" for -%s: parse error\n%s",
-                value.c_str(), name.c_str(), kUsageText);
-        exit(kUsage);
-      }
-      continue;
-    }
-    auto it = strs.find(name);
-    if (it == strs.end()) {
-      fprintf(stderr, "flag provided but not defined: -%s\n%s", name.c_str(),
-              kUsageText);
-      exit(kUsage);
-    }
-    if (!has_value) {
-      if (i + 1 >= argc) {
-        fprintf(stderr, "flag needs an argument: -%s\n%s", name.c_str(),
-                kUsageText);
-        exit(kUsage);
-      }
-      value = argv[++i];
-    }
-    *it->second = value;
-  }
+  f.from = o.values["f"];
+  f.rcpt = o.values["d"];
+  f.addr = o.values["addr"];
+  f.network = o.values["addr_network"];
+  f.to_puny = o.values["to_puny"] == "true";
   return f;
 }
 

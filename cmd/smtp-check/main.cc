@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +20,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "base/goflag.h"
 #include "base/strings.h"
 #include "courier/smtp.h"
 #include "courier/smtp_client.h"
@@ -55,57 +55,27 @@ struct Flags {
   std::string domain;
 };
 
-[[noreturn]] void Usage(int code) {
-  fprintf(stderr,
-          "Usage of smtp-check:\n"
-          "  -localname string\n"
-          "    \tlocal name to use for the EHLO (default \"localhost\")\n"
-          "  -port string\n"
-          "    \tport to use for connecting to the MX servers "
-          "(default \"smtp\")\n"
-          "  -skip_tls_check\n"
-          "    \tskip TLS check (useful if connections are blocked)\n");
-  exit(code);
-}
+const std::vector<goflag::Flag> kFlags = {
+    {"localname", goflag::Kind::kString, "local name to use for the EHLO",
+     "localhost"},
+    {"port", goflag::Kind::kString,
+     "port to use for connecting to the MX servers", "smtp"},
+    {"skip_tls_check", goflag::Kind::kBool,
+     "skip TLS check (useful if connections are blocked)", "false"},
+    {"testing__dns_addr", goflag::Kind::kString, "", "", /*hidden=*/true},
+};
 
-// Go's flag package: -name, --name, -name=value, -name value; parsing stops
-// at the first non-flag argument.
+// Go's flag package: parsing stops at the first non-flag argument, the
+// domain.
 Flags ParseFlags(int argc, char** argv) {
+  goflag::Outcome o = goflag::Check(argc, argv, kFlags);
+  if (o.what != goflag::Outcome::kOk) goflag::Fail(o, argv[0], kFlags);
   Flags f;
-  int i = 1;
-  for (; i < argc; i++) {
-    std::string a = argv[i];
-    if (a == "--" ) { i++; break; }
-    if (a.size() < 2 || a[0] != '-') break;
-    std::string name = a.substr(a[1] == '-' ? 2 : 1);
-    std::optional<std::string> value;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    if (name == "h" || name == "help") Usage(0);
-    if (name == "skip_tls_check") {
-      f.skip_tls_check = !value || *value == "true" || *value == "1";
-      continue;
-    }
-    std::string* target = name == "port"        ? &f.port
-                          : name == "localname" ? &f.localname
-                          : name == "testing__dns_addr" ? &f.dns_addr
-                                                        : nullptr;
-    if (!target) {
-      fprintf(stderr, "flag provided but not defined: -%s\n", name.c_str());
-      Usage(2);
-    }
-    if (!value) {
-      if (i + 1 >= argc) {
-        fprintf(stderr, "flag needs an argument: -%s\n", name.c_str());
-        Usage(2);
-      }
-      value = argv[++i];
-    }
-    *target = *value;
-  }
-  if (i < argc) f.domain = argv[i];
+  if (o.values.count("port")) f.port = o.values["port"];
+  if (o.values.count("localname")) f.localname = o.values["localname"];
+  f.skip_tls_check = o.values["skip_tls_check"] == "true";
+  f.dns_addr = o.values["testing__dns_addr"];
+  if (o.next < argc) f.domain = argv[o.next];
   return f;
 }
 

@@ -51,37 +51,6 @@ std::string ParseInt(const std::string& v) {
   return "";
 }
 
-// time.ParseDuration's grammar: [-+]?(digits[.digits]unit)+ or "0".
-bool ValidDuration(std::string_view v) {
-  if (!v.empty() && (v[0] == '-' || v[0] == '+')) v.remove_prefix(1);
-  if (v == "0") return true;
-  if (v.empty()) return false;
-  static const std::string_view kUnits[] = {"ns", "us", "\xC2\xB5s",
-                                            "\xCE\xBCs", "ms", "s", "m", "h"};
-  while (!v.empty()) {
-    size_t i = 0, digits = 0;
-    while (i < v.size() && v[i] >= '0' && v[i] <= '9') i++, digits++;
-    if (i < v.size() && v[i] == '.') {
-      i++;
-      while (i < v.size() && v[i] >= '0' && v[i] <= '9') i++, digits++;
-    }
-    if (digits == 0) return false;
-    v.remove_prefix(i);
-    bool unit = false;
-    for (std::string_view u : kUnits) {
-      // Longest first matters only for "ms" against "m": try two-letter
-      // units before one-letter ones (the table is in that order).
-      if (v.substr(0, u.size()) == u) {
-        v.remove_prefix(u.size());
-        unit = true;
-        break;
-      }
-    }
-    if (!unit) return false;
-  }
-  return true;
-}
-
 std::string ZeroValue(Kind k) {
   switch (k) {
     case Kind::kBool: return "false";
@@ -106,6 +75,7 @@ std::string Usage(std::string_view program, std::vector<Flag> flags) {
             [](const Flag& a, const Flag& b) { return a.name < b.name; });
   std::string out = "Usage of " + std::string(program) + ":\n";
   for (const Flag& f : flags) {
+    if (f.hidden) continue;
     // A `quoted` word in the usage names the value, as in Go.
     std::string usage = f.usage, type;
     size_t open = usage.find('`');
@@ -180,13 +150,14 @@ Outcome Check(int argc, const char* const* argv,
       return o;
     }
     if (f->kind == Kind::kBool) {
-      bool b;
+      bool b = true;
       if (has_value && !ParseBool(value, &b)) {
         o.what = Outcome::kError;
         o.error = "invalid boolean value " + GoQuote(value) + " for -" +
                   std::string(name) + ": parse error";
         return o;
       }
+      o.values[f->name] = b ? "true" : "false";
       continue;
     }
     if (!has_value) {
@@ -199,7 +170,7 @@ Outcome Check(int argc, const char* const* argv,
     }
     std::string why;
     if (f->kind == Kind::kInt) why = ParseInt(value);
-    if (f->kind == Kind::kDuration && !ValidDuration(value)) {
+    if (f->kind == Kind::kDuration && !ParseGoDuration(value).ok()) {
       why = "parse error";
     }
     if (!why.empty()) {
@@ -208,6 +179,7 @@ Outcome Check(int argc, const char* const* argv,
                 std::string(name) + ": " + why;
       return o;
     }
+    o.values[f->name] = value;
   }
   o.next = i;
   return o;

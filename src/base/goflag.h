@@ -8,6 +8,7 @@
 // except for Fail(), which exits.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,7 @@ struct Flag {
   Kind kind = Kind::kString;
   std::string usage;
   std::string default_value;  // As text: "false", "0", "30s", "/etc/x".
+  bool hidden = false;        // Accepted, not listed (testing switches).
 };
 
 // Go's PrintDefaults listing, flags sorted by name, after the
@@ -31,10 +33,13 @@ struct Outcome {
   enum { kOk, kHelp, kError } what = kOk;
   std::string error;  // Go's text, without the trailing newline.
   int next = 0;       // Index of the first argument that is not a flag.
+  // The flags given, by name, last one winning; booleans as "true" or
+  // "false" whatever their spelling.
+  std::map<std::string, std::string> values;
 };
 
-// Checks argv[1..argc) against `flags` as Go's flag.Parse would. Values
-// are validated for booleans, ints and durations; nothing is stored.
+// Parses argv[1..argc) against `flags` as Go's flag.Parse would,
+// validating booleans, ints and durations.
 Outcome Check(int argc, const char* const* argv,
               const std::vector<Flag>& flags);
 

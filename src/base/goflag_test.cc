@@ -48,6 +48,18 @@ TEST(GoFlagTest, AcceptsGoSyntax) {
             Outcome::kOk);
 }
 
+TEST(GoFlagTest, ValuesLastOneWinsAndHiddenFlagsUnlisted) {
+  Outcome o = Parse({"-v=2", "-x", "-logtime=F", "--config_dir", "/a",
+                     "-config_dir=/b"});
+  EXPECT_EQ(o.values, (std::map<std::string, std::string>{
+                          {"v", "2"}, {"x", "true"}, {"logtime", "false"},
+                          {"config_dir", "/b"}}));
+  std::vector<Flag> flags = {{"t", Kind::kString, "secret", "", true}};
+  std::vector<const char*> args = {"prog", "-t=1"};
+  EXPECT_EQ(Check(2, args.data(), flags).values.at("t"), "1");
+  EXPECT_EQ(Usage("p", flags), "Usage of p:\n");
+}
+
 TEST(GoFlagTest, ErrorsAsGoWordsThem) {
   EXPECT_EQ(Parse({"-bogus"}).error, "flag provided but not defined: -bogus");
   EXPECT_EQ(Parse({"--bogus=1"}).error,
