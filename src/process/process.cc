@@ -66,9 +66,10 @@ bool IsExecutable(const std::string& path) {
 }
 
 struct Fds {
-  int in_r = -1, in_w = -1, out_r = -1, out_w = -1, null = -1;
+  int in_r = -1, in_w = -1, out_r = -1, out_w = -1, err_r = -1, err_w = -1,
+      null = -1;
   ~Fds() {
-    for (int fd : {in_r, in_w, out_r, out_w, null}) {
+    for (int fd : {in_r, in_w, out_r, out_w, err_r, err_w, null}) {
       if (fd >= 0) close(fd);
     }
   }
@@ -82,6 +83,7 @@ struct Fds {
 struct ChildArgs {
   const char* path;
   char** argv;
+  char** envp;
   int in_fd, out_fd, err_fd, err_pipe;
   pid_t parent;
   bool die_with_parent;
@@ -114,7 +116,7 @@ struct ChildArgs {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  execve(a->path, a->argv, environ);
+  execve(a->path, a->argv, a->envp);
   int e = errno;
   (void)!write(a->err_pipe, &e, sizeof(e));
   _exit(127);
@@ -168,6 +170,12 @@ std::string Spawn(const Options& o, const std::string& path, Fds& fds,
   }
   if (pipe2(p, O_CLOEXEC) != 0) return std::string("pipe: ") + ErrnoText(errno);
   fds.out_r = p[0], fds.out_w = p[1];
+  if (o.stderr_apart) {
+    if (pipe2(p, O_CLOEXEC) != 0) {
+      return std::string("pipe: ") + ErrnoText(errno);
+    }
+    fds.err_r = p[0], fds.err_w = p[1];
+  }
   if (!o.capture_stdout || !o.capture_stderr) {  // MDAs capture both.
     fds.null = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if (fds.null < 0) return PathError("open", "/dev/null", errno);
@@ -176,13 +184,21 @@ std::string Spawn(const Options& o, const std::string& path, Fds& fds,
   std::vector<char*> argv;
   for (const auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  // Built before vfork: the child may not allocate.
+  std::vector<char*> envp;
+  if (o.env) {
+    for (const auto& e : *o.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
   // The child reports an exec failure's errno here; close-on-exec, so a
   // successful exec reads as EOF.
   int ep[2];
   if (pipe2(ep, O_CLOEXEC) != 0) return std::string("pipe: ") + ErrnoText(errno);
   const int in_fd = fds.in_r;
   const int out_fd = o.capture_stdout ? fds.out_w : fds.null;
-  const int err_fd = o.capture_stderr ? fds.out_w : fds.null;
+  const int err_fd = o.stderr_apart     ? fds.err_w
+                     : o.capture_stderr ? fds.out_w
+                                        : fds.null;
   const pid_t parent = getpid();
 
   // No signal handler may run in the child before its dispositions are
@@ -196,7 +212,8 @@ std::string Spawn(const Options& o, const std::string& path, Fds& fds,
   // MDA run cost ~8 ms of CPU at 10 sessions). The child only makes
   // plain system calls, writes nothing of ours but errno, and never
   // returns: it execs or _exits. Its signal handlers are its own copy.
-  ChildArgs ca{path.c_str(), argv.data(), in_fd, out_fd, err_fd, ep[1],
+  ChildArgs ca{path.c_str(), argv.data(), o.env ? envp.data() : environ,
+               in_fd, out_fd, err_fd, ep[1],
                parent, o.die_with_parent};
   pid_t child = VforkExec(&ca);
   int fork_errno = errno;
@@ -221,6 +238,7 @@ std::string Spawn(const Options& o, const std::string& path, Fds& fds,
   if (err != 0) return "fork/exec " + path + ": " + ErrnoText(err);
   close(fds.Take(fds.in_r));
   close(fds.Take(fds.out_w));
+  if (fds.err_w >= 0) close(fds.Take(fds.err_w));
   return "";
 }
 
@@ -271,6 +289,9 @@ net::awaitable<Outcome> Run(Options o) {
   stream_descriptor in(ex);
   if (stdin_pipe) in.assign(fds.Take(fds.in_w));
   stream_descriptor rd(ex, fds.Take(fds.out_r));
+  // Without stderr_apart this one never opens and its reader ends at once.
+  stream_descriptor erd(ex);
+  if (fds.err_r >= 0) erd.assign(fds.Take(fds.err_r));
   stream_descriptor pfd(ex, pidfd);
   net::steady_timer timer(ex);
   timer.expires_after(o.timeout);
@@ -284,13 +305,16 @@ net::awaitable<Outcome> Run(Options o) {
     boost::system::error_code ec;
     in.close(ec);
   };
-  auto reader = [&]() -> net::awaitable<void> {
+  // Reads `from` to EOF into `to`, keeping at most max_output bytes.
+  auto reader = [&](stream_descriptor& from,
+                    std::string& to) -> net::awaitable<void> {
+    if (!from.is_open()) co_return;
     char buf[16384];
     for (;;) {
-      auto [ec, n] = co_await rd.async_read_some(
+      auto [ec, n] = co_await from.async_read_some(
           net::buffer(buf), net::as_tuple(net::use_awaitable));
-      if (n > 0 && out.output.size() < o.max_output) {
-        out.output.append(buf, std::min(n, o.max_output - out.output.size()));
+      if (n > 0 && to.size() < o.max_output) {
+        to.append(buf, std::min(n, o.max_output - to.size()));
       }
       if (ec) break;
     }
@@ -308,10 +332,12 @@ net::awaitable<Outcome> Run(Options o) {
   // these own coroutine frames. The operators are lazy, so nothing starts
   // before the co_await.
   auto w = writer();
-  auto rdr = reader();
+  auto rdr = reader(rd, out.output);
+  auto erdr = reader(erd, out.error_output);
   auto ex_w = exited();
   auto dl = deadline();
-  auto all = std::move(w) && std::move(rdr) && std::move(ex_w);
+  auto all =
+      std::move(w) && std::move(rdr) && std::move(erdr) && std::move(ex_w);
   auto race = std::move(all) || std::move(dl);
   auto r = co_await std::move(race);
   if (r.index() == 1) {

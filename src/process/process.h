@@ -1,5 +1,7 @@
-// Running child processes (MDA, pipe aliases, the alias-resolve hook) the
-// way chasquid's Go exec does, with Go's error texts.
+// Running child processes (MDA, pipe aliases, the post-data and
+// alias-resolve hooks) the way chasquid's Go exec does, with Go's error
+// texts. It is the daemon's only way of starting a child, so every child
+// gets the same treatment.
 //
 // Children are started with vfork+exec (only plain system calls in
 // between: no page tables copied, no copy-on-write faults, no malloc
@@ -7,7 +9,7 @@
 // descriptor above 2 closed (listening sockets and connections are never
 // inherited, whatever their close-on-exec flag), default signal
 // dispositions and an empty signal mask, and the daemon's environment
-// unchanged. On timeout the whole process group is killed (SIGKILL), so no
+// unchanged (or exactly the one given). On timeout the whole process group is killed (SIGKILL), so no
 // child outlives its deadline.
 //
 // Run is asynchronous: the exit is awaited through a pidfd on the caller's
@@ -19,6 +21,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,7 +42,10 @@ struct Options {
   std::shared_ptr<const std::string> stdin_data;
   std::chrono::nanoseconds timeout = std::chrono::seconds(30);
   bool capture_stdout = true;  // Else /dev/null.
-  bool capture_stderr = true;  // Into the same buffer as stdout.
+  bool capture_stderr = true;  // Into the same buffer as stdout...
+  bool stderr_apart = false;    // ...or, with this, into error_output.
+  // The child's whole environment; unset: the daemon's own.
+  std::optional<std::vector<std::string>> env;
   size_t max_output = 1 << 20;  // Bytes kept; the rest is read and dropped.
   // The child gets SIGKILL if the daemon dies (PR_SET_PDEATHSIG). Without
   // it, an MDA outliving a crashed or SIGKILLed daemon reads a truncated
@@ -59,6 +65,7 @@ struct Outcome {
   bool timed_out = false;
   int exit_code = -1;  // When exited normally.
   std::string output;  // stdout (+ stderr), as captured.
+  std::string error_output;  // stderr, with stderr_apart.
   bool ok() const { return error.empty(); }
 };
 

@@ -31,6 +31,30 @@ TEST(ProcessTest, CapturesOutputAndStdin) {
   EXPECT_EQ(r.exit_code, 0);
 }
 
+// The post-data hook gets a fixed environment, nothing of the daemon's.
+TEST(ProcessTest, EnvironmentIsExactlyTheOneGiven) {
+  setenv("CHASQUID_PROCESS_TEST_SECRET", "leak", 1);
+  Options o = Cmd({"/usr/bin/env"});
+  o.env = std::vector<std::string>{"A=1", "B=two"};
+  Outcome r = RunSync(o);
+  EXPECT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.output, "A=1\nB=two\n");
+  // Unset: the daemon's own, unchanged.
+  Outcome inherited = RunSync(Cmd({"/usr/bin/env"}));
+  EXPECT_NE(inherited.output.find("CHASQUID_PROCESS_TEST_SECRET=leak\n"),
+            std::string::npos);
+  unsetenv("CHASQUID_PROCESS_TEST_SECRET");
+}
+
+TEST(ProcessTest, StderrApart) {
+  Options o = Cmd({"sh", "-c", "echo out; echo err >&2; exit 3"});
+  o.stderr_apart = true;
+  Outcome r = RunSync(o);
+  EXPECT_EQ(r.error, "exit status 3");
+  EXPECT_EQ(r.output, "out\n");
+  EXPECT_EQ(r.error_output, "err\n");
+}
+
 // The whole input exists before the child does: stdin is a regular
 // (in-memory) file holding all of it, larger than any pipe buffer, so a
 // child can never see a cut-short input as a complete one.

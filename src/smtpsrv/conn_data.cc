@@ -9,6 +9,7 @@
 
 #include "base/async.h"
 #include "maillog/maillog.h"
+#include "process/process.h"
 #include "queue/queue.h"
 #include "smtp/dotreader.h"
 #include "smtp/headers.h"
@@ -244,36 +245,32 @@ net::awaitable<std::optional<Conn::Reply>> Conn::PostDataHook(
       std::string("SPF_PASS=") + (spf_ && spf_->result == "pass" ? "1" : "0"),
   };
   task_.SetState("post-data hook");
-  auto input = std::make_shared<const std::string>(*data);
-  auto timeout = opts_.hook_timeout;
-  HookRun run;
-  if (deps_.blocking) {
-    auto work = [path, env, input, timeout] {
-      return RunHook(path, env, *input, timeout);
-    };
-    run = co_await RunBlocking(*deps_.blocking, std::move(work));
-  } else {
-    run = RunHook(path, env, *input, timeout);
-  }
-  if (run.started && !run.timed_out && run.exit_code == 0) {
-    if (!LooksLikeHeaders(run.out)) {
+  // The same runner as the MDAs: the hook dies with the daemon, inherits
+  // no descriptor, and on timeout its whole process group is killed. Its
+  // exit is awaited, so no thread waits for it.
+  process::Options o;
+  o.argv = {path};
+  o.env = std::move(env);
+  o.stdin_data = std::make_shared<const std::string>(*data);
+  o.timeout = opts_.hook_timeout;
+  o.stderr_apart = true;
+  auto running = process::Run(std::move(o));
+  process::Outcome run = co_await std::move(running);
+  if (run.ok()) {
+    if (!LooksLikeHeaders(run.output)) {
       GetVars().hook_results->Add("post-data:badoutput");
-      tr_.Error("post-data hook output looks bad: " + run.out);
+      tr_.Error("post-data hook output looks bad: " + run.output);
       co_return std::nullopt;
     }
     GetVars().hook_results->Add("post-data:success");
-    data->insert(0, run.out);
+    data->insert(0, run.output);
     co_return std::nullopt;
   }
   GetVars().hook_results->Add("post-data:fail");
-  std::string status = !run.started   ? "exec failed"
-                       : run.timed_out ? "timed out"
-                       : run.exit_code < 0
-                           ? "signal"
-                           : "exit status " + std::to_string(run.exit_code);
-  tr_.Error("post-data hook error: " + status + " stdout: " + run.out +
-            " stderr: " + run.err);
-  std::string text = HookErrorText(run.out);
+  tr_.Error("post-data hook error: " + run.error +
+            (run.timed_out ? " (timed out)" : "") + " stdout: " +
+            run.output + " stderr: " + run.error_output);
+  std::string text = HookErrorText(run.output);
   LogRejected(mail_from_, rcpt_to_, text);
   co_return Reply{run.exit_code == 20 ? 554 : 451, text};
 }
