@@ -19,6 +19,7 @@
 
 #include "base/goflag.h"
 #include "base/strings.h"
+#include "base/textproto.h"
 #include "normalize/punycode.h"
 
 namespace chasquid::mdalmtp {
@@ -82,14 +83,11 @@ Result<std::string> ToPuny(const std::string& s) {
   return out;
 }
 
-// A reply as Go's textproto.Error prints it: "%03d %s", the text of a
-// multi-line reply joined with "\n", not quoted. (The spec's example
-// `452 "Nananana"` disagrees; chasquid's own test t-mda-lmtp expects
-// `Delivery failed remotely: 452 Nananana`, so we follow the Go code.)
+// A reply as chasquid's mda-lmtp prints it (Go's textproto.Error): the
+// code, then the text Go-quoted, lines of a multi-line reply joined with
+// LF, e.g. `452 "Nananana"`.
 std::string ReplyText(int code, const std::string& text) {
-  char c[8];
-  snprintf(c, sizeof(c), "%03d", code);
-  return std::string(c) + " " + text;
+  return TextprotoError(code, text);
 }
 
 // Go's textproto DotWriter: bare LF becomes CRLF, lines starting with '.'

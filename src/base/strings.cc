@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <unicode/uchar.h>
+
 namespace chasquid {
 
 namespace {
@@ -35,68 +37,73 @@ std::pair<int32_t, int> DecodeRune(std::string_view s, size_t i) {
   return {r, len};
 }
 
-// Approximates Go's unicode.IsPrint for the runes we meet in practice:
-// everything but controls, separators other than ASCII space, and
-// non-characters is printable.
+// Go's strconv.IsPrint: letters, marks, numbers, punctuation, symbols
+// (Unicode categories L, M, N, P, S) and the ASCII space. The categories
+// come from ICU, already a dependency for IDNA and PRECIS; Debian 12's
+// ICU 72 and Go 1.25 both implement Unicode 15.0, so both call the same
+// runes printable (a hand-written table would drift with every release).
 bool IsPrint(int32_t r) {
-  if (r < 0x20 || r == 0x7F) return false;
-  if (r >= 0x80 && r < 0xA0) return false;
-  if (r == 0xA0 || r == 0xAD) return false;
-  if (r >= 0x2000 && r <= 0x200F) return false;
-  if (r >= 0x2028 && r <= 0x202F) return false;
-  if (r == 0x205F || r == 0x3000 || r == 0xFEFF) return false;
-  if (r >= 0xFFF9 && r <= 0xFFFB) return false;
-  if ((r & 0xFFFE) == 0xFFFE) return false;
-  return true;
+  if (r < 0x80) return r >= 0x20 && r < 0x7F;
+  constexpr uint32_t kPrintable = U_GC_L_MASK | U_GC_M_MASK | U_GC_N_MASK |
+                                  U_GC_P_MASK | U_GC_S_MASK;
+  return (U_GET_GC_MASK(r) & kPrintable) != 0;
 }
 
-void AppendRuneEscaped(std::string& out, int32_t r) {
-  char buf[16];
-  if (r < 0x10000) {
-    snprintf(buf, sizeof(buf), "\\u%04x", r);
-  } else {
-    snprintf(buf, sizeof(buf), "\\U%08x", r);
+void AppendHex(std::string& out, const char* prefix, int digits,
+               uint32_t v) {
+  static const char kHex[] = "0123456789abcdef";
+  out += prefix;
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) {
+    out += kHex[(v >> shift) & 0xF];
   }
-  out += buf;
 }
 
 }  // namespace
 
+// The one quoter for every Go-quoted text (Go's strconv.Quote and
+// QuoteToASCII): '"' and '\\' get a backslash; printable runes are copied
+// (with ascii_only, only the ASCII ones); \a \b \f \n \r \t \v stand for
+// those controls; \xNN for other runes below U+0080 and for every byte
+// that starts no valid UTF-8 sequence; \uNNNN or \UNNNNNNNN (lower-case
+// hex) for every other rune.
 std::string GoQuote(std::string_view s, bool ascii_only) {
-  std::string out = "\"";
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
   for (size_t i = 0; i < s.size();) {
     auto [r, len] = DecodeRune(s, i);
-    if (r < 0) {
-      char buf[8];
-      snprintf(buf, sizeof(buf), "\\x%02x", (unsigned char)s[i]);
-      out += buf;
+    if (r < 0) {  // A byte that starts no valid UTF-8 sequence.
+      AppendHex(out, "\\x", 2, static_cast<unsigned char>(s[i]));
       i += 1;
       continue;
     }
-    switch (r) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\v': out += "\\v"; break;
-      default:
-        if (r < 0x80 && IsPrint(r)) {
-          out += static_cast<char>(r);
-        } else if (r < 0x80 || r < 0xA0) {
-          char buf[16];
-          snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned>(r));
-          out += buf;
-        } else if (!ascii_only && IsPrint(r)) {
-          out.append(s.substr(i, len));
-        } else {
-          AppendRuneEscaped(out, r);
-        }
-    }
+    std::string_view bytes = s.substr(i, len);
     i += len;
+    if (r == '"' || r == '\\') {
+      out += '\\';
+      out += static_cast<char>(r);
+      continue;
+    }
+    if (IsPrint(r) && (r < 0x80 || !ascii_only)) {
+      out += bytes;
+      continue;
+    }
+    switch (r) {
+      case '\a': out += "\\a"; continue;
+      case '\b': out += "\\b"; continue;
+      case '\f': out += "\\f"; continue;
+      case '\n': out += "\\n"; continue;
+      case '\r': out += "\\r"; continue;
+      case '\t': out += "\\t"; continue;
+      case '\v': out += "\\v"; continue;
+    }
+    if (r < 0x20 || r == 0x7F) {
+      AppendHex(out, "\\x", 2, r);
+    } else if (r < 0x10000) {
+      AppendHex(out, "\\u", 4, r);
+    } else {
+      AppendHex(out, "\\U", 8, r);
+    }
   }
   out += '"';
   return out;

@@ -1,4 +1,5 @@
 #include "base/strings.h"
+#include "base/textproto.h"
 
 #include <cerrno>
 
@@ -20,6 +21,68 @@ TEST(GoQuoteTest, MatchesGo) {
   EXPECT_EQ(GoQuote("ñandú"), "\"ñandú\"");
   EXPECT_EQ(GoQuote("ñ", /*ascii_only=*/true), "\"\\u00f1\"");
   EXPECT_EQ(GoQuote("\U0001F600", true), "\"\\U0001f600\"");
+}
+
+// Go's own strconv test table (Quote and QuoteToASCII columns), written
+// with raw strings to read as Go's backquoted expectations do.
+TEST(GoQuoteTest, GoStrconvCases) {
+  struct Case {
+    std::string in, quote, ascii;
+  } cases[] = {
+      {"\a\b\f\r\n\t\v", R"("\a\b\f\r\n\t\v")", R"("\a\b\f\r\n\t\v")"},
+      {"\\", R"("\\")", R"("\\")"},
+      {"abc\xff" "def", R"("abc\xffdef")", R"("abc\xffdef")"},
+      {"\u263a", "\"\u263a\"", R"("\u263a")"},
+      {"\U0010ffff", R"("\U0010ffff")", R"("\U0010ffff")"},
+      {"\x04", R"("\x04")", R"("\x04")"},
+      // Graphic but not printable: spaces other than U+0020.
+      {"!\u00a0!\u2000!\u3000!", R"("!\u00a0!\u2000!\u3000!")",
+       R"("!\u00a0!\u2000!\u3000!")"},
+      {"\x7f", R"("\x7f")", R"("\x7f")"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(GoQuote(c.in), c.quote) << c.quote;
+    EXPECT_EQ(GoQuote(c.in, /*ascii_only=*/true), c.ascii) << c.ascii;
+  }
+}
+
+TEST(GoQuoteTest, PrintableIsLetterMarkNumberPunctuationSymbol) {
+  // C1 controls are runes, so \u, not \x as for bytes.
+  EXPECT_EQ(GoQuote("a\u0085b"), R"("a\u0085b")");
+  // Format characters: soft hyphen, zero-width space, BOM.
+  EXPECT_EQ(GoQuote("\u00ad\u200b\ufeff"), R"("\u00ad\u200b\ufeff")");
+  // Line and paragraph separators.
+  EXPECT_EQ(GoQuote("\u2028\u2029"), R"("\u2028\u2029")");
+  // Private use and unassigned code points.
+  EXPECT_EQ(GoQuote("\ue000\U000f0000"), R"("\ue000\U000f0000")");
+  EXPECT_EQ(GoQuote("\u0378"), R"("\u0378")");
+  // Combining marks, digits, symbols and punctuation of other scripts
+  // are printable and copied as they are.
+  for (std::string s : {"e\u0301", "\u0663", "\u20ac", "\u00bf", "\u3002",
+                        "\U0001F600", "\ufffd", "\u4e2d\u6587"}) {
+    EXPECT_EQ(GoQuote(s), "\"" + s + "\"") << s;
+  }
+  EXPECT_EQ(GoQuote("\u20ac", true), R"("\u20ac")");
+}
+
+TEST(GoQuoteTest, InvalidUtf8IsEscapedBytewise) {
+  EXPECT_EQ(GoQuote("\xc0\x80"), R"("\xc0\x80")");          // Overlong.
+  EXPECT_EQ(GoQuote("\xed\xa0\x80"), R"("\xed\xa0\x80")");  // Surrogate.
+  EXPECT_EQ(GoQuote("\xf4\x90\x80\x80"), R"("\xf4\x90\x80\x80")");
+  EXPECT_EQ(GoQuote("\xe2\x98"), R"("\xe2\x98")");           // Truncated.
+  EXPECT_EQ(GoQuote("\xe2\x98x"), R"("\xe2\x98x")");
+  EXPECT_EQ(GoQuote("\x80\u263a"), "\"\\x80\u263a\"");
+  EXPECT_EQ(GoQuote(std::string_view("a\0b", 3)), R"("a\x00b")");
+  EXPECT_EQ(GoQuote(""), R"("")");
+}
+
+TEST(TextprotoErrorTest, CodeAndQuotedText) {
+  EXPECT_EQ(TextprotoError(452, "Nananana"), R"(452 "Nananana")");
+  EXPECT_EQ(TextprotoError(550, "5.7.23 SPF check failed: matched all"),
+            R"(550 "5.7.23 SPF check failed: matched all")");
+  EXPECT_EQ(TextprotoError(250, "first\nsecond \"x\""),
+            R"(250 "first\nsecond \"x\"")");
+  EXPECT_EQ(TextprotoError(42, ""), R"(042 "")");
 }
 
 TEST(ErrnoTextTest, LowerCaseLikeGo) {

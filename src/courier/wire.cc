@@ -1,6 +1,7 @@
 #include "courier/wire.h"
 
 #include "base/strings.h"
+#include "base/textproto.h"
 
 namespace chasquid::courier::wire {
 
@@ -46,9 +47,7 @@ Status ReplyReader::Feed(std::string_view line) {
 }
 
 std::string ReplyError(int code, std::string_view text) {
-  std::string c = std::to_string(code);
-  while (c.size() < 3) c = "0" + c;
-  return c + " " + GoQuote(text);
+  return TextprotoError(code, text);
 }
 
 bool CodeMatches(int code, int expect) {

@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <set>
@@ -62,13 +63,63 @@ void LoadRoots(X509_STORE* store) {
   for (const auto& dir : dirs) {
     DIR* dp = opendir(dir.c_str());
     if (!dp) continue;
+    // In name order, as Go reads a directory: the store then holds the
+    // same certificates in the same order whatever the file system says.
+    std::vector<std::string> names;
     while (dirent* e = readdir(dp)) {
       std::string name = e->d_name;
       if (name == "." || name == "..") continue;
-      AddPemFile(store, dir + "/" + name);
+      names.push_back(std::move(name));
     }
     closedir(dp);
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) AddPemFile(store, dir + "/" + name);
   }
+}
+
+bool ValidNow(X509* c) {
+  return X509_cmp_time(X509_get0_notBefore(c), nullptr) < 0 &&
+         X509_cmp_time(X509_get0_notAfter(c), nullptr) > 0;
+}
+
+// The store's issuer lookup (X509_STORE_set_get_issuer). OpenSSL's own
+// takes the first trusted certificate whose subject is x's issuer name
+// (and whose key identifier matches, if both have one), and only verifies
+// the signature once the chain is built. Certificates that one tool made
+// without key identifiers all share a subject: self-signed test and
+// private certificates typically read just "O=<tool's org>". With two of
+// them trusted, the second host's own certificate would lose to the first
+// one's and fail with a bad signature (or, self-signed, as an "untrusted
+// mimic" of it). Go's x509 tries every certificate of that name; so do
+// we: the issuer is one that really signed `x`, preferring one that is
+// valid now, else any that signed it (so that the verifier reports the
+// expiry rather than a missing issuer). Returns 1 and a new reference in
+// *issuer, or 0 if there is none.
+int GetIssuer(X509** issuer, X509_STORE_CTX* ctx, X509* x) {
+  *issuer = nullptr;
+  STACK_OF(X509)* candidates =
+      X509_STORE_CTX_get1_certs(ctx, X509_get_issuer_name(x));
+  if (!candidates) {
+    ERR_clear_error();  // "Not found" is not an error here.
+    return 0;
+  }
+  X509* best = nullptr;
+  for (int i = 0; i < sk_X509_num(candidates); i++) {
+    X509* c = sk_X509_value(candidates, i);
+    EVP_PKEY* key = X509_get0_pubkey(c);
+    if (!key || X509_check_issued(c, x) != X509_V_OK ||
+        X509_verify(x, key) != 1) {
+      continue;
+    }
+    if (!best || (!ValidNow(best) && ValidNow(c))) best = c;
+  }
+  if (best) {
+    X509_up_ref(best);
+    *issuer = best;
+  }
+  sk_X509_pop_free(candidates, X509_free);
+  ERR_clear_error();  // Candidates that failed leave their errors behind.
+  return best ? 1 : 0;
 }
 
 // Reading a few hundred PEM files takes a while: do it on first use, not
@@ -111,6 +162,13 @@ Result<std::shared_ptr<net::ssl::context>> NewClientContext() {
   SSL_CTX* c = ctx->native_handle();
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
   SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
+  X509_STORE_set_get_issuer(SSL_CTX_get_cert_store(c), &GetIssuer);
+  // Every trusted certificate is an anchor, as in Go, not only
+  // self-signed ones: a server's own certificate or an intermediate put in
+  // the trusted set ends the chain there. Expiry, purpose and host name
+  // are still checked on every certificate of the chain.
+  X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(c),
+                              X509_V_FLAG_PARTIAL_CHAIN);
   return ctx;
 }
 

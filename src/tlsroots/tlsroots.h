@@ -6,8 +6,12 @@
 // Roots: SSL_CERT_FILE replaces the default
 // bundle file; SSL_CERT_DIR (':'-separated) replaces the default
 // directories, and EVERY file in them is read as PEM (Go semantics, not
-// OpenSSL's hashed-name lookup). Without them: the first readable of the
-// usual bundle files, plus every file in /etc/ssl/certs.
+// OpenSSL's hashed-name lookup), in name order. Without them: the first
+// readable of the usual bundle files, plus every file in /etc/ssl/certs.
+// Every certificate of every file is a trust anchor, as in Go: also one
+// that is not self-signed or not a CA (a server's own certificate), and
+// also when several share a subject name (the issuer is the one whose
+// signature verifies, not the first of that name).
 #pragma once
 
 #include <memory>

@@ -316,3 +316,87 @@ def wait_until(cond, timeout=20, what="condition"):
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+class GoStyleCerts:
+    """Certificates shaped like the ones Go tools (and chasquid's test
+    suite) make: subject only `O=Test Cert Org`, no key identifiers, so
+    several of them share one subject name and nothing but the signature
+    tells them apart. Made with python3-cryptography, which (unlike the
+    openssl command) can leave the key identifiers out and date a
+    certificate in the past."""
+
+    SUBJECT = "Test Cert Org"
+
+    def __init__(self):
+        from cryptography.hazmat.primitives.asymmetric import ec
+        self._ec = ec
+
+    def _name(self, org):
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+        return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME,
+                                             org)])
+
+    def make(self, host=None, issuer=None, ca=False, org=SUBJECT,
+             expired=False):
+        """Returns (cert, key). Self-signed unless `issuer` (a (cert, key)
+        pair) is given; `host` goes in subjectAltName."""
+        import datetime
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.x509.oid import ExtendedKeyUsageOID
+        key = self._ec.generate_private_key(self._ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if expired:
+            not_before = now - datetime.timedelta(days=3)
+            not_after = now - datetime.timedelta(days=1)
+        else:
+            not_before = now - datetime.timedelta(minutes=5)
+            not_after = now + datetime.timedelta(hours=4)
+        issuer_name = issuer[0].subject if issuer else self._name(org)
+        b = (x509.CertificateBuilder()
+             .subject_name(self._name(org))
+             .issuer_name(issuer_name)
+             .public_key(key.public_key())
+             .serial_number(x509.random_serial_number())
+             .not_valid_before(not_before)
+             .not_valid_after(not_after)
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None),
+                            critical=True)
+             .add_extension(x509.KeyUsage(
+                 digital_signature=True, key_encipherment=True,
+                 key_cert_sign=True, content_commitment=False,
+                 data_encipherment=False, key_agreement=False,
+                 crl_sign=False, encipher_only=False, decipher_only=False),
+                 critical=True))
+        if not ca:
+            b = b.add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                critical=False)
+        if host:
+            b = b.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(host)]),
+                critical=False)
+        cert = b.sign(issuer[1] if issuer else key, hashes.SHA256())
+        return cert, key
+
+    @staticmethod
+    def pem(cert):
+        from cryptography.hazmat.primitives import serialization
+        return cert.public_bytes(serialization.Encoding.PEM)
+
+    @staticmethod
+    def write(outdir, chain, key):
+        """Writes fullchain.pem (the certificates in `chain`, leaf first)
+        and privkey.pem into outdir, as a daemon's certs/<name>/ wants."""
+        from cryptography.hazmat.primitives import serialization
+        outdir = pathlib.Path(outdir)
+        outdir.mkdir(parents=True, exist_ok=True)
+        (outdir / "fullchain.pem").write_bytes(
+            b"".join(GoStyleCerts.pem(c) for c in chain))
+        (outdir / "privkey.pem").write_bytes(key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption()))
+        return outdir / "fullchain.pem", outdir / "privkey.pem"
