@@ -85,7 +85,7 @@ function(chasquid_library name)
 endfunction()
 
 function(chasquid_test name)
-  if(CHASQUID_FUZZ)
+  if(CHASQUID_FUZZ OR NOT BUILD_TESTING)
     return()
   endif()
   cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
