@@ -35,6 +35,10 @@ echo "== man pages, systemd units, example configuration"
 scripts/check-docs.sh
 stage_done "docs check"
 
+echo "== Debian package: build, lintian, install over Debian's chasquid"
+scripts/test-deb-install.sh
+stage_done "package + install test"
+
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 # -O1 -g1 (ASan's advice; line tables are enough for its reports) compiles
 # about a third faster than the default -O2 -g: CI time matters.
