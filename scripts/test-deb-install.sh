@@ -123,7 +123,9 @@ start_unit() {
   exec=$(sed -n 's/^ExecStart=//p' "$units/chasquid.service")
   user=$(sed -n 's/^User=//p' "$units/chasquid.service")
   group=$(sed -n 's/^Group=//p' "$units/chasquid.service")
-  [ -n "$exec" ] && [ -n "$user" ] || fail "no ExecStart= or User= in chasquid.service"
+  if [ -z "$exec" ] || [ -z "$user" ]; then
+    fail "no ExecStart= or User= in chasquid.service"
+  fi
   for s in smtp submission submission_tls; do
     local f=$units/chasquid-$s.socket
     [ -f "$f" ] || fail "missing socket unit chasquid-$s.socket"
@@ -284,6 +286,8 @@ if swaks --server 127.0.0.1:465 --tls-on-connect --auth PLAIN \
   >"$LOGS/swaks-badauth.log" 2>&1; then
   fail "a wrong password was accepted"
 fi
+grep -q '^<~\* 535 ' "$LOGS/swaks-badauth.log" ||
+  fail "a wrong password did not get a 535 reply"
 wait_for 60 "the two submitted messages (one through the alias postmaster)" \
   delivered user@example.com 3
 grep -rq "via-465" "$R/srv/mail/user@example.com/new" ||
