@@ -121,14 +121,18 @@ Result<std::unique_ptr<DiskQueue>> DiskQueue::New(net::any_io_executor ex,
 DiskQueue::DiskQueue(net::any_io_executor ex, Options opts)
     : ex_(std::move(ex)),
       opts_(std::move(opts)),
-      pool_(std::make_unique<net::thread_pool>(
-          std::max(1, opts_.io_threads))),
+      own_pool_(opts_.pool ? nullptr
+                           : std::make_unique<net::thread_pool>(
+                                 std::max(1, opts_.io_threads))),
+      pool_(opts_.pool ? opts_.pool : own_pool_.get()),
       dir_sync_(std::make_unique<safeio::DirSyncer>(
           opts_.dir, [] { dir_syncs->Add(); })) {}
 
 DiskQueue::~DiskQueue() {
-  pool_->stop();
-  pool_->join();
+  if (own_pool_) {
+    own_pool_->stop();
+    own_pool_->join();
+  }
 }
 
 size_t DiskQueue::Len() const {

@@ -72,9 +72,12 @@ struct Options {
   std::function<std::chrono::nanoseconds(
       std::chrono::system_clock::time_point created_at)>
       next_delay;
-  // Threads for fsync and alias hooks. Each synced write fsyncs its file
-  // before the rename; the directory fsync after the rename is shared by
-  // every write waiting for one (safeio::DirSyncer, group commit).
+  // Where blocking work runs: fsyncs and alias hooks. Each synced write
+  // fsyncs its file before the rename; the directory fsync after the rename
+  // is shared by every write waiting for one (safeio::DirSyncer, group
+  // commit). The daemon passes its one blocking pool, which must outlive
+  // the queue; null: the queue makes its own of `io_threads` threads.
+  net::thread_pool* pool = nullptr;
   int io_threads = 8;
   // Item files larger than this are quarantined at start-up, not read
   // into memory; 0: no limit. The daemon derives it from max_data_size_mb.
@@ -137,7 +140,8 @@ class DiskQueue : public Queue {
 
   net::any_io_executor ex_;
   Options opts_;
-  std::unique_ptr<net::thread_pool> pool_;
+  std::unique_ptr<net::thread_pool> own_pool_;  // Unless opts_.pool.
+  net::thread_pool* pool_;
   // Fsyncs the queue directory after synced writes, shared by concurrent
   // writers (group commit): the rename is durable before the 250.
   std::unique_ptr<safeio::DirSyncer> dir_sync_;
