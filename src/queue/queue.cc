@@ -520,7 +520,7 @@ net::awaitable<void> DiskQueue::SendDSN(std::shared_ptr<Item> item,
   };
   p.id2 = NewID();
   p.boundary = NewID();
-  p.date = DSNDate();
+  p.date = Rfc1123ZNow();
   auto msg = std::make_shared<const std::string>(BuildDSN(p));
   std::string null_sender = "<>";
   std::vector<std::string> to = {item->from};

@@ -31,16 +31,6 @@ std::string Env(const char* name) {
   return std::string(name) + "=" + (v ? v : "");
 }
 
-// "Mon, 02 Jan 2006 15:04:05 -0700", local time.
-std::string Rfc1123Z() {
-  time_t now = time(nullptr);
-  struct tm tm;
-  localtime_r(&now, &tm);
-  char buf[64];
-  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S %z", &tm);
-  return buf;
-}
-
 const char* Ascension() {
   static const char* const kPhrases[] = {
       "You offer the Amulet of Yendor to Anhur...",
@@ -213,7 +203,7 @@ std::string Conn::ReceivedHeader() const {
   v += std::string("(over ") + ModeName(mode_) + ", " +
        (on_tls_ ? session_->tls_version : "plain text!") + ", envelope from " +
        GoQuote(mail_from_) + ")\n";
-  v += "; " + Rfc1123Z() + "\n";
+  v += "; " + Rfc1123ZNow() + "\n";
   return v;
 }
 
