@@ -26,6 +26,7 @@
 #include "auth/auth.h"
 #include "courier/mda.h"
 #include "config/config.h"
+#include "daemon/cert_reload.h"
 #include "daemon/daemon.h"
 #include "daemon/reload.h"
 #include "dns/dns.h"
@@ -478,15 +479,21 @@ int Main(int argc, char** argv) {
     CLOG_ERROR("Ideally there should be a certificate for each MX you act as");
     CLOG_FATAL("At least one valid certificate is needed");
   }
-  std::vector<smtpsrv::CertPair> pairs;
-  for (const auto& c : certs) pairs.push_back({c.cert_path, c.key_path});
-  auto tls = smtpsrv::TlsContext::New(pairs);
-  if (!tls.ok()) CLOG_FATAL("    " + tls.status().message());
+  // Certificates reload on SIGHUP and on the reload timer (ours).
+  smtpsrv::TlsStore tls;
+  daemon::CertReloader cert_reloader("certs/", &tls);
+  if (Status s = cert_reloader.Init(certs); !s.ok()) {
+    CLOG_FATAL("    " + s.message());
+  }
+  reloader.Add("", [&cert_reloader] {
+    cert_reloader.Check();
+    return Status::Ok();
+  });
 
   net::thread_pool blocking(4);  // Auth (scrypt), hooks, alias hooks.
   smtpsrv::Deps smtp_deps;
   smtp_deps.blocking = &blocking;
-  smtp_deps.tls = &(*tls)->context();
+  smtp_deps.tls = &tls;
   smtp_deps.local_domains = {local_domains.begin(), local_domains.end()};
   smtp_deps.authenticate = [&authr](const std::string& user,
                                     const std::string& domain,

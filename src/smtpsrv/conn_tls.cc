@@ -43,8 +43,11 @@ net::awaitable<boost::system::error_code> Conn::WriteRaw(std::string data) {
 }
 
 net::awaitable<Status> Conn::Handshake() {
-  if (!deps_.tls) co_return Status::Permanent("no TLS configuration");
-  tls_ = std::make_unique<ssl::stream<tcp::socket&>>(sock_, *deps_.tls);
+  std::shared_ptr<TlsContext> snapshot = deps_.tls ? deps_.tls->Get() : nullptr;
+  if (!snapshot) co_return Status::Permanent("no TLS configuration");
+  MutableSession().tls_ctx = snapshot;
+  tls_ = std::make_unique<ssl::stream<tcp::socket&>>(sock_,
+                                                     snapshot->context());
   auto [ec] = co_await tls_->async_handshake(ssl::stream_base::server, kTuple);
   if (ec) {
     // The TLS layer is unusable; what follows (if anything) is plaintext.

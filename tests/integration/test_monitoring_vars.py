@@ -38,6 +38,9 @@ OUR_VARS = {
     "chasquid/queue/dirSyncs": "counter",
     "chasquid/queue/quarantined": "counter",
     "process": "func",
+    # Operations: certificates.
+    "chasquid/tls/certReloads": "map",
+    "chasquid/tls/certNotAfter": "map",
 }
 
 
