@@ -192,7 +192,7 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
   *tls_failed = false;
   auto client_or = co_await Client::Dial(opts_.resolver, host, opts_.port,
                                          opts_.connect_timeout,
-                                         opts_.session_timeout);
+                                         opts_.session_timeout, opts_.source);
   if (!client_or.ok()) co_return Transient("Could not dial: ",
                                            client_or.status());
   std::unique_ptr<Client> c = std::move(*client_or);
