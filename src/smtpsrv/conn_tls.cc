@@ -9,6 +9,7 @@
 
 #include "smtpsrv/conn.h"
 #include "smtpsrv/tls.h"
+#include "smtpsrv/vars.h"
 
 namespace chasquid::smtpsrv {
 
@@ -63,6 +64,8 @@ void Conn::AdoptTlsState() {
   on_tls_ = true;
   SSL* ssl = tls_->native_handle();
   MutableSession().tls_version = TlsVersionName(SSL_version(ssl));
+  // OpenSSL's names ("TLSv1.3"), the same as for outgoing sessions.
+  GetVars().tls_versions->Add(SSL_get_version(ssl));
   MutableSession().tls_cipher = TlsCipherName(SSL_get_current_cipher(ssl));
   // The client's SNI name replaces the configured hostname for the rest of
   // the connection (greeting, EHLO, Received "by").

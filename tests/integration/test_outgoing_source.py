@@ -34,9 +34,23 @@ def test_outgoing_connections_bind_to_the_source(chasquid_factory, dns,
     from conftest import free_port
     cert = self_signed(tmp_path / "peer", "mx.remote.test")
     with SMTPPeer(free_port(), *cert) as peer:
-        deliver_one(chasquid_factory, dns, peer, "bound",
-                    'outgoing_source_ipv4: "127.0.0.2"\n')
+        c = deliver_one(chasquid_factory, dns, peer, "bound",
+                        'outgoing_source_ipv4: "127.0.0.2"\n')
         assert peer.peers == ["127.0.0.2"]
+        wait_for(lambda: c.var("chasquid/queue/deliveriesSent",
+                               "email:remote") == 1,
+                 timeout=30, what="the sent counter")
+        # The peer's certificate is self-signed: TLS, but not verified.
+        assert c.var("chasquid/smtpOut/tlsVersions", "TLSv1.3") == 1
+        assert c.var("chasquid/smtpOut/tlsCount", "tls:insecure") == 1
+        wait_for(lambda: c.var("chasquid/queue/sizeBytes") == 0, timeout=30,
+                 what="an empty queue")
+        assert c.var("chasquid/queue/oldestItemTimestamp") == 0
+        # The MX and address lookups went through our resolver.
+        assert c.var("chasquid/dns/queries", "MX") >= 1
+        assert c.var("chasquid/dns/queries", "A") >= 1
+        assert c.var("chasquid/dns/queryResults", "ok") >= 2
+        assert c.var("chasquid/dns/queryDuration", "MX")["le=+Inf"] >= 1
         # Without the field, the kernel picks (127.0.0.1 towards it).
         deliver_one(chasquid_factory, dns, peer, "default")
         assert peer.peers == ["127.0.0.2", "127.0.0.1"]
