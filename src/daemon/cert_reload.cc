@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "metrics/metrics.h"
+#include "nettrace/trace.h"
 
 namespace chasquid::daemon {
 
@@ -78,6 +79,10 @@ Status CertReloader::Init(const std::vector<CertPair>& pairs) {
 
 bool CertReloader::Load(const std::string& name, const PairSig& sig,
                         Entry* e) {
+  // A trace per pair loaded, for /debug/traces; the outcome is also
+  // logged below, once, so the trace only stores its events.
+  nettrace::Trace tr("TLS.CertReload", name);
+  tr.Event("files changed: " + e->files.cert_path + ", " + e->files.key_path);
   // The same checks, with the same texts, as at start-up.
   Status s = CheckCertPair(e->files.cert_path, e->files.key_path);
   std::shared_ptr<const smtpsrv::KeyPair> kp;
@@ -94,12 +99,14 @@ bool CertReloader::Load(const std::string& name, const PairSig& sig,
                (e->pair ? "; still serving the previous one"
                         : "; not serving it"));
     Reloads()->Add("error");
+    tr.Event("refused: " + s.message());
     e->has_failed = true;
     e->failed = sig;
     return false;
   }
   CLOG_INFO("Reloaded certificate " + name);
   Reloads()->Add("ok");
+  tr.Event("loaded; expires at " + std::to_string(kp->NotAfter()));
   e->pair = std::move(kp);
   e->sig = sig;
   e->has_failed = false;

@@ -215,4 +215,7 @@ def test_new_directory_served_via_sni_after_sighup(chasquid_factory):
     assert c.var("chasquid/tls/certNotAfter", "other.example") > time.time()
     # Other certificates were not reloaded: only the new one was loaded.
     assert c.var("chasquid/tls/certReloads") == {"ok": 1}
+    # The reload has its trace.
+    _, _, page = c.get("/debug/traces?fam=TLS.CertReload&b=0&all=true")
+    assert b"other.example" in page, page
     assert c.proc.poll() is None
