@@ -117,10 +117,17 @@ void CertReloader::Check() {
   std::lock_guard<std::mutex> l(mu_);
   auto listing = ReadDirOrFail(dir_);
   if (!listing.ok()) {
-    CLOG_ERROR("Error reloading certificates: " + listing.status().message());
-    Reloads()->Add("error");
+    // Reported once, not on every tick, until the directory is back.
+    if (!dir_failed_) {
+      CLOG_ERROR("Error reloading certificates: " +
+                 listing.status().message() + "; still serving the previous "
+                 "ones");
+      Reloads()->Add("error");
+    }
+    dir_failed_ = true;
     return;
   }
+  dir_failed_ = false;
   bool changed = false;
   std::set<std::string> seen;
   for (const DirEntry& d : *listing) {

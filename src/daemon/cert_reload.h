@@ -77,6 +77,7 @@ class CertReloader {
   smtpsrv::TlsStore* const store_;
   std::mutex mu_;
   std::map<std::string, Entry> entries_;  // By certs/ name, in byte order.
+  bool dir_failed_ = false;  // The last listing of dir_ failed.
 };
 
 }  // namespace chasquid::daemon

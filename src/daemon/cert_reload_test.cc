@@ -86,6 +86,18 @@ TEST_F(CertReloadTest, ReloadsChangedPairsOnly) {
   EXPECT_EQ(store.Get()->size(), 2u);
   EXPECT_GT(NotAfter("b"), 0);
 
+  // certs/ unreadable: the old pairs keep serving, reported once.
+  Sh("mv " + dir_ + "/certs " + dir_ + "/certs.off");
+  err = Reloads("error");
+  auto before = store.Get();
+  r.Check();
+  r.Check();
+  EXPECT_EQ(store.Get(), before);
+  EXPECT_EQ(Reloads("error"), err + 1);
+  Sh("mv " + dir_ + "/certs.off " + dir_ + "/certs");
+  r.Check();
+  EXPECT_EQ(store.Get(), before);
+
   // Removed: no longer served, its expiry gone.
   Sh("rm -r " + dir_ + "/certs/b");
   r.Check();
