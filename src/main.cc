@@ -11,7 +11,6 @@
 #include <memory>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -360,13 +359,8 @@ int Main(int argc, char** argv) {
   // Ours: the outgoing source addresses, which the host must have.
   smtp_opts.source = {conf->outgoing_source_ipv4(),
                       conf->outgoing_source_ipv6()};
-  for (auto [field, addr, v6] :
-       {std::tuple{"outgoing_source_ipv4", &smtp_opts.source.v4, false},
-        std::tuple{"outgoing_source_ipv6", &smtp_opts.source.v6, true}}) {
-    if (addr->empty()) continue;
-    if (Status s = courier::CheckSourceAddress(field, *addr, v6); !s.ok()) {
-      CLOG_FATAL("Invalid configuration: " + s.message());
-    }
+  if (Status s = courier::CheckSourceAddrs(smtp_opts.source); !s.ok()) {
+    CLOG_FATAL("Invalid configuration: " + s.message());
   }
   smtp_opts.dinfo = dinfo.get();
   smtp_opts.tls = client_tls;

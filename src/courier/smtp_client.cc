@@ -114,6 +114,17 @@ Status CheckSourceAddress(const std::string& field, const std::string& addr,
   return Status::Ok();
 }
 
+Status CheckSourceAddrs(const SourceAddrs& source) {
+  if (!source.v4.empty()) {
+    Status s = CheckSourceAddress("outgoing_source_ipv4", source.v4, false);
+    if (!s.ok()) return s;
+  }
+  if (!source.v6.empty()) {
+    return CheckSourceAddress("outgoing_source_ipv6", source.v6, true);
+  }
+  return Status::Ok();
+}
+
 net::awaitable<Result<std::string>> Client::ReadLine() {
   ArmTimer();
   auto buf = net::dynamic_buffer(inbuf_, inbuf_.size() + reply_budget_);

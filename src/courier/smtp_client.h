@@ -41,6 +41,9 @@ struct SourceAddrs {
 // `outgoing_source_ipv4 "192.0.2.1": bind: cannot assign requested address`.
 Status CheckSourceAddress(const std::string& field, const std::string& addr,
                           bool v6);
+// Both of them, under the config field names (outgoing_source_ipv4/6);
+// empty ones are fine.
+Status CheckSourceAddrs(const SourceAddrs& source);
 
 class Client {
  public:
