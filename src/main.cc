@@ -25,6 +25,7 @@
 #include "courier/mda.h"
 #include "courier/options.h"
 #include "courier/smtp.h"
+#include "daemon/cert_reload.h"
 #include "daemon/daemon.h"
 #include "daemon/flags.h"
 #include "daemon/reload.h"
@@ -189,6 +190,9 @@ int Main(int argc, char** argv) {
 
   courier::SmtpOptions smtp_opts = courier::SmtpOptionsFrom(conf, testing);
   smtp_opts.resolver = resolver.get();
+  // Ours: the outgoing source addresses, which the host must have.
+  smtp_opts.source = {conf.outgoing_source_ipv4(), conf.outgoing_source_ipv6()};
+  OrDie(courier::CheckSourceAddrs(smtp_opts.source), "Invalid configuration: ");
   smtp_opts.dinfo = dinfo.get();
   smtp_opts.tls = client_tls;
   smtp_opts.sts_policy = [cache = sts_cache.get()](std::string domain) {
@@ -254,14 +258,19 @@ int Main(int argc, char** argv) {
     CLOG_ERROR("Ideally there should be a certificate for each MX you act as");
     CLOG_FATAL("At least one valid certificate is needed");
   }
-  std::vector<smtpsrv::CertPair> pairs;
-  for (const auto& c : certs) pairs.push_back({c.cert_path, c.key_path});
-  auto tls = OrDie(smtpsrv::TlsContext::New(pairs), "    ");
+  // Certificates reload on SIGHUP and on the reload timer (ours).
+  smtpsrv::TlsStore tls;
+  daemon::CertReloader cert_reloader("certs/", &tls);
+  OrDie(cert_reloader.Init(certs), "    ");
+  reloader.Add("", [&cert_reloader] {
+    cert_reloader.Check();
+    return Status::Ok();
+  });
 
   policy.SetDomainInfo(dinfo.get(), &blocking);
   smtpsrv::Deps deps;
   deps.blocking = &blocking;
-  deps.tls = &tls->context();
+  deps.tls = &tls;
   deps.local_domains = {local_domains.begin(), local_domains.end()};
   deps.authenticate = [&authr](const std::string& user,
                                const std::string& domain,

@@ -101,6 +101,9 @@ void Merge(const Config& src, Config* dst) {
     dst->set_max_queue_items(src.max_queue_items());
   }
   str(src.give_up_send_after(), dst->mutable_give_up_send_after());
+  // Ours (field numbers from 100).
+  str(src.outgoing_source_ipv4(), dst->mutable_outgoing_source_ipv4());
+  str(src.outgoing_source_ipv6(), dst->mutable_outgoing_source_ipv6());
 }
 
 Result<Config> Load(const std::string& path, const std::string& overrides) {

@@ -23,11 +23,27 @@
 #include "base/async.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "metrics/metrics.h"
 #include "nettrace/trace.h"
 
 namespace chasquid::localrpc {
 
 namespace {
+
+// Ours: calls by method and failed calls by method (unknown methods, bad
+// arguments, the method's own errors).
+struct RpcVars {
+  metrics::CounterMap* calls = metrics::NewMap(
+      "chasquid/localrpc/calls", "method", "local RPC calls, by method");
+  metrics::CounterMap* errors = metrics::NewMap(
+      "chasquid/localrpc/errors", "method",
+      "local RPC calls that failed, by method");
+};
+
+const RpcVars& Vars() {
+  static const RpcVars v;
+  return v;
+}
 
 using net::local::stream_protocol;
 using namespace net::experimental::awaitable_operators;
@@ -151,6 +167,10 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     tr.Debugf(resp);
+    // Only registered names become label values, never what a client sent.
+    std::string label = it == handlers.end() ? "unknown" : method;
+    Vars().calls->Add(label);
+    if (resp.compare(0, 4, "200 ") != 0) Vars().errors->Add(label);
     resp += "\r\n";
     auto write = net::async_write(sock, net::buffer(resp),
                                   net::as_tuple(net::use_awaitable));
@@ -166,7 +186,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 };
 
 Server::Server(net::any_io_executor ex, net::thread_pool* pool)
-    : impl_(std::make_shared<Impl>(ex, pool)) {}
+    : impl_(std::make_shared<Impl>(ex, pool)) {
+  Vars();  // Exported from start-up on.
+}
 
 Server::~Server() {
   boost::system::error_code ec;

@@ -84,6 +84,22 @@ void CounterMap::Add(std::string_view key, int64_t n) {
   }
 }
 
+void CounterMap::Set(std::string_view key, int64_t v) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = values_.find(key);
+  if (it == values_.end()) {
+    values_.emplace(std::string(key), v);
+  } else {
+    it->second = v;
+  }
+}
+
+void CounterMap::Erase(std::string_view key) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = values_.find(key);
+  if (it != values_.end()) values_.erase(it);
+}
+
 int64_t CounterMap::Value(std::string_view key) const {
   std::lock_guard<std::mutex> l(mu_);
   auto it = values_.find(key);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <random>
 
@@ -49,6 +50,23 @@ metrics::Counter* dir_syncs = metrics::NewCounter(
 metrics::CounterMap* deliver_attempts =
     metrics::NewMap("chasquid/queue/deliverAttempts", "recipient_type",
                     "attempts to deliver mail, by recipient type");
+// Ours: what came of the attempts, by recipient type, so that an alert can
+// tell mail that gets out from mail that only gets tried.
+metrics::CounterMap* deliveries_sent = metrics::NewMap(
+    "chasquid/queue/deliveriesSent", "recipient_type",
+    "delivery attempts that succeeded, by recipient type");
+metrics::CounterMap* deliveries_transient = metrics::NewMap(
+    "chasquid/queue/deliveriesTransientFailed", "recipient_type",
+    "delivery attempts that failed temporarily (retried), by recipient type");
+metrics::CounterMap* deliveries_permanent = metrics::NewMap(
+    "chasquid/queue/deliveriesPermanentFailed", "recipient_type",
+    "delivery attempts that failed permanently (bounced), by recipient type");
+metrics::CounterMap* deliveries_given_up = metrics::NewMap(
+    "chasquid/queue/deliveriesGivenUp", "recipient_type",
+    "recipients still pending when the queue gave up on them, by recipient "
+    "type");
+metrics::Counter* dsn_failed = metrics::NewCounter(
+    "chasquid/queue/dsnFailed", "count of DSNs that could not be queued");
 
 uint64_t Random64() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -264,7 +282,7 @@ void DiskQueue::Start(std::shared_ptr<Item> item) {
   {
     std::lock_guard<std::mutex> l(mu_);
     items_[item->id] = item;
-    metrics::QueueLength()->Set(static_cast<int64_t>(items_.size()));
+    UpdateGaugesLocked();
   }
   net::co_spawn(net::make_strand(ex_), SendLoop(std::move(item)),
                 LogIfThrown);
@@ -300,7 +318,24 @@ void DiskQueue::Remove(const std::string& id) {
   }
   std::lock_guard<std::mutex> l(mu_);
   items_.erase(id);
+  UpdateGaugesLocked();
+}
+
+void DiskQueue::UpdateGaugesLocked() {
+  // A scan of at most max_items entries, only when an item comes or goes.
+  int64_t bytes = 0;
+  auto oldest = system_clock::time_point::max();
+  for (const auto& [id, item] : items_) {
+    if (item->data) bytes += static_cast<int64_t>(item->data->size());
+    oldest = std::min(oldest, item->created_at);
+  }
   metrics::QueueLength()->Set(static_cast<int64_t>(items_.size()));
+  metrics::QueueBytes()->Set(bytes);
+  metrics::QueueOldestItem()->Set(
+      items_.empty() ? 0
+                     : std::chrono::duration_cast<std::chrono::seconds>(
+                           oldest.time_since_epoch())
+                           .count());
 }
 
 net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
@@ -400,6 +435,13 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
     }
   }
   if (s.ok()) {
+    deliveries_sent->Add(type);
+  } else if (s.permanent()) {
+    deliveries_permanent->Add(type);
+  } else {
+    deliveries_transient->Add(type);
+  }
+  if (s.ok()) {
     tr->Printf(r.address + " sent");
     maillog::SendAttempt(item->id, item->from, r.address, "", false);
   } else if (s.permanent()) {
@@ -494,6 +536,13 @@ net::awaitable<void> DiskQueue::SendLoop(std::shared_ptr<Item> item) {
     std::lock_guard<std::mutex> l(item->mu);
     for (const auto& r : item->rcpt) {
       if (r.status != Recipient::Status::kSent) failed = true;
+      if (r.status != Recipient::Status::kPending) continue;
+      // Still pending: the give-up time ran out before it was delivered.
+      deliveries_given_up->Add(
+          r.type == Recipient::Type::kPipe      ? "pipe"
+          : r.type == Recipient::Type::kForward ? "forward"
+          : IsLocal(r.address)                  ? "email:local"
+                                                : "email:remote");
     }
   }
   // Never a DSN for a DSN (or any null-sender message): no loops.
@@ -527,6 +576,7 @@ net::awaitable<void> DiskQueue::SendDSN(std::shared_ptr<Item> item,
   auto id = co_await Put(std::move(null_sender), std::move(to), std::move(msg));
   if (!id.ok()) {
     tr->Error("failed to queue DSN: " + id.status().message());
+    dsn_failed->Add();
     co_return;
   }
   dsn_queued->Add();

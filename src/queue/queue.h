@@ -134,6 +134,8 @@ class DiskQueue : public Queue {
   // A recycled file for the next write, or "" (then a new one is made).
   std::string TakeSpare();
   void Start(std::shared_ptr<Item> item);
+  // Sets the queue's gauges (length, bytes, oldest item); mu_ held.
+  void UpdateGaugesLocked();
   bool IsLocal(const std::string& addr) const;
   std::string RewriteSender(const std::string& from,
                             const std::string& original) const;

@@ -309,7 +309,11 @@ net::awaitable<Conn::Reply> Conn::Dispatch(std::string verb,
   if (verb == "RCPT") co_return co_await Rcpt(params);
   if (verb == "DATA") co_return co_await Data();
   if (verb == "STARTTLS") co_return co_await StartTls();
-  if (verb == "AUTH") co_return co_await Auth(params);
+  if (verb == "AUTH") {
+    Reply r = co_await Auth(params);
+    CountAuth(params, r.code);
+    co_return r;
+  }
   if (verb == "QUIT") {
     std::string bye = "2.0.0 Be seeing you...";
     (void)co_await WriteReply(221, std::move(bye));

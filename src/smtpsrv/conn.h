@@ -136,6 +136,9 @@ class Conn {
   struct Session {
     std::string tls_version, tls_cipher;
     std::string auth_user, auth_domain;
+    // The certificates this connection's TLS layer was made with: kept
+    // for the connection's life, whatever reloads happen meanwhile.
+    std::shared_ptr<TlsContext> tls_ctx;
   };
   std::unique_ptr<Session> session_;
   Session& MutableSession() {

@@ -42,6 +42,8 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 class Checks;
+class TlsStore;
+class TlsContext;
 
 enum class Mode { kSmtp, kSubmission, kSubmissionTls };
 
@@ -73,7 +75,9 @@ struct Deps {
   queue::Queue* queue = nullptr;      // nullptr: DATA fails with 451.
   aliases::Resolver* aliases = nullptr;  // nullptr: no aliases.
   Checks* checks = nullptr;           // nullptr: no SPF/DKIM/sec. level.
-  net::ssl::context* tls = nullptr;   // Server TLS context (tls.h).
+  // The server TLS contexts (tls.h); each handshake takes the current
+  // snapshot. nullptr: no TLS.
+  TlsStore* tls = nullptr;
   net::thread_pool* blocking = nullptr;  // Auth, hooks, alias hook.
   // auth::Authenticator::Authenticate / Exists; may block (scrypt).
   std::function<Result<bool>(const std::string& user,

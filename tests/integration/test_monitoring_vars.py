@@ -38,6 +38,27 @@ OUR_VARS = {
     "chasquid/queue/dirSyncs": "counter",
     "chasquid/queue/quarantined": "counter",
     "process": "func",
+    # Operations: certificates, TLS versions, AUTH, delivery results.
+    "chasquid/tls/certReloads": "map",
+    "chasquid/tls/certNotAfter": "map",
+    "chasquid/smtpIn/tlsVersions": "map",
+    "chasquid/smtpOut/tlsVersions": "map",
+    "chasquid/smtpIn/authAttempts": "map",
+    "chasquid/smtpIn/authSuccess": "map",
+    "chasquid/smtpIn/authFailure": "map",
+    "chasquid/smtpIn/authError": "map",
+    "chasquid/queue/deliveriesSent": "map",
+    "chasquid/queue/deliveriesTransientFailed": "map",
+    "chasquid/queue/deliveriesPermanentFailed": "map",
+    "chasquid/queue/deliveriesGivenUp": "map",
+    "chasquid/queue/dsnFailed": "counter",
+    "chasquid/queue/sizeBytes": "gauge",
+    "chasquid/queue/oldestItemTimestamp": "gauge",
+    "chasquid/dns/queries": "map",
+    "chasquid/dns/queryResults": "map",
+    "chasquid/dns/queryDuration": "histogram",
+    "chasquid/localrpc/calls": "map",
+    "chasquid/localrpc/errors": "map",
 }
 
 
