@@ -37,6 +37,7 @@ OUR_VARS = {
     "chasquid/queue/length": "gauge",
     "chasquid/queue/dirSyncs": "counter",
     "chasquid/queue/quarantined": "counter",
+    "chasquid/localrpc/calls": "map",
     "process": "func",
 }
 
