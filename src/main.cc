@@ -45,6 +45,7 @@
 #include "normalize/normalize.h"
 #include "policy/policy.h"
 #include "queue/queue.h"
+#include "queue/rpc.h"
 #include "smtpsrv/server.h"
 #include "smtpsrv/startup.h"
 #include "smtpsrv/tls.h"
@@ -446,6 +447,7 @@ int Main(int argc, char** argv) {
     }
     return localrpc::Values{};
   });
+  queue::RegisterRpc(&rpc, q.get());
   if (Status s = rpc.Listen(conf->data_dir() + "/localrpc-v1"); !s.ok()) {
     CLOG_FATAL("Error starting local RPC server: " + s.message());
   }

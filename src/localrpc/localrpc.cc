@@ -33,8 +33,9 @@ namespace {
 using net::local::stream_protocol;
 using namespace net::experimental::awaitable_operators;
 
-// A request is one short line; a reply may carry much more (a listing of
-// the whole queue, for the queue tools).
+// A request is one short line; a reply may carry a whole queue listing
+// (queue/rpc.h bounds it at 8 MiB of JSON, up to three times that once
+// URL-encoded).
 constexpr size_t kMaxLine = 64 * 1024;
 constexpr size_t kMaxReply = 32 << 20;
 

@@ -38,6 +38,7 @@ OUR_VARS = {
     "chasquid/queue/dirSyncs": "counter",
     "chasquid/queue/quarantined": "counter",
     "chasquid/localrpc/calls": "map",
+    "chasquid/queue/adminOperations": "map",
     "process": "func",
 }
 
