@@ -44,6 +44,7 @@
 #include "policy/policy.h"
 #include "queue/options.h"
 #include "queue/queue.h"
+#include "queue/rpc.h"
 #include "smtpsrv/options.h"
 #include "smtpsrv/server.h"
 #include "smtpsrv/startup.h"
@@ -236,6 +237,7 @@ int Main(int argc, char** argv) {
   localrpc::Server rpc(io.get_executor(), &blocking);
   aliases::RegisterRpc(rpc, aliasr);
   domaininfo::RegisterRpc(rpc, *dinfo);
+  queue::RegisterRpc(&rpc, q.get());
   OrDie(rpc.Listen(conf.data_dir() + "/localrpc-v1"),
         "Error starting local RPC server: ");
   rpc.Start();

@@ -1,6 +1,7 @@
 #include "queue/item.h"
 
 #include <cstdio>
+#include <ctime>
 
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
@@ -54,6 +55,30 @@ const char* StatusName(Recipient::Status s) {
     case Recipient::Status::kFailed: return "FAILED";
     default: return "PENDING";
   }
+}
+
+const char* ResultName(Attempt::Result r) {
+  switch (r) {
+    case Attempt::Result::kTransient: return "temporary";
+    case Attempt::Result::kPermanent: return "permanent";
+    default: return "sent";
+  }
+}
+
+std::string FormatTime(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                t.time_since_epoch())
+                .count();
+  time_t secs = ms / 1000;
+  int frac = static_cast<int>(ms % 1000);
+  if (frac < 0) frac += 1000, secs -= 1;
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  snprintf(out, sizeof(out), "%s.%03dZ", buf, frac);
+  return out;
 }
 
 std::string EscapeText(std::string_view s) {

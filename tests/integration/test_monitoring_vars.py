@@ -37,6 +37,8 @@ OUR_VARS = {
     "chasquid/queue/length": "gauge",
     "chasquid/queue/dirSyncs": "counter",
     "chasquid/queue/quarantined": "counter",
+    "chasquid/localrpc/calls": "map",
+    "chasquid/queue/adminOperations": "map",
     "process": "func",
     # Operations: certificates, TLS versions, AUTH, delivery results.
     "chasquid/tls/certReloads": "map",

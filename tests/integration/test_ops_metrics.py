@@ -125,8 +125,6 @@ def test_local_rpc_calls_by_method(chasquid_factory):
         s.sendall(b"DropTables \n")
         assert s.makefile("rb").readline() == b"500 unknown method\r\n"
 
-    assert c.var("chasquid/localrpc/calls", "AliasResolve") == 1
-    assert c.var("chasquid/localrpc/calls", "DomaininfoClear") == 1
-    assert c.var("chasquid/localrpc/calls", "unknown") == 1
-    assert c.var("chasquid/localrpc/errors") == {"DomaininfoClear": 1,
-                                                 "unknown": 1}
+    assert c.var("chasquid/localrpc/calls") == {"AliasResolve:ok": 1,
+                                                "DomaininfoClear:error": 1,
+                                                "unknown:error": 1}
