@@ -25,6 +25,7 @@
 #include "aliases/aliases.h"
 #include "auth/auth.h"
 #include "courier/mda.h"
+#include "config/abuse.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "daemon/reload.h"
@@ -137,6 +138,10 @@ smtpsrv::Options SmtpOptions(const Config& conf) {
   o.hook_timeout = TestingDuration("testing__hook_timeout",
                                    FLAGS_testing__hook_timeout);
   o.max_connections = FLAGS_testing__max_connections;
+  // Already validated by config::Load.
+  if (auto t = config::AuthThrottleOptions(conf); t.ok()) o.auth_throttle = *t;
+  o.authorize_sender = conf.authorize_sender();
+  o.authorize_header_from = conf.authorize_header_from();
   return o;
 }
 

@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "config/abuse.h"
 
 #include <unistd.h>
 
@@ -92,6 +93,46 @@ TEST(ConfigTest, Errors) {
   auto over = Load(path, "nope: 1");
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.status().message().rfind("parsing override: 1:", 0), 0u);
+  unlink(path.c_str());
+}
+
+TEST(ConfigTest, AuthThrottleDefaultsMergeAndErrors) {
+  std::string path = WriteTemp("");
+  auto c = Load(path, "");
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->has_auth_throttle());  // A chasquid config prints as is.
+  auto o = AuthThrottleOptions(*c);
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->enabled);
+  EXPECT_EQ(o->ip_failures, 10u);
+  EXPECT_EQ(o->user_failures, 30u);
+  EXPECT_EQ(o->window, std::chrono::minutes(10));
+  unlink(path.c_str());
+
+  path = WriteTemp("auth_throttle: { ip_failures: 4 window: '1m' }\n");
+  c = Load(path, "auth_throttle: { enabled: false }");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  o = AuthThrottleOptions(*c);
+  ASSERT_TRUE(o.ok());
+  EXPECT_FALSE(o->enabled);
+  EXPECT_EQ(o->ip_failures, 4u);
+  EXPECT_EQ(o->window, std::chrono::minutes(1));
+  EXPECT_EQ(o->block_time, std::chrono::minutes(15));
+  unlink(path.c_str());
+
+  path = WriteTemp("auth_throttle: { block_time: '15' }\n");
+  c = Load(path, "");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "invalid auth_throttle.block_time value \"15\": time: missing "
+            "unit in duration \"15\"");
+  unlink(path.c_str());
+
+  path = WriteTemp("auth_throttle: { ip_failures: 30 }\n");
+  c = Load(path, "");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "invalid auth_throttle: user_failures must be above ip_failures");
   unlink(path.c_str());
 }
 

@@ -95,6 +95,9 @@ net::awaitable<Conn::Reply> Conn::Mail(std::string params) {
 
   if (*token == "<>") {
     // Null sender (bounces): no SPF, no security level check.
+    std::string null_sender = "<>";
+    auto refused = co_await AuthorizeMailFrom(std::move(null_sender));
+    if (refused) co_return *refused;
     has_sender_ = true;
     mail_from_ = "<>";
     co_return Reply{250, "2.1.5 You feel like you are being watched"};
@@ -142,6 +145,9 @@ net::awaitable<Conn::Reply> Conn::Mail(std::string params) {
     LogRejected(*addr, {}, "malformed address: " + converted.status().message());
     co_return Reply{501, "5.1.8 Malformed sender domain (IDNA conversion failed)"};
   }
+  std::string sender = *converted;
+  auto refused = co_await AuthorizeMailFrom(std::move(sender));
+  if (refused) co_return *refused;
   has_sender_ = true;
   mail_from_ = *converted;
   co_return Reply{250, "2.1.5 You feel like you are being watched"};

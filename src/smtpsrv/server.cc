@@ -71,6 +71,10 @@ Server::Server(net::io_context& io, Options opts, Deps deps)
   auto tick = std::clamp<std::chrono::nanoseconds>(
       shortest / 10, std::chrono::milliseconds(10), std::chrono::seconds(1));
   deadlines_ = Deadlines::New(io_, tick);
+  if (opts_.auth_throttle.enabled) {
+    auth_throttle_ =
+        std::make_unique<limits::AuthThrottle>(opts_.auth_throttle);
+  }
 }
 
 Server::~Server() { deadlines_->Stop(); }

@@ -21,6 +21,10 @@ struct Vars {
   metrics::Counter* dkim_verify_not_found;
   metrics::Counter* dkim_verify_valid;
   metrics::Counter* dkim_verify_errors;
+  // Ours: AUTH throttling (conn_auth.cc), by result.
+  metrics::CounterMap* auth_throttle;
+  // Ours: sender authorization (conn_sender.cc), by result.
+  metrics::CounterMap* sender_authorization;
 };
 
 const Vars& GetVars();

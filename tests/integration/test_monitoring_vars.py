@@ -37,6 +37,8 @@ OUR_VARS = {
     "chasquid/queue/length": "gauge",
     "chasquid/queue/dirSyncs": "counter",
     "chasquid/queue/quarantined": "counter",
+    "chasquid/smtpIn/authThrottle": "map",
+    "chasquid/smtpIn/senderAuthorization": "map",
     "process": "func",
 }
 
