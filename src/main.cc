@@ -142,6 +142,8 @@ smtpsrv::Options SmtpOptions(const Config& conf) {
   if (auto t = config::AuthThrottleOptions(conf); t.ok()) o.auth_throttle = *t;
   o.authorize_sender = conf.authorize_sender();
   o.authorize_header_from = conf.authorize_header_from();
+  o.client_limits = config::ClientLimitsOptions(conf);
+  o.send_brake = config::SendBrakeOptions(conf);
   return o;
 }
 

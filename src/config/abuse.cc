@@ -53,6 +53,28 @@ Result<limits::AuthThrottleOptions> AuthThrottleOptions(const Config& c) {
   return o;
 }
 
+limits::ClientLimitsOptions ClientLimitsOptions(const Config& c) {
+  limits::ClientLimitsOptions o;
+  o.max_open = c.has_max_connections_per_client()
+                   ? c.max_connections_per_client()
+                   : kDefaultMaxConnectionsPerClient;
+  o.max_per_minute = c.has_max_new_connections_per_client_minute()
+                         ? c.max_new_connections_per_client_minute()
+                         : kDefaultMaxNewConnectionsPerClientMinute;
+  return o;
+}
+
+limits::SendBrakeOptions SendBrakeOptions(const Config& c) {
+  limits::SendBrakeOptions o;
+  o.messages_per_hour = c.has_max_messages_per_user_hour()
+                            ? c.max_messages_per_user_hour()
+                            : kDefaultMaxMessagesPerUserHour;
+  o.recipients_per_hour = c.has_max_recipients_per_user_hour()
+                              ? c.max_recipients_per_user_hour()
+                              : kDefaultMaxRecipientsPerUserHour;
+  return o;
+}
+
 Status ValidateAbuse(const Config& c) {
   return AuthThrottleOptions(c).status();
 }

@@ -108,6 +108,19 @@ void Merge(const Config& src, Config* dst) {
   }
   if (src.authorize_sender()) dst->set_authorize_sender(true);
   if (src.authorize_header_from()) dst->set_authorize_header_from(true);
+  if (src.has_max_connections_per_client()) {
+    dst->set_max_connections_per_client(src.max_connections_per_client());
+  }
+  if (src.has_max_new_connections_per_client_minute()) {
+    dst->set_max_new_connections_per_client_minute(
+        src.max_new_connections_per_client_minute());
+  }
+  if (src.has_max_messages_per_user_hour()) {
+    dst->set_max_messages_per_user_hour(src.max_messages_per_user_hour());
+  }
+  if (src.has_max_recipients_per_user_hour()) {
+    dst->set_max_recipients_per_user_hour(src.max_recipients_per_user_hour());
+  }
 }
 
 Result<Config> Load(const std::string& path, const std::string& overrides) {

@@ -136,5 +136,24 @@ TEST(ConfigTest, AuthThrottleDefaultsMergeAndErrors) {
   unlink(path.c_str());
 }
 
+TEST(ConfigTest, ClientLimitsDefaultsAndZeroTurnsOff) {
+  Config c;
+  auto cl = ClientLimitsOptions(c);
+  EXPECT_EQ(cl.max_open, 15000u);
+  EXPECT_EQ(cl.max_per_minute, 60000u);
+  auto sb = SendBrakeOptions(c);
+  EXPECT_EQ(sb.messages_per_hour, 1000u);
+  EXPECT_EQ(sb.recipients_per_hour, 10000u);
+
+  auto parsed = ParseText(
+      "max_connections_per_client: 0 max_messages_per_user_hour: 5", "");
+  ASSERT_TRUE(parsed.ok());
+  Config merged = Defaults();
+  Merge(*parsed, &merged);
+  EXPECT_EQ(ClientLimitsOptions(merged).max_open, 0u);
+  EXPECT_EQ(ClientLimitsOptions(merged).max_per_minute, 60000u);
+  EXPECT_EQ(SendBrakeOptions(merged).messages_per_hour, 5u);
+}
+
 }  // namespace
 }  // namespace chasquid::config

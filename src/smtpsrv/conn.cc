@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "limits/client_key.h"
 #include "maillog/maillog.h"
 #include "metrics/latency.h"
 #include "smtp/command.h"
@@ -67,7 +68,9 @@ Conn::Conn(tcp::socket socket, Mode mode, Server* srv)
   }
 }
 
-Conn::~Conn() = default;
+Conn::~Conn() {
+  if (admitted_) srv_->client_limits().Release(limits::ClientKey(remote_ip_));
+}
 
 void Conn::SetCommandDeadline() {
   io_deadline_.Set(std::min(Clock::now() + opts_.command_timeout, deadline_));
@@ -180,6 +183,13 @@ net::awaitable<bool> Conn::Greet() {
       remote_ip_ = CanonicalIp(ep->src_ip);
       remote_addr_ = JoinHostPort(remote_ip_, ep->src_port);
     }
+  }
+  // The client is known now (HAProxy's, if any): its limits.
+  if (auto refused = AdmitConnection()) {
+    std::string bye = std::to_string(refused->code) + " " + refused->text +
+                      "\r\n";
+    (void)co_await WriteRaw(std::move(bye));
+    co_return false;
   }
   // Named, not built inside the co_await (GCC 12: base/async.h).
   std::string greeting = "220 " + hostname_ + " ESMTP chasquid\r\n";

@@ -96,6 +96,14 @@ class Conn {
   // (not at all).
   net::awaitable<std::string> SenderMatch(std::string addr);
 
+  // conn_limits.cc: nullopt if within the limits, else the refusal
+  // (logged, counted, traced).
+  std::optional<Reply> AdmitConnection();        // At the start.
+  std::optional<Reply> CheckSendBrake(uint32_t rcpts);  // MAIL, RCPT.
+  void CountSent();  // After the queue took a message.
+  Reply LimitRefusal(const char* limit, int code, std::string text);
+  std::string AuthUser() const;  // user@domain; only after AUTH.
+
   // conn_data.cc
   net::awaitable<Reply> Data();
   net::awaitable<Reply> ProcessData(std::string data);
@@ -166,6 +174,7 @@ class Conn {
   bool completed_auth_ = false;
   bool auth_refused_ = false;      // The AUTH throttle refused once here.
   bool close_after_reply_ = false;  // Close once this reply is written.
+  bool admitted_ = false;  // Counted in the server's ClientLimits.
   int error_count_ = 0;
 
   // The envelope.

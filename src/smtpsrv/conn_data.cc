@@ -207,6 +207,7 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
   tr_.Printf("Queued from " + mail_from_ + " to [" + Join(rcpt_to_) +
              "] - " + *id);
   MailLog().Queued(remote_addr_, mail_from_, rcpt_to_, *id);
+  CountSent();
   ResetEnvelope();
   co_return Reply{250, std::string("2.0.0 ") + Ascension()};
 }

@@ -92,6 +92,7 @@ net::awaitable<Conn::Reply> Conn::Mail(std::string params) {
 
   // The envelope is reset even if a later check fails.
   ResetEnvelope();
+  if (auto braked = CheckSendBrake(0)) co_return *braked;
 
   if (*token == "<>") {
     // Null sender (bounces): no SPF, no security level check.
@@ -162,6 +163,8 @@ net::awaitable<Conn::Reply> Conn::Rcpt(std::string params) {
   if (rcpt_to_.size() > kMaxRecipients) {
     co_return Reply{452, "4.5.3 Too many recipients"};
   }
+  uint32_t with_this = static_cast<uint32_t>(rcpt_to_.size()) + 1;
+  if (auto braked = CheckSendBrake(with_this)) co_return *braked;
   auto parsed = smtp::ParseAddress(*token);
   if (!parsed.ok() || parsed->empty()) {
     co_return Reply{501, "5.1.3 Malformed destination address"};

@@ -25,6 +25,8 @@
 
 #include "base/status.h"
 #include "limits/auth_throttle.h"
+#include "limits/client_limits.h"
+#include "limits/send_brake.h"
 #include "smtpsrv/deadlines.h"
 
 namespace chasquid::queue {
@@ -72,6 +74,10 @@ struct Options {
   // the From: header, of an authenticated session.
   bool authorize_sender = false;
   bool authorize_header_from = false;
+  // Per-client connection limits and the per-user hourly brake; all off
+  // here (the daemon sets config/abuse.h's defaults).
+  limits::ClientLimitsOptions client_limits;
+  limits::SendBrakeOptions send_brake;
 };
 
 // Everything a connection needs from the rest of the daemon. Pointers are
@@ -123,6 +129,8 @@ class Server {
   Deadlines& deadlines() { return *deadlines_; }
   // Shared by all connections; nullptr when AUTH throttling is off.
   limits::AuthThrottle* auth_throttle() { return auth_throttle_.get(); }
+  limits::ClientLimits& client_limits() { return client_limits_; }
+  limits::SendBrake& send_brake() { return send_brake_; }
 
  private:
   struct Listener {
@@ -140,6 +148,8 @@ class Server {
   std::atomic<size_t> active_{0};
   std::shared_ptr<Deadlines> deadlines_;
   std::unique_ptr<limits::AuthThrottle> auth_throttle_;
+  limits::ClientLimits client_limits_;
+  limits::SendBrake send_brake_;
 };
 
 }  // namespace chasquid::smtpsrv

@@ -49,6 +49,11 @@ const Vars& GetVars() {
         name("senderAuthorization"), "result",
         "sender authorization checks of authenticated sessions, by result: "
         "own, alias, null, refused, headerOk, headerRefused");
+    v.limit_refusals = metrics::NewMap(
+        name("limitRefusals"), "limit",
+        "refusals by the per-client and per-user limits, by limit: "
+        "connectionsPerClient, newConnectionsPerClientMinute, "
+        "messagesPerUserHour, recipientsPerUserHour");
     return v;
   }();
   return v;

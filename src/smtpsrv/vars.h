@@ -25,6 +25,8 @@ struct Vars {
   metrics::CounterMap* auth_throttle;
   // Ours: sender authorization (conn_sender.cc), by result.
   metrics::CounterMap* sender_authorization;
+  // Ours: per-client and per-user limits (conn_limits.cc), by limit name.
+  metrics::CounterMap* limit_refusals;
 };
 
 const Vars& GetVars();

@@ -54,7 +54,7 @@ def server(chasquid_factory, dns):
     (hooks / "post-data").write_text(HOOK)
     os.chmod(hooks / "post-data", 0o755)
     c.add_user("user", "testserver", "pw")
-    c.start(f"--testing__dns_addr={dns.addr}", wait_port=c.monitoring_port)
+    c.start(f"--testing__dns_addr={dns.addr}", wait_port=c.smtp_port)
     c.seen = c.root / "seen"
     return c
 

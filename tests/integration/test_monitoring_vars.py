@@ -39,6 +39,7 @@ OUR_VARS = {
     "chasquid/queue/quarantined": "counter",
     "chasquid/smtpIn/authThrottle": "map",
     "chasquid/smtpIn/senderAuthorization": "map",
+    "chasquid/smtpIn/limitRefusals": "map",
     "process": "func",
 }
 
