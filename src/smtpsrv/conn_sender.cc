@@ -3,6 +3,7 @@
 // address or one of its aliases.
 #include "aliases/aliases.h"
 #include "normalize/normalize.h"
+#include "smtp/from_header.h"
 #include "smtpsrv/blocking.h"
 #include "smtpsrv/conn.h"
 #include "smtpsrv/sender_auth.h"
@@ -70,7 +71,7 @@ net::awaitable<std::optional<Conn::Reply>> Conn::AuthorizeHeaderFrom(
     co_return std::nullopt;
   }
   std::string who = session_->auth_user + "@" + session_->auth_domain;
-  auto addrs = HeaderFromAddresses(data);
+  auto addrs = smtp::HeaderFromAddresses(data);
   std::string bad;
   if (!addrs.ok()) {
     bad = addrs.status().message();

@@ -1,7 +1,8 @@
 // Sender authorization (our extension, off by default): which addresses an
 // authenticated user may send as. The pure half: comparing addresses the
-// way the aliases file does, and reading the addresses of the From:
-// header. The connection (conn_sender.cc) adds the alias resolution.
+// way the aliases file does (the From: header's addresses are read by
+// smtp/from_header.h). The connection (conn_sender.cc) adds the alias
+// resolution.
 //
 // The rule: an authenticated session may use as MAIL FROM (and, if asked,
 // in From:) only
@@ -18,10 +19,6 @@
 #pragma once
 
 #include <string>
-#include <string_view>
-#include <vector>
-
-#include "base/status.h"
 
 namespace chasquid::smtpsrv {
 
@@ -30,14 +27,5 @@ namespace chasquid::smtpsrv {
 // does not normalise is compared as it is.
 std::string SenderKey(const std::string& addr, const std::string& seps,
                       const std::string& drops);
-
-// The addr-specs of the From: header of `data` (a message with LF or CRLF
-// line endings), in order. RFC 5322 §3.4: a mailbox-list whose mailboxes
-// are "addr-spec" or "display-name <addr-spec>", with quoted strings,
-// comments and groups understood, so that a display name cannot pass for
-// the address. Errors: "no From header", "more than one From header",
-// "empty From header", "malformed From header" (unbalanced quotes,
-// comments or angle brackets, or a mailbox without '@').
-Result<std::vector<std::string>> HeaderFromAddresses(std::string_view data);
 
 }  // namespace chasquid::smtpsrv
