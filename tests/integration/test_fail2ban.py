@@ -134,3 +134,29 @@ def test_filter_matches_auth_throttle_refusals(chasquid_factory, tmp_path):
     assert len(matched) == 3, matched  # Two failures and the refusal.
     ips = fail2ban_regex(tmp_path / "again", mail_log, "ip")
     assert ips == ["127.0.0.2"] * 3
+
+
+def test_filter_matches_connection_limit_refusals(chasquid_factory,
+                                                  tmp_path):
+    """A client refused by the per-client connection limits is banned
+    too: its refusals match, with its address."""
+    c = chasquid_factory(extra_conf="max_connections_per_client: 1\n")
+    c.start(wait_port=c.smtp_port)
+    mail_log = c.root / "mail.log"
+    held = socket.create_connection(("127.0.0.1", c.smtp_port), timeout=10,
+                                    source_address=("127.0.0.2", 0))
+    assert held.makefile("rb").readline().startswith(b"220 ")
+    for _ in range(2):
+        with socket.create_connection(("127.0.0.1", c.smtp_port), timeout=10,
+                                      source_address=("127.0.0.2", 0)) as s:
+            assert s.makefile("rb").readline().startswith(b"421 4.7.0 ")
+    assert wait_for(lambda: mail_log.read_text().count(
+        "(connectionsPerClient)") == 2)
+    held.close()
+
+    lines = mail_log.read_text().splitlines()
+    refused = [l for l in lines if l.endswith("(connectionsPerClient)")]
+    matched = fail2ban_regex(tmp_path, mail_log, "msg")
+    assert sorted(matched) == sorted(refused), (matched, lines)
+    ips = fail2ban_regex(tmp_path / "again", mail_log, "ip")
+    assert ips == ["127.0.0.2"] * 2
