@@ -114,6 +114,15 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
     co_return Reply{554, text};
   }
 
+  // Sender authorization of the header (ours; off by default), before
+  // anything is added to the message.
+  if (opts_.authorize_header_from) {
+    // The header block only: the body may be megabytes.
+    std::string head = data.substr(0, data.find("\n\n"));
+    auto refused = co_await AuthorizeHeaderFrom(std::move(head));
+    if (refused) co_return *refused;
+  }
+
   // 2. DKIM, through the Checks seam (§8.3).
   if (deps_.checks) {
     if (completed_auth_) {
@@ -188,6 +197,7 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
   tr_.Printf("Queued from " + mail_from_ + " to [" + Join(rcpt_to_) +
              "] - " + *id);
   MailLog().Queued(remote_addr_, mail_from_, rcpt_to_, *id);
+  CountSent();
   ResetEnvelope();
   co_return Reply{250, std::string("2.0.0 ") + Ascension()};
 }

@@ -1,5 +1,7 @@
 #include "smtpsrv/options.h"
 
+#include "config/abuse.h"
+
 namespace chasquid::smtpsrv {
 
 Options OptionsFrom(const Config& conf, const config::Testing& testing) {
@@ -15,6 +17,12 @@ Options OptionsFrom(const Config& conf, const config::Testing& testing) {
   o.connection_timeout = testing.connection_timeout;
   o.hook_timeout = testing.hook_timeout;
   o.max_connections = testing.max_connections;
+  // Ours, for holding off abuse; already validated by config::Load.
+  if (auto t = config::AuthThrottleOptions(conf); t.ok()) o.auth_throttle = *t;
+  o.authorize_sender = conf.authorize_sender();
+  o.authorize_header_from = conf.authorize_header_from();
+  o.client_limits = config::ClientLimitsOptions(conf);
+  o.send_brake = config::SendBrakeOptions(conf);
   return o;
 }
 

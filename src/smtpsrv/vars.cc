@@ -56,6 +56,19 @@ const Vars& GetVars() {
         "count of messages with at least one valid DKIM signature");
     v.dkim_verify_errors = metrics::NewCounter(
         name("dkimVerifyErrors"), "count of DKIM verification errors");
+    v.auth_throttle = metrics::NewMap(
+        name("authThrottle"), "result",
+        "AUTH throttling events, by result: delayed, clientBlocked, "
+        "userBlocked, refusedClient, refusedUser, spared, closed");
+    v.sender_authorization = metrics::NewMap(
+        name("senderAuthorization"), "result",
+        "sender authorization checks of authenticated sessions, by result: "
+        "own, alias, null, refused, headerOk, headerRefused");
+    v.limit_refusals = metrics::NewMap(
+        name("limitRefusals"), "limit",
+        "refusals by the per-client and per-user limits, by limit: "
+        "connectionsPerClient, newConnectionsPerClientMinute, "
+        "messagesPerUserHour, recipientsPerUserHour");
     return v;
   }();
   return v;

@@ -29,6 +29,12 @@ struct Vars {
   metrics::Counter* dkim_verify_not_found;
   metrics::Counter* dkim_verify_valid;
   metrics::Counter* dkim_verify_errors;
+  // Ours: AUTH throttling (conn_auth.cc), by result.
+  metrics::CounterMap* auth_throttle;
+  // Ours: sender authorization (conn_sender.cc), by result.
+  metrics::CounterMap* sender_authorization;
+  // Ours: per-client and per-user limits (conn_limits.cc), by limit name.
+  metrics::CounterMap* limit_refusals;
 };
 
 const Vars& GetVars();

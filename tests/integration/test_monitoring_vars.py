@@ -39,6 +39,9 @@ OUR_VARS = {
     "chasquid/queue/quarantined": "counter",
     "chasquid/localrpc/calls": "map",
     "chasquid/queue/adminOperations": "map",
+    "chasquid/smtpIn/authThrottle": "map",
+    "chasquid/smtpIn/senderAuthorization": "map",
+    "chasquid/smtpIn/limitRefusals": "map",
     "process": "func",
     # Operations: certificates, TLS versions, AUTH, delivery results.
     "chasquid/tls/certReloads": "map",
