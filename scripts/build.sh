@@ -7,6 +7,9 @@ BUILD_DIR=${BUILD_DIR:-build}
 LAUNCHER=()
 # Relative paths in ccache's hashes: worktrees of this repo share the cache.
 export CCACHE_BASEDIR="$PWD"
+# With -g, ccache would hash the working directory too (it is in the debug
+# info): a clone in another folder, as CI makes, would then miss every time.
+export CCACHE_NOHASHDIR=1
 if command -v ccache >/dev/null; then
   LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi

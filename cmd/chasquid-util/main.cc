@@ -31,6 +31,17 @@ Usage:
   chasquid-util [options] print-config
     Print the current chasquid configuration.
 
+  chasquid-util [options] queue list [--json]
+    List the queued items. Talks to the running chasquid.
+  chasquid-util [options] queue show <id> [--json]
+    Show a queued item with its delivery attempts.
+  chasquid-util [options] queue flush <id>|--all
+    Retry the item (or every item) now.
+  chasquid-util [options] queue remove <id> [--yes]
+    Drop the item without a DSN (asks first unless --yes).
+  chasquid-util [options] queue bounce <id>
+    Give up on the item now and send a DSN to its sender.
+
   chasquid-util [options] dkim-keygen <domain> [<selector> <private-key.pem>] [--algo=rsa3072|rsa4096|ed25519]
     Generate a new DKIM key pair for the domain.
   chasquid-util [options] dkim-dns <domain> [<selector> <private-key.pem>]

@@ -168,9 +168,10 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
     if (f.skip_tls_check) {
       Log("TLS check skipped");
     } else {
+      courier::SourceAddrs source;  // The kernel's choice.
       auto c = co_await courier::Client::Dial(
           resolver, mx.host, port, std::chrono::hours(24),
-          std::chrono::hours(24));
+          std::chrono::hours(24), source);
       if (!c.ok()) Fatal(c.status().message());
       auto greeting = co_await (*c)->ReadReply(220);
       if (!greeting.ok()) Fatal(greeting.status().message());

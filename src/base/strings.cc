@@ -3,39 +3,15 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include <unicode/uchar.h>
+
+#include "base/utf8.h"
 
 namespace chasquid {
 
 namespace {
-
-// Decodes one UTF-8 code point at s[i]. Returns the rune and its length, or
-// -1 and 1 for an invalid sequence (as Go's utf8.DecodeRuneInString).
-std::pair<int32_t, int> DecodeRune(std::string_view s, size_t i) {
-  unsigned char c = s[i];
-  if (c < 0x80) return {c, 1};
-  int len = 0;
-  int32_t r = 0;
-  int32_t min = 0;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2, r = c & 0x1F, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3, r = c & 0x0F, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4, r = c & 0x07, min = 0x10000;
-  } else {
-    return {-1, 1};
-  }
-  if (i + len > s.size()) return {-1, 1};
-  for (int k = 1; k < len; k++) {
-    unsigned char cc = s[i + k];
-    if ((cc & 0xC0) != 0x80) return {-1, 1};
-    r = (r << 6) | (cc & 0x3F);
-  }
-  if (r < min || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) return {-1, 1};
-  return {r, len};
-}
 
 // Go's strconv.IsPrint: letters, marks, numbers, punctuation, symbols
 // (Unicode categories L, M, N, P, S) and the ASCII space. The categories
@@ -311,6 +287,56 @@ Result<std::string> QueryUnescape(std::string_view s) {
     }
   }
   return out;
+}
+
+std::string GoJsonQuote(std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size();) {
+    auto [r, n] = DecodeRune(s, i);
+    if (r < 0) {
+      out += "\\ufffd";
+      i++;
+      continue;
+    }
+    if (r >= 0x80) {
+      if (r == 0x2028 || r == 0x2029) {
+        out += r == 0x2028 ? "\\u2028" : "\\u2029";
+      } else {
+        out.append(s.substr(i, n));
+      }
+      i += n;
+      continue;
+    }
+    unsigned char c = s[i++];
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xf];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string Rfc1123ZNow() {
+  time_t now = time(nullptr);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  char buf[64];
+  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S %z", &tm);
+  return buf;
 }
 
 }  // namespace chasquid

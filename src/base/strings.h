@@ -18,6 +18,15 @@ namespace chasquid {
 // Go's strconv.Quote (ascii_only=false) or QuoteToASCII / %+q (true).
 std::string GoQuote(std::string_view s, bool ascii_only = false);
 
+// A JSON string as Go's encoding/json writes it: quoted, HTML-safe (<, >
+// and & as \u003c...), U+2028 and U+2029 escaped, \b \f \n \r \t, other
+// control bytes as \u00XX, and each invalid UTF-8 byte as \ufffd.
+std::string GoJsonQuote(std::string_view s);
+
+// Now as Go's time.RFC1123Z in local time ("Mon, 02 Jan 2006 15:04:05
+// -0700"): the Date of the messages the daemon writes (DSNs, Received).
+std::string Rfc1123ZNow();
+
 // Go's lower-case errno text, e.g. "no such file or directory".
 std::string ErrnoText(int err);
 

@@ -1,5 +1,6 @@
 #include "base/strings.h"
 #include "base/textproto.h"
+#include "base/utf8.h"
 
 #include <cerrno>
 
@@ -74,6 +75,31 @@ TEST(GoQuoteTest, InvalidUtf8IsEscapedBytewise) {
   EXPECT_EQ(GoQuote("\x80\u263a"), "\"\\x80\u263a\"");
   EXPECT_EQ(GoQuote(std::string_view("a\0b", 3)), R"("a\x00b")");
   EXPECT_EQ(GoQuote(""), R"("")");
+}
+
+// Go's json.Marshal of the same strings (Go 1.22 and later write \b and
+// \f short).
+TEST(GoJsonQuoteTest, MatchesEncodingJson) {
+  EXPECT_EQ(GoJsonQuote("a<b>&\"c\\"), "\"a\\u003cb\\u003e\\u0026\\\"c\\\\\"");
+  EXPECT_EQ(GoJsonQuote("\b\f\n\r\t\x01\x7f"),
+            "\"\\b\\f\\n\\r\\t\\u0001\x7f\"");
+  EXPECT_EQ(GoJsonQuote("\xe2\x80\xa8\xe2\x80\xa9"), "\"\\u2028\\u2029\"");
+  EXPECT_EQ(GoJsonQuote("ñ\xff\xc0\x80"), "\"ñ\\ufffd\\ufffd\\ufffd\"");
+}
+
+TEST(Utf8Test, DecodeRuneRejectsWhatGoRejects) {
+  EXPECT_EQ(DecodeRune("a", 0), (std::pair<int32_t, int>{'a', 1}));
+  EXPECT_EQ(DecodeRune("ñ", 0), (std::pair<int32_t, int>{0xF1, 2}));
+  EXPECT_EQ(DecodeRune("\xf0\x9f\x98\x80", 0),
+            (std::pair<int32_t, int>{0x1F600, 4}));
+  for (std::string_view bad : {"\xc0\x80", "\xe0\x80\x80", "\xed\xa0\x80",
+                               "\xf4\x90\x80\x80", "\xf8", "\x80", "\xe2\x80"}) {
+    EXPECT_EQ(DecodeRune(bad, 0), (std::pair<int32_t, int>{-1, 1})) << bad;
+  }
+  std::string out;
+  AppendRune(out, 0x1F600);
+  AppendRune(out, 0xD800);
+  EXPECT_EQ(out, "\xf0\x9f\x98\x80\xef\xbf\xbd");
 }
 
 TEST(TextprotoErrorTest, CodeAndQuotedText) {

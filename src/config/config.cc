@@ -10,6 +10,7 @@
 #include <google/protobuf/text_format.h>
 
 #include "base/strings.h"
+#include "config/abuse.h"
 
 namespace chasquid::config {
 
@@ -101,6 +102,28 @@ void Merge(const Config& src, Config* dst) {
     dst->set_max_queue_items(src.max_queue_items());
   }
   str(src.give_up_send_after(), dst->mutable_give_up_send_after());
+  // Ours (field numbers from 100).
+  str(src.outgoing_source_ipv4(), dst->mutable_outgoing_source_ipv4());
+  str(src.outgoing_source_ipv6(), dst->mutable_outgoing_source_ipv6());
+  // Ours: field by field, so an override can change one limit.
+  if (src.has_auth_throttle()) {
+    dst->mutable_auth_throttle()->MergeFrom(src.auth_throttle());
+  }
+  if (src.authorize_sender()) dst->set_authorize_sender(true);
+  if (src.authorize_header_from()) dst->set_authorize_header_from(true);
+  if (src.has_max_connections_per_client()) {
+    dst->set_max_connections_per_client(src.max_connections_per_client());
+  }
+  if (src.has_max_new_connections_per_client_minute()) {
+    dst->set_max_new_connections_per_client_minute(
+        src.max_new_connections_per_client_minute());
+  }
+  if (src.has_max_messages_per_user_hour()) {
+    dst->set_max_messages_per_user_hour(src.max_messages_per_user_hour());
+  }
+  if (src.has_max_recipients_per_user_hour()) {
+    dst->set_max_recipients_per_user_hour(src.max_recipients_per_user_hour());
+  }
 }
 
 Result<Config> Load(const std::string& path, const std::string& overrides) {
@@ -135,6 +158,7 @@ Result<Config> Load(const std::string& path, const std::string& overrides) {
                          GoQuote(c.give_up_send_after()) + ": " +
                          d.status().message());
   }
+  if (Status s = ValidateAbuse(c); !s.ok()) return s;
   return c;
 }
 

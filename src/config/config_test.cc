@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "config/abuse.h"
 
 #include <unistd.h>
 
@@ -93,6 +94,65 @@ TEST(ConfigTest, Errors) {
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.status().message().rfind("parsing override: 1:", 0), 0u);
   unlink(path.c_str());
+}
+
+TEST(ConfigTest, AuthThrottleDefaultsMergeAndErrors) {
+  std::string path = WriteTemp("");
+  auto c = Load(path, "");
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->has_auth_throttle());  // A chasquid config prints as is.
+  auto o = AuthThrottleOptions(*c);
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->enabled);
+  EXPECT_EQ(o->ip_failures, 10u);
+  EXPECT_EQ(o->user_failures, 30u);
+  EXPECT_EQ(o->window, std::chrono::minutes(10));
+  unlink(path.c_str());
+
+  path = WriteTemp("auth_throttle: { ip_failures: 4 window: '1m' }\n");
+  c = Load(path, "auth_throttle: { enabled: false }");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  o = AuthThrottleOptions(*c);
+  ASSERT_TRUE(o.ok());
+  EXPECT_FALSE(o->enabled);
+  EXPECT_EQ(o->ip_failures, 4u);
+  EXPECT_EQ(o->window, std::chrono::minutes(1));
+  EXPECT_EQ(o->block_time, std::chrono::minutes(15));
+  unlink(path.c_str());
+
+  path = WriteTemp("auth_throttle: { block_time: '15' }\n");
+  c = Load(path, "");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "invalid auth_throttle.block_time value \"15\": time: missing "
+            "unit in duration \"15\"");
+  unlink(path.c_str());
+
+  path = WriteTemp("auth_throttle: { ip_failures: 30 }\n");
+  c = Load(path, "");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "invalid auth_throttle: user_failures must be above ip_failures");
+  unlink(path.c_str());
+}
+
+TEST(ConfigTest, ClientLimitsDefaultsAndZeroTurnsOff) {
+  Config c;
+  auto cl = ClientLimitsOptions(c);
+  EXPECT_EQ(cl.max_open, 15000u);
+  EXPECT_EQ(cl.max_per_minute, 60000u);
+  auto sb = SendBrakeOptions(c);
+  EXPECT_EQ(sb.messages_per_hour, 1000u);
+  EXPECT_EQ(sb.recipients_per_hour, 10000u);
+
+  auto parsed = ParseText(
+      "max_connections_per_client: 0 max_messages_per_user_hour: 5", "");
+  ASSERT_TRUE(parsed.ok());
+  Config merged = Defaults();
+  Merge(*parsed, &merged);
+  EXPECT_EQ(ClientLimitsOptions(merged).max_open, 0u);
+  EXPECT_EQ(ClientLimitsOptions(merged).max_per_minute, 60000u);
+  EXPECT_EQ(SendBrakeOptions(merged).messages_per_hour, 5u);
 }
 
 }  // namespace

@@ -10,29 +10,13 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "base/strings.h"
+#include "base/utf8.h"
 #include "nettrace/trace.h"
 #include "process/process.h"
 
 namespace chasquid::courier {
 
 namespace {
-
-// Decodes the UTF-8 rune at s[i]; invalid bytes come back as themselves
-// with length 1 (and are kept).
-std::pair<int32_t, int> RuneAt(std::string_view s, size_t i) {
-  unsigned char c = s[i];
-  if (c < 0x80) return {c, 1};
-  int len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
-                                   : (c & 0xF8) == 0xF0 ? 4 : 0;
-  if (len == 0 || i + len > s.size()) return {-1, 1};
-  int32_t r = c & (0x7F >> len);
-  for (int k = 1; k < len; k++) {
-    unsigned char cc = s[i + k];
-    if ((cc & 0xC0) != 0x80) return {-1, 1};
-    r = (r << 6) | (cc & 0x3F);
-  }
-  return {r, len};
-}
 
 // unicode.IsSpace || unicode.IsControl.
 bool IsSpaceOrControl(int32_t r) {
@@ -57,7 +41,8 @@ std::string SanitizeForMDA(std::string_view s) {
   static constexpr std::string_view kBad = "/;\"'\\|*&$%()[]{}`!";
   std::string out;
   for (size_t i = 0; i < s.size();) {
-    auto [r, len] = RuneAt(s, i);
+    // An invalid byte (r < 0) is neither space nor control: it is kept.
+    auto [r, len] = DecodeRune(s, i);
     bool drop = IsSpaceOrControl(r) ||
                 (r >= 0 && r < 0x80 && kBad.find(static_cast<char>(r)) !=
                                            std::string_view::npos);

@@ -18,6 +18,13 @@ metrics::CounterMap* TlsCount() {
                                    "connections");
   return m;
 }
+// Ours: completed outgoing handshakes by OpenSSL's version name.
+metrics::CounterMap* TlsVersions() {
+  static auto* m = metrics::NewMap(
+      "chasquid/smtpOut/tlsVersions", "version",
+      "count of completed outgoing TLS handshakes, by protocol version");
+  return m;
+}
 metrics::CounterMap* SecLevelChecks() {
   static auto* m = metrics::NewMap(
       "chasquid/smtpOut/securityLevelChecks", "result",
@@ -192,7 +199,7 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
   *tls_failed = false;
   auto client_or = co_await Client::Dial(opts_.resolver, host, opts_.port,
                                          opts_.connect_timeout,
-                                         opts_.session_timeout);
+                                         opts_.session_timeout, opts_.source);
   if (!client_or.ok()) co_return Transient("Could not dial: ",
                                            client_or.status());
   std::unique_ptr<Client> c = std::move(*client_or);
@@ -212,6 +219,7 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
   if (allow_tls && c->HasExtension("STARTTLS") && opts_.tls) {
     s = co_await c->StartTLS(*opts_.tls, host, /*strict=*/false);
     if (s.ok()) {
+      TlsVersions()->Add(SSL_get_version(c->ssl()));
       // The certificate was checked during the handshake.
       if (c->IsVerified()) {
         level = domaininfo::kTlsSecure;
@@ -302,6 +310,7 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
 
 void RegisterSmtpOutVars() {
   TlsCount();
+  TlsVersions();
   SecLevelChecks();
   StsMode();
   StsSecurity();

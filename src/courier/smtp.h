@@ -18,6 +18,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include "courier/courier.h"
+#include "courier/smtp_client.h"
 #include "dns/dns.h"
 #include "domaininfo/domaininfo.h"
 #include "sts/policy.h"
@@ -39,6 +40,8 @@ struct SmtpOptions {
       std::chrono::minutes(1);
   std::chrono::steady_clock::duration session_timeout =
       std::chrono::minutes(10);
+  // Local addresses to connect from (config outgoing_source_ipv4/6).
+  SourceAddrs source;
 };
 
 // Thread-safe: each call uses its own connection; shared state is the

@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -40,7 +41,8 @@ Client::Client(beast::tcp_stream stream, Clock::time_point deadline)
 
 net::awaitable<Result<std::unique_ptr<Client>>> Client::Dial(
     dns::Resolver* resolver, std::string host, std::string port,
-    Clock::duration connect_timeout, Clock::duration session_timeout) {
+    Clock::duration connect_timeout, Clock::duration session_timeout,
+    SourceAddrs source) {
   std::string name = host;
   if (!name.empty() && name.back() == '.') name.pop_back();
   auto ips = co_await resolver->LookupIP(name);
@@ -63,6 +65,18 @@ net::awaitable<Result<std::unique_ptr<Client>>> Client::Dial(
     uint16_t p = static_cast<uint16_t>(std::atoi(port.c_str()));
     beast::tcp_stream stream(ex);
     stream.expires_at(connect_deadline);
+    const std::string& local = addr.is_v6() ? source.v6 : source.v4;
+    if (!local.empty()) {
+      // Bound before connecting; the connect then keeps the open socket.
+      tcp::endpoint from(net::ip::make_address(local, ec), 0);
+      if (!ec) stream.socket().open(from.protocol(), ec);
+      if (!ec) stream.socket().bind(from, ec);
+      if (ec) {
+        last_err = "dial tcp " + HostPort(ip, port) + ": bind " + local +
+                   ": " + AsciiToLower(ec.message());
+        continue;
+      }
+    }
     auto [cec] = co_await stream.async_connect(tcp::endpoint(addr, p), kAwait);
     if (!cec) {
       co_return std::unique_ptr<Client>(
@@ -79,6 +93,37 @@ net::awaitable<Result<std::unique_ptr<Client>>> Client::Dial(
 }
 
 void Client::ArmTimer() { tcp_.expires_at(deadline_); }
+
+Status CheckSourceAddress(const std::string& field, const std::string& addr,
+                          bool v6) {
+  std::string what = field + " " + GoQuote(addr) + ": ";
+  boost::system::error_code ec;
+  auto a = net::ip::make_address(addr, ec);
+  if (ec) return Status::Error(what + "not an IP address");
+  if (a.is_v6() != v6) {
+    return Status::Error(what + (v6 ? "not an IPv6 address"
+                                    : "not an IPv4 address"));
+  }
+  // Binding is how the kernel tells whether the address is ours.
+  net::io_context io;
+  tcp::socket s(io);
+  tcp::endpoint ep(a, 0);
+  s.open(ep.protocol(), ec);
+  if (!ec) s.bind(ep, ec);
+  if (ec) return Status::Error(what + "bind: " + AsciiToLower(ec.message()));
+  return Status::Ok();
+}
+
+Status CheckSourceAddrs(const SourceAddrs& source) {
+  if (!source.v4.empty()) {
+    Status s = CheckSourceAddress("outgoing_source_ipv4", source.v4, false);
+    if (!s.ok()) return s;
+  }
+  if (!source.v6.empty()) {
+    return CheckSourceAddress("outgoing_source_ipv6", source.v6, true);
+  }
+  return Status::Ok();
+}
 
 net::awaitable<Result<std::string>> Client::ReadLine() {
   ArmTimer();

@@ -29,6 +29,22 @@ struct Reply {
   std::string text;  // Lines after the codes, joined with LF.
 };
 
+// Local addresses for outgoing connections; empty: the kernel's choice.
+// Callers pass a named object, never a default or braced temporary: GCC 12
+// destroys such temporaries twice inside a co_await (base/async.h).
+struct SourceAddrs {
+  std::string v4, v6;
+};
+
+// Checks that `addr` is an address of the family `v6` selects that this
+// host has (by binding a socket to it). Errors name `field`, e.g.
+// `outgoing_source_ipv4 "192.0.2.1": bind: cannot assign requested address`.
+Status CheckSourceAddress(const std::string& field, const std::string& addr,
+                          bool v6);
+// Both of them, under the config field names (outgoing_source_ipv4/6);
+// empty ones are fine.
+Status CheckSourceAddrs(const SourceAddrs& source);
+
 class Client {
  public:
   using Clock = std::chrono::steady_clock;
@@ -39,7 +55,8 @@ class Client {
   // connect: connection refused", "dial tcp: lookup x: no such host".
   static net::awaitable<Result<std::unique_ptr<Client>>> Dial(
       dns::Resolver* resolver, std::string host, std::string port,
-      Clock::duration connect_timeout, Clock::duration session_timeout);
+      Clock::duration connect_timeout, Clock::duration session_timeout,
+      SourceAddrs source);
 
   // Reads one reply and checks its code against `expect` (see
   // wire::CodeMatches). Unexpected codes give wire::ReplyStatus errors

@@ -1,5 +1,9 @@
 #include "daemon/reload.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <mutex>
 
 #include "base/log.h"
@@ -13,6 +17,35 @@ std::mutex g_reload_mu;
 
 void Reloader::Add(std::string fatal_prefix, std::function<Status()> step) {
   steps_.push_back({std::move(fatal_prefix), std::move(step)});
+}
+
+void Reloader::AddOnSignal(std::string error_prefix, bool fatal,
+                           std::function<Status()> step) {
+  signal_steps_.push_back({std::move(error_prefix), fatal, std::move(step)});
+}
+
+void Reloader::HandleSignals(boost::asio::signal_set& signals) {
+  signals.async_wait(
+      [this, &signals](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        OnSignal(signals, sig);
+      });
+}
+
+void Reloader::OnSignal(boost::asio::signal_set& signals, int sig) {
+  if (sig != SIGHUP) {
+    CLOG_INFO(std::string("Got signal to exit: ") + strsignal(sig));
+    _exit(0);
+  }
+  CLOG_INFO("Received SIGHUP, reloading");
+  for (const SignalStep& s : signal_steps_) {
+    Status st = s.fn();
+    if (st.ok()) continue;
+    if (s.fatal) CLOG_FATAL(s.error_prefix + st.message());
+    CLOG_ERROR(s.error_prefix + st.message());
+  }
+  ReloadAll();
+  HandleSignals(signals);
 }
 
 void Reloader::ReloadAll() {

@@ -1,7 +1,8 @@
 // Reloading: every --testing__reload_every
 // (default 30s) and on SIGHUP, reload the aliases files and then every
 // user database. Any error is fatal, so a broken file is noticed at once
-// rather than at the next restart.
+// rather than at the next restart. SIGHUP first reopens the logs and
+// reloads the domain info database; SIGTERM and SIGINT end the daemon.
 //
 // Components add their step in main, in the order they must run (aliases
 // first, then "Error reloading authenticators: "). Thread-safe once
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "base/status.h"
@@ -24,6 +26,18 @@ class Reloader {
  public:
   // `fatal_prefix` starts the fatal line, e.g. "Error reloading aliases: ".
   void Add(std::string fatal_prefix, std::function<Status()> step);
+
+  // A step only SIGHUP runs, before the periodic ones (reopening logs,
+  // reloading domaininfo). Its error is logged as "<error_prefix><error>",
+  // at fatal level (exit 1) when `fatal`.
+  void AddOnSignal(std::string error_prefix, bool fatal,
+                   std::function<Status()> step);
+
+  // From now on: SIGHUP logs "Received SIGHUP, reloading", runs the signal
+  // steps and then ReloadAll; SIGTERM and SIGINT log the signal and exit
+  // 0 at once (accepted mail is on disk already). `signals` must outlive
+  // the io_context's run.
+  void HandleSignals(boost::asio::signal_set& signals);
 
   // Runs every step in order; the first error logs
   // "<fatal_prefix><error>" at fatal level and exits 1.
@@ -41,7 +55,15 @@ class Reloader {
     std::string fatal_prefix;
     std::function<Status()> fn;
   };
+  struct SignalStep {
+    std::string error_prefix;
+    bool fatal;
+    std::function<Status()> fn;
+  };
+  void OnSignal(boost::asio::signal_set& signals, int sig);
+
   std::vector<Step> steps_;
+  std::vector<SignalStep> signal_steps_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   std::chrono::nanoseconds period_{};
 };

@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <sys/time.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,7 @@
 
 #include "base/log.h"
 #include "dns/dns.h"
+#include "metrics/metrics.h"
 
 namespace chasquid::dns {
 namespace {
@@ -41,7 +43,61 @@ class OpBase {
  public:
   virtual ~OpBase() = default;
   virtual void Complete(int status, std::string answer) = 0;
+  // For the variables: the query type and when it was sent.
+  int type = 0;
+  std::chrono::steady_clock::time_point start;
 };
+
+// Ours: every query sent, by type and by result, and how long it took.
+// Label values come from fixed lists, never from the network.
+const char* TypeLabel(int type) {
+  switch (type) {
+    case ns_t_a: return "A";
+    case ns_t_aaaa: return "AAAA";
+    case ns_t_mx: return "MX";
+    case ns_t_txt: return "TXT";
+    case ns_t_ptr: return "PTR";
+  }
+  return "other";
+}
+
+const char* ResultLabel(int status) {
+  switch (status) {
+    case ARES_SUCCESS: return "ok";
+    case ARES_ENODATA: return "nodata";
+    case ARES_ENOTFOUND: return "nxdomain";
+    case ARES_ETIMEOUT: return "timeout";
+  }
+  return "error";
+}
+
+struct DnsVars {
+  metrics::CounterMap* queries = metrics::NewMap(
+      "chasquid/dns/queries", "type", "DNS queries sent, by record type");
+  metrics::CounterMap* results = metrics::NewMap(
+      "chasquid/dns/queryResults", "result",
+      "DNS query results (ok, nodata, nxdomain, timeout, error)");
+  metrics::HistogramMap* duration = metrics::NewHistogramMap(
+      "chasquid/dns/queryDuration", "type",
+      "duration of DNS queries, in seconds, by record type",
+      {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30});
+};
+
+// Created with the first resolver, so they are exported from start-up on.
+const DnsVars& GetDnsVars() {
+  static const DnsVars v;
+  return v;
+}
+
+void CountQuery(const OpBase& op, int status) {
+  const DnsVars& v = GetDnsVars();
+  const char* type = TypeLabel(op.type);
+  v.queries->Add(type);
+  v.results->Add(ResultLabel(status));
+  v.duration->Observe(type, std::chrono::duration<double>(
+                                std::chrono::steady_clock::now() - op.start)
+                                .count());
+}
 
 template <typename Handler>
 class Op : public OpBase {
@@ -65,6 +121,7 @@ class Op : public OpBase {
 void OnQueryDone(void* arg, int status, int /*timeouts*/, unsigned char* abuf,
                  int alen) {
   auto* op = static_cast<OpBase*>(arg);
+  CountQuery(*op, status);
   std::string answer;
   if (abuf && alen > 0) answer.assign(reinterpret_cast<char*>(abuf), alen);
   op->Complete(status, std::move(answer));
@@ -336,6 +393,8 @@ class CaresResolver : public Resolver {
                                void(int, std::string)>(
         [this, name, type](auto handler) {
           auto* op = new Op<decltype(handler)>(std::move(handler));
+          op->type = type;
+          op->start = std::chrono::steady_clock::now();
           net::post(strand_, [this, name, type, op] {
             ares_query(channel_, name.c_str(), ns_c_in, type, &OnQueryDone,
                        op);
@@ -425,6 +484,7 @@ class CaresResolver : public Resolver {
 
 Result<std::unique_ptr<Resolver>> NewCaresResolver(net::any_io_executor ex,
                                                    std::string server) {
+  GetDnsVars();
   auto r = std::make_unique<CaresResolver>(ex);
   Status s = r->Init(server);
   if (!s.ok()) return s;

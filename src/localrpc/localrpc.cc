@@ -23,6 +23,7 @@
 #include "base/async.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "metrics/metrics.h"
 #include "nettrace/trace.h"
 
 namespace chasquid::localrpc {
@@ -32,7 +33,17 @@ namespace {
 using net::local::stream_protocol;
 using namespace net::experimental::awaitable_operators;
 
+// A request is one short line; a reply may carry a whole queue listing
+// (queue/rpc.h bounds it at 8 MiB of JSON, up to three times that once
+// URL-encoded).
 constexpr size_t kMaxLine = 64 * 1024;
+constexpr size_t kMaxReply = 32 << 20;
+
+// Ours: calls by "<method>:<result>" (ok or error). Methods nobody
+// registered count as "unknown", so a client cannot grow the map.
+metrics::CounterMap* calls = metrics::NewMap(
+    "chasquid/localrpc/calls", "method_result",
+    "local RPC calls (chasquid-util), by method and result");
 
 struct Reply {
   Status status;
@@ -133,8 +144,10 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     auto it = handlers.find(method);
     if (it == handlers.end()) {
       resp = "500 unknown method";
+      calls->Add("unknown:error");
     } else if (auto vals = DecodeValues(args); !vals.ok()) {
       resp = "500 " + vals.status().message();
+      calls->Add(method + ":error");
     } else {
       Handler h = it->second;
       auto call = [h, v = std::move(*vals)] {
@@ -145,9 +158,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       Reply rep = co_await RunBlocking(*pool, std::move(call));
       if (rep.status.ok()) {
         resp = "200 " + EncodeValues(rep.values);
+        calls->Add(method + ":ok");
       } else {
         tr.Error(rep.status.message());
         resp = "500 " + rep.status.message();
+        calls->Add(method + ":error");
       }
     }
     tr.Debugf(resp);
@@ -166,7 +181,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 };
 
 Server::Server(net::any_io_executor ex, net::thread_pool* pool)
-    : impl_(std::make_shared<Impl>(ex, pool)) {}
+    : impl_(std::make_shared<Impl>(ex, pool)) {
+  Vars();  // Exported from start-up on.
+}
 
 Server::~Server() {
   boost::system::error_code ec;
@@ -235,7 +252,8 @@ Result<Values> Call(const std::string& socket_path, const std::string& method,
   }
   std::string resp;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (resp.find('\n') == std::string::npos && resp.size() < kMaxLine) {
+  size_t nl = std::string::npos;
+  while (nl == std::string::npos && resp.size() < kMaxReply) {
     int ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                  deadline - std::chrono::steady_clock::now())
                  .count();
@@ -244,14 +262,16 @@ Result<Values> Call(const std::string& socket_path, const std::string& method,
       close(fd);
       return Status::Error("read unix " + socket_path + ": i/o timeout");
     }
-    char buf[4096];
+    char buf[65536];
     ssize_t n = read(fd, buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
+    // Only the new bytes are searched: a reply may be megabytes long.
+    size_t was = resp.size();
     resp.append(buf, n);
+    nl = resp.find('\n', was);
   }
   close(fd);
-  auto nl = resp.find('\n');
   if (nl == std::string::npos) return Status::Error("unexpected EOF");
   resp.resize(nl);
   if (!resp.empty() && resp.back() == '\r') resp.pop_back();

@@ -7,7 +7,9 @@
 //
 // Arguments and results are Go url.Values: keys sorted, several values per
 // key in order. Methods are pluggable (Server::Register): the daemon
-// registers AliasResolve and DomaininfoClear.
+// registers AliasResolve and DomaininfoClear, and the queue tools' methods
+// (queue/rpc.h). Requests are at most 64 KiB, replies 32 MiB. Every call
+// is counted in chasquid/localrpc/calls by "<method>:<ok|error>".
 #pragma once
 
 #include <functional>

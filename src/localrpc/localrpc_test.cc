@@ -9,6 +9,8 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include "metrics/metrics.h"
+
 namespace chasquid::localrpc {
 namespace {
 
@@ -36,11 +38,15 @@ TEST(ServerTest, RoundTrip) {
     if (Get(args, "Fail") == "yes") return Status::Error("does not exist");
     return Values{{"Got", Get(args, "Address")}, {"Got", "second"}};
   });
+  srv.Register("Big", [](const Values&) -> Result<Values> {
+    return Values{{"X", std::string(3 << 20, 'x')}};
+  });
   ASSERT_TRUE(srv.Listen(path).ok());
   srv.Start();
   auto work = net::make_work_guard(io);
   std::thread t([&] { io.run(); });
 
+  auto* calls = metrics::NewMap("chasquid/localrpc/calls", "", "");
   auto r = Call(path, "Echo", {{"Address", "a b@c"}});
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(*r, (Values{{"Got", "a b@c"}, {"Got", "second"}}));
@@ -53,6 +59,14 @@ TEST(ServerTest, RoundTrip) {
   EXPECT_EQ(r.status().message(), "dial unix " + dir +
                                       "/missing: connect: no such file or "
                                       "directory");
+  EXPECT_EQ(calls->Value("Echo:ok"), 1);
+  EXPECT_EQ(calls->Value("Echo:error"), 1);
+  EXPECT_EQ(calls->Value("unknown:error"), 1);
+
+  // A reply far longer than a request line still arrives whole.
+  r = Call(path, "Big", {});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(Get(*r, "X").size(), 3u << 20);
 
   work.reset();
   io.stop();

@@ -224,6 +224,13 @@ void Logger::Auth(const std::string& addr, const std::string& user,
   AuthLog().Debugf(msg);
 }
 
+void Logger::AuthRefused(const std::string& addr, const std::string& user,
+                         const std::string& reason) {
+  std::string msg = addr + " auth refused for " + user + " - " + reason;
+  Printf(msg);
+  AuthLog().Debugf(msg);
+}
+
 void Logger::Rejected(const std::string& addr, const std::string& from,
                       const std::vector<std::string>& to,
                       const std::string& err) {

@@ -8,6 +8,7 @@
 // Line formats (chasquid's maillog package):
 //   daemon listening on <addr>
 //   <addr> auth succeeded for <user>   /   <addr> auth failed for <user>
+//   <addr> auth refused for <user> - <reason>   (ours: AUTH throttling)
 //   <addr> rejected[ from=<from>][ to=[<a> <b>]] - <reason>
 //   <id> from=<from> queued ip=<addr> to=[<a> <b>]
 //   <id> from=<from> to=<to> sent
@@ -53,6 +54,9 @@ class Logger {
   void Listening(const std::string& addr);
   void Auth(const std::string& addr, const std::string& user,
             bool successful);
+  // An AUTH refused without checking the password (AUTH throttling).
+  void AuthRefused(const std::string& addr, const std::string& user,
+                   const std::string& reason);
   void Rejected(const std::string& addr, const std::string& from,
                 const std::vector<std::string>& to, const std::string& err);
   void Queued(const std::string& addr, const std::string& from,

@@ -30,6 +30,7 @@ TEST(MaillogTest, LineFormats) {
   l.Listening("127.0.0.1:25");
   l.Auth("1.2.3.4:5", "user@dom", true);
   l.Auth("1.2.3.4:5", "user@dom", false);
+  l.AuthRefused("1.2.3.4:5", "user@dom", "too many failures from this client");
   l.Rejected("1.2.3.4:5", "a@b", {"c@d", "e@f"}, "relay not allowed");
   l.Rejected("1.2.3.4:5", "", {}, "security level check failed");
   l.Queued("1.2.3.4:5", "a@b", {"c@d"}, "ID1");
@@ -42,6 +43,8 @@ TEST(MaillogTest, LineFormats) {
             "daemon listening on 127.0.0.1:25\n"
             "1.2.3.4:5 auth succeeded for user@dom\n"
             "1.2.3.4:5 auth failed for user@dom\n"
+            "1.2.3.4:5 auth refused for user@dom - too many failures from "
+            "this client\n"
             "1.2.3.4:5 rejected from=a@b to=[c@d e@f] - relay not allowed\n"
             "1.2.3.4:5 rejected - security level check failed\n"
             "ID1 from=a@b queued ip=1.2.3.4:5 to=[c@d]\n"

@@ -41,12 +41,28 @@ Counter* QueueLength() {
   return c;
 }
 
+Counter* QueueBytes() {
+  static Counter* c = NewCounter("chasquid/queue/sizeBytes",
+                                 "bytes of message data in the queue now");
+  return c;
+}
+
+Counter* QueueOldestItem() {
+  static Counter* c = NewCounter(
+      "chasquid/queue/oldestItemTimestamp",
+      "creation time of the oldest queued item, in seconds since the epoch "
+      "(0: the queue is empty)");
+  return c;
+}
+
 void RegisterLatencyMetrics() {
   SmtpSessionDuration();
   TimeToDelivery();
   DeliveryAttemptDuration();
   LiveConnections();
   QueueLength();
+  QueueBytes();
+  QueueOldestItem();
 }
 
 }  // namespace chasquid::metrics

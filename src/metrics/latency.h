@@ -34,6 +34,13 @@ HistogramMap* DeliveryAttemptDuration();
 Counter* LiveConnections();
 // chasquid/queue/length: items in the queue now (gauge).
 Counter* QueueLength();
+// chasquid/queue/sizeBytes: bytes of message data in the queue now (gauge).
+Counter* QueueBytes();
+// chasquid/queue/oldestItemTimestamp: creation time of the oldest queued
+// item, in seconds since the epoch; 0 when the queue is empty. Its age is
+// time() minus this, computed where it is read (an alert, a page), so the
+// value need not be refreshed while nothing changes.
+Counter* QueueOldestItem();
 
 // Registers all of the above, so they are exported (at zero) from start-up
 // on, before their first event. Call once from main.

@@ -84,6 +84,22 @@ void CounterMap::Add(std::string_view key, int64_t n) {
   }
 }
 
+void CounterMap::Set(std::string_view key, int64_t v) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = values_.find(key);
+  if (it == values_.end()) {
+    values_.emplace(std::string(key), v);
+  } else {
+    it->second = v;
+  }
+}
+
+void CounterMap::Erase(std::string_view key) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = values_.find(key);
+  if (it != values_.end()) values_.erase(it);
+}
+
 int64_t CounterMap::Value(std::string_view key) const {
   std::lock_guard<std::mutex> l(mu_);
   auto it = values_.find(key);
@@ -190,55 +206,8 @@ Histogram* NewHistogram(std::string_view name, std::string_view help,
                   std::make_unique<Histogram>(std::move(bounds)));
 }
 
-std::string ExpvarQuote(std::string_view s) {
-  // expvar's encoder: JSON with HTML-safe escapes (<, >, &, U+2028/9) and
-  // invalid UTF-8 replaced by U+FFFD.
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-          if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-            char buf[8];
-            snprintf(buf, sizeof(buf), "\\u%04x", c);
-            out += buf;
-          } else {
-            out += static_cast<char>(c);
-          }
-      }
-      i++;
-      continue;
-    }
-    // Find the length of a valid UTF-8 sequence at i, if any.
-    size_t len = 1;
-    while (len <= 4 && i + len <= s.size() &&
-           !IsValidUtf8(s.substr(i, len))) {
-      len++;
-    }
-    if (len > 4 || i + len > s.size()) {
-      out += "\xEF\xBF\xBD";
-      i++;
-      continue;
-    }
-    std::string_view rune = s.substr(i, len);
-    if (rune == "\xE2\x80\xA8") {
-      out += "\\u2028";
-    } else if (rune == "\xE2\x80\xA9") {
-      out += "\\u2029";
-    } else {
-      out.append(rune);
-    }
-    i += len;
-  }
-  out += '"';
-  return out;
-}
+// expvar writes strings with Go's encoding/json.
+std::string ExpvarQuote(std::string_view s) { return GoJsonQuote(s); }
 
 std::string MangleName(std::string_view name) {
   std::string out;

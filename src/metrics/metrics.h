@@ -53,6 +53,10 @@ class Gauge {
 class CounterMap {
  public:
   void Add(std::string_view key, int64_t n = 1);
+  // For maps of gauges (one value per key, e.g. a certificate's expiry):
+  // sets a key's value, and removes a key that no longer exists.
+  void Set(std::string_view key, int64_t v);
+  void Erase(std::string_view key);
   int64_t Value(std::string_view key) const;
   std::map<std::string, int64_t> Snapshot() const;
 

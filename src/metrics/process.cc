@@ -193,8 +193,7 @@ std::string ProcessJson() {
 
 }  // namespace
 
-void RegisterProcessVars(int argc, char** argv) {
-  std::vector<std::string> args(argv, argv + argc);
+void RegisterProcessVars(std::vector<std::string> args) {
   NewFunc("cmdline", [args] { return JsonArgv(args); });
   NewFunc("memstats", MemStatsJson);
   NewFunc("process", ProcessJson);

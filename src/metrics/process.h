@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace chasquid::metrics {
 
@@ -14,7 +15,7 @@ namespace chasquid::metrics {
 // (process_cpu_seconds_total, process_resident_memory_bytes,
 // process_virtual_memory_bytes, process_open_fds, process_max_fds,
 // process_start_time_seconds). Call once from main.
-void RegisterProcessVars(int argc, char** argv);
+void RegisterProcessVars(std::vector<std::string> args);
 
 // Registers chasquid_build_info{version,source_date} 1 on /metrics only,
 // the info metric dashboards join other series with.

@@ -139,7 +139,12 @@ std::string RenderIndex(const IndexData& d) {
   o += "built with " + HtmlEscape(version::Compiler()) + "\n</p>\n";
   o += "<p>\nstarted " + HtmlEscape(started) + "<br>\n";
   o += "up for " + FormatGoDuration(up) + "<br>\n";
-  o += "os hostname <i>" + HtmlEscape(host) + "</i>\n</p>\n";
+  o += "os hostname <i>" + HtmlEscape(host) + "</i>\n";
+  if (d.blocking_threads > 0) {
+    o += "<br>\n" + std::to_string(d.blocking_threads) +
+         " threads for blocking work (fsync, scrypt, hooks)\n";
+  }
+  o += "</p>\n";
   o += "<ul>\n";
   std::vector<std::string> sections;
   for (const auto& l : d.links) {

@@ -19,6 +19,7 @@ struct IndexLink {
 struct IndexData {
   std::string config_hostname;
   std::chrono::system_clock::time_point started;
+  int blocking_threads = 0;  // 0: not shown.
   std::vector<IndexLink> links;
 };
 

@@ -111,6 +111,7 @@ struct Server::Impl {
   Impl(Server* s, net::io_context& io, Info i)
       : self(s), io(io), info(std::move(i)) {
     index.config_hostname = info.config_hostname;
+    index.blocking_threads = info.blocking_threads;
     index.started = std::chrono::system_clock::now();
   }
 

@@ -61,6 +61,7 @@ struct Info {
   std::string config_text;  // /debug/config.
   std::vector<std::string> argv;
   std::function<void()> on_exit;  // POST /exit, after the reply is sent.
+  int blocking_threads = 0;  // The blocking pool's size, on the index page.
 };
 
 class Server {

@@ -82,15 +82,6 @@ std::string MessageIDOf(const std::string& data) {
   return found;
 }
 
-std::string DSNDate() {
-  time_t now = time(nullptr);
-  struct tm tm;
-  localtime_r(&now, &tm);
-  char buf[64];
-  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S %z", &tm);
-  return buf;
-}
-
 std::string BuildDSN(const DSNParams& p) {
   const std::string d = ReportingDomain(p);
   const std::string mid = p.data ? MessageIDOf(*p.data) : "";

@@ -33,7 +33,4 @@ std::string BuildDSN(const DSNParams& p);
 // "" if absent or the header block does not parse.
 std::string MessageIDOf(const std::string& data);
 
-// Current local time in the DSN Date: layout.
-std::string DSNDate();
-
 }  // namespace chasquid::queue

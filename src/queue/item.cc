@@ -1,39 +1,17 @@
 #include "queue/item.h"
 
 #include <cstdio>
+#include <ctime>
 
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
+#include "base/utf8.h"
 #include "queue/queue.pb.h"
 
 namespace chasquid::queue {
 
 namespace {
-
-// Length of the valid UTF-8 sequence at s[i] and its rune, or {0, -1}.
-std::pair<int, int32_t> Utf8At(std::string_view s, size_t i) {
-  unsigned char c = s[i];
-  int len;
-  int32_t r, min;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2, r = c & 0x1F, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3, r = c & 0x0F, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4, r = c & 0x07, min = 0x10000;
-  } else {
-    return {0, -1};
-  }
-  if (i + len > s.size()) return {0, -1};
-  for (int k = 1; k < len; k++) {
-    unsigned char cc = s[i + k];
-    if ((cc & 0xC0) != 0x80) return {0, -1};
-    r = (r << 6) | (cc & 0x3F);
-  }
-  if (r < min || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) return {0, -1};
-  return {len, r};
-}
 
 void AppendQuoted(std::string& out, std::string_view name, std::string_view v,
                   int indent) {
@@ -79,6 +57,30 @@ const char* StatusName(Recipient::Status s) {
   }
 }
 
+const char* ResultName(Attempt::Result r) {
+  switch (r) {
+    case Attempt::Result::kTransient: return "temporary";
+    case Attempt::Result::kPermanent: return "permanent";
+    default: return "sent";
+  }
+}
+
+std::string FormatTime(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                t.time_since_epoch())
+                .count();
+  time_t secs = ms / 1000;
+  int frac = static_cast<int>(ms % 1000);
+  if (frac < 0) frac += 1000, secs -= 1;
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  snprintf(out, sizeof(out), "%s.%03dZ", buf, frac);
+  return out;
+}
+
 std::string EscapeText(std::string_view s) {
   std::string out;
   out.reserve(s.size() + s.size() / 16);
@@ -117,8 +119,8 @@ std::string EscapeText(std::string_view s) {
       i++;
       continue;
     }
-    auto [len, r] = Utf8At(s, i);
-    if (len == 0) {
+    auto [r, len] = DecodeRune(s, i);
+    if (r < 0) {
       snprintf(buf, sizeof(buf), "\\x%02x", c);
       out += buf;
       i++;

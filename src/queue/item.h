@@ -9,6 +9,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,6 +36,27 @@ struct Recipient {
 const char* TypeName(Recipient::Type t);      // "EMAIL", "PIPE", "FORWARD"
 const char* StatusName(Recipient::Status s);  // "PENDING", "SENT", "FAILED"
 
+// One delivery attempt to one recipient. Kept only in memory (the queue
+// tools and /debug/queue show them): the file format is chasquid's and has
+// no place for them, so a restart starts each item's history afresh.
+struct Attempt {
+  enum class Result { kSent, kTransient, kPermanent };
+  std::chrono::system_clock::time_point when;  // When it started.
+  std::string address;
+  Result result = Result::kSent;
+  std::string message;  // The error; empty when sent.
+  std::chrono::nanoseconds duration{0};
+};
+
+const char* ResultName(Attempt::Result r);  // "sent", "temporary", ...
+
+// RFC 3339 in UTC with milliseconds ("2006-01-02T15:04:05.000Z"), for the
+// attempt history on /debug/queue and in the queue tools.
+std::string FormatTime(std::chrono::system_clock::time_point t);
+
+// What an administrator asked of an item through the queue tools.
+enum class AdminAction { kNone, kRemove, kBounce };
+
 struct Item {
   // Immutable after creation/loading.
   std::string id;
@@ -51,6 +75,24 @@ struct Item {
   // Guarded by mu.
   mutable std::mutex mu;
   std::vector<Recipient> rcpt;
+  // The last kMaxAttempts attempts, oldest first, and how many there were
+  // since the item was queued or loaded. Bounded: an item may be retried
+  // for days.
+  static constexpr size_t kMaxAttempts = 20;
+  std::deque<Attempt> attempts;
+  uint64_t attempt_count = 0;
+  // When the send loop wakes up next; the epoch while it is sending.
+  std::chrono::system_clock::time_point next_attempt;
+  AdminAction action = AdminAction::kNone;
+  // Set by a flush: the send loop skips its next wait (or cuts it short
+  // through `wake`, which the loop installs: it cancels the loop's timer on
+  // the loop's strand, and may be called from any thread).
+  bool wake_requested = false;
+  std::function<void()> wake;
+
+  // Guarded by write_mu: the file was removed by an administrator, so a
+  // status write still in flight must not create it again.
+  bool removed = false;
 };
 
 // The text-format file contents for `item` (rcpt read under item.mu by the

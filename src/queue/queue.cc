@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <random>
 
@@ -49,6 +50,23 @@ metrics::Counter* dir_syncs = metrics::NewCounter(
 metrics::CounterMap* deliver_attempts =
     metrics::NewMap("chasquid/queue/deliverAttempts", "recipient_type",
                     "attempts to deliver mail, by recipient type");
+// Ours: what came of the attempts, by recipient type, so that an alert can
+// tell mail that gets out from mail that only gets tried.
+metrics::CounterMap* deliveries_sent = metrics::NewMap(
+    "chasquid/queue/deliveriesSent", "recipient_type",
+    "delivery attempts that succeeded, by recipient type");
+metrics::CounterMap* deliveries_transient = metrics::NewMap(
+    "chasquid/queue/deliveriesTransientFailed", "recipient_type",
+    "delivery attempts that failed temporarily (retried), by recipient type");
+metrics::CounterMap* deliveries_permanent = metrics::NewMap(
+    "chasquid/queue/deliveriesPermanentFailed", "recipient_type",
+    "delivery attempts that failed permanently (bounced), by recipient type");
+metrics::CounterMap* deliveries_given_up = metrics::NewMap(
+    "chasquid/queue/deliveriesGivenUp", "recipient_type",
+    "recipients still pending when the queue gave up on them, by recipient "
+    "type");
+metrics::Counter* dsn_failed = metrics::NewCounter(
+    "chasquid/queue/dsnFailed", "count of DSNs that could not be queued");
 
 uint64_t Random64() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -121,14 +139,18 @@ Result<std::unique_ptr<DiskQueue>> DiskQueue::New(net::any_io_executor ex,
 DiskQueue::DiskQueue(net::any_io_executor ex, Options opts)
     : ex_(std::move(ex)),
       opts_(std::move(opts)),
-      pool_(std::make_unique<net::thread_pool>(
-          std::max(1, opts_.io_threads))),
+      own_pool_(opts_.pool ? nullptr
+                           : std::make_unique<net::thread_pool>(
+                                 std::max(1, opts_.io_threads))),
+      pool_(opts_.pool ? opts_.pool : own_pool_.get()),
       dir_sync_(std::make_unique<safeio::DirSyncer>(
           opts_.dir, [] { dir_syncs->Add(); })) {}
 
 DiskQueue::~DiskQueue() {
-  pool_->stop();
-  pool_->join();
+  if (own_pool_) {
+    own_pool_->stop();
+    own_pool_->join();
+  }
 }
 
 size_t DiskQueue::Len() const {
@@ -192,6 +214,9 @@ Status DiskQueue::Resolve(Item& item, const std::vector<std::string>& to) {
 
 Status DiskQueue::Write(Item& item, bool sync) {
   std::lock_guard<std::mutex> wl(item.write_mu);
+  // Removed by an administrator while an attempt was running: writing the
+  // status would bring the item back at the next start.
+  if (item.removed) return Status::Ok();
   std::string text;
   {
     std::lock_guard<std::mutex> l(item.mu);
@@ -260,10 +285,17 @@ void DiskQueue::Start(std::shared_ptr<Item> item) {
   {
     std::lock_guard<std::mutex> l(mu_);
     items_[item->id] = item;
-    metrics::QueueLength()->Set(static_cast<int64_t>(items_.size()));
+    UpdateGaugesLocked();
   }
   net::co_spawn(net::make_strand(ex_), SendLoop(std::move(item)),
                 LogIfThrown);
+}
+
+bool DiskQueue::ClaimRemoval(Item& item) {
+  std::lock_guard<std::mutex> wl(item.write_mu);
+  if (item.removed) return false;
+  item.removed = true;
+  return true;
 }
 
 void DiskQueue::Remove(const std::string& id) {
@@ -296,7 +328,24 @@ void DiskQueue::Remove(const std::string& id) {
   }
   std::lock_guard<std::mutex> l(mu_);
   items_.erase(id);
+  UpdateGaugesLocked();
+}
+
+void DiskQueue::UpdateGaugesLocked() {
+  // A scan of at most max_items entries, only when an item comes or goes.
+  int64_t bytes = 0;
+  auto oldest = system_clock::time_point::max();
+  for (const auto& [id, item] : items_) {
+    if (item->data) bytes += static_cast<int64_t>(item->data->size());
+    oldest = std::min(oldest, item->created_at);
+  }
   metrics::QueueLength()->Set(static_cast<int64_t>(items_.size()));
+  metrics::QueueBytes()->Set(bytes);
+  metrics::QueueOldestItem()->Set(
+      items_.empty() ? 0
+                     : std::chrono::duration_cast<std::chrono::seconds>(
+                           oldest.time_since_epoch())
+                           .count());
 }
 
 net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
@@ -311,6 +360,7 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
   // The recipient type key, as in deliverAttempts.
   const char* type = "email:remote";
   auto attempt_start = std::chrono::steady_clock::now();
+  auto attempt_wall = system_clock::now();
   // Every courier argument is a named local: GCC 12 may destroy
   // temporaries inside a co_await full-expression twice (base/async.h).
   std::shared_ptr<const std::string> data = item->data;
@@ -366,10 +416,9 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
       }
   }
 
+  auto attempt_took = std::chrono::steady_clock::now() - attempt_start;
   metrics::DeliveryAttemptDuration()->Observe(
-      type, std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                          attempt_start)
-                .count());
+      type, std::chrono::duration<double>(attempt_took).count());
   if (s.ok()) {
     // From our 250 (the item's creation, kept across restarts) to now.
     metrics::TimeToDelivery()->Observe(
@@ -381,6 +430,18 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
   bool more = false, all_sent = true;
   {
     std::lock_guard<std::mutex> l(item->mu);
+    Attempt a;
+    a.when = attempt_wall;
+    a.address = r.address;
+    a.result = s.ok()          ? Attempt::Result::kSent
+               : s.permanent() ? Attempt::Result::kPermanent
+                               : Attempt::Result::kTransient;
+    a.message = s.message();
+    a.duration =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(attempt_took);
+    item->attempts.push_back(std::move(a));
+    if (item->attempts.size() > Item::kMaxAttempts) item->attempts.pop_front();
+    item->attempt_count++;
     auto& rr = item->rcpt[idx];
     if (s.ok()) {
       rr.status = Recipient::Status::kSent;
@@ -394,6 +455,13 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
       if (x.status == Recipient::Status::kPending) more = true;
       if (x.status != Recipient::Status::kSent) all_sent = false;
     }
+  }
+  if (s.ok()) {
+    deliveries_sent->Add(type);
+  } else if (s.permanent()) {
+    deliveries_permanent->Add(type);
+  } else {
+    deliveries_transient->Add(type);
   }
   if (s.ok()) {
     tr->Printf(r.address + " sent");
@@ -435,19 +503,28 @@ net::awaitable<void> DiskQueue::SendLoop(std::shared_ptr<Item> item) {
   nettrace::Task task("queue", item->id);
   tr.Printf("from " + item->from);
   auto ex = co_await net::this_coro::executor;
-  net::steady_timer timer(ex);
+  // Shared with item->wake, which a flush may call after this frame is
+  // gone; the timer is only touched on this strand.
+  auto timer = std::make_shared<net::steady_timer>(ex);
+  {
+    std::lock_guard<std::mutex> l(item->mu);
+    item->wake = [timer, ex] { net::post(ex, [timer] { timer->cancel(); }); };
+  }
 
   while (system_clock::now() - item->created_at < opts_.give_up_after) {
-    task.SetState("sending");
     std::vector<size_t> pending;
     {
       std::lock_guard<std::mutex> l(item->mu);
+      if (item->action != AdminAction::kNone) break;
+      item->next_attempt = {};
+      item->wake_requested = false;
       for (size_t i = 0; i < item->rcpt.size(); i++) {
         if (item->rcpt[i].status == Recipient::Status::kPending) {
           pending.push_back(i);
         }
       }
     }
+    task.SetState("sending");
     if (pending.size() == 1) {
       co_await SendOne(item, pending[0], &tr);
     } else if (!pending.empty()) {
@@ -467,38 +544,65 @@ net::awaitable<void> DiskQueue::SendLoop(std::shared_ptr<Item> item) {
       }
     }
 
-    bool more = false;
+    auto delay = opts_.next_delay ? opts_.next_delay(item->created_at)
+                                  : NextDelay(item->created_at);
+    bool more = false, flushed = false;
     {
       std::lock_guard<std::mutex> l(item->mu);
       for (const auto& r : item->rcpt) {
         if (r.status == Recipient::Status::kPending) more = true;
       }
+      if (item->action != AdminAction::kNone) break;
+      item->next_attempt =
+          system_clock::now() +
+          std::chrono::duration_cast<system_clock::duration>(delay);
+      flushed = item->wake_requested;
     }
     if (!more) break;
 
-    auto delay = opts_.next_delay ? opts_.next_delay(item->created_at)
-                                  : NextDelay(item->created_at);
     maillog::QueueLoop(item->id, item->from, delay);
     tr.Printf("waiting for " + FormatGoDuration(delay));
     task.SetState("waiting " + FormatGoDuration(delay));
-    timer.expires_after(delay);
-    co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+    // A flush that came while sending skips the wait; one that comes
+    // later cancels it (item->wake runs on this strand, so it cannot fall
+    // between the check above and the wait below).
+    if (flushed) continue;
+    timer->expires_after(delay);
+    co_await timer->async_wait(net::as_tuple(net::use_awaitable));
   }
 
+  AdminAction action;
   bool failed = false;
   {
     std::lock_guard<std::mutex> l(item->mu);
+    action = item->action;
+    item->wake = nullptr;
+    item->next_attempt = {};
     for (const auto& r : item->rcpt) {
       if (r.status != Recipient::Status::kSent) failed = true;
+      if (r.status != Recipient::Status::kPending) continue;
+      // Still pending: the give-up time ran out before it was delivered.
+      deliveries_given_up->Add(
+          r.type == Recipient::Type::kPipe      ? "pipe"
+          : r.type == Recipient::Type::kForward ? "forward"
+          : IsLocal(r.address)                  ? "email:local"
+                                                : "email:remote");
     }
   }
+  if (action == AdminAction::kRemove) {
+    // AdminRemove already took the file and the map entry.
+    tr.Printf("removed by the administrator");
+    co_return;
+  }
+  if (action == AdminAction::kBounce) tr.Printf("bounced by the administrator");
   // Never a DSN for a DSN (or any null-sender message): no loops.
   if (failed && item->from != "<>") co_await SendDSN(item, &tr);
 
   tr.Printf("all done");
   maillog::QueueLoop(item->id, item->from, std::chrono::nanoseconds(0));
   // Inline for the same reason as the last status write (see SendOne).
-  Remove(item->id);
+  // An administrator's removal during the DSN took the file already.
+  if (ClaimRemoval(*item)) Remove(item->id);
 }
 
 net::awaitable<void> DiskQueue::SendDSN(std::shared_ptr<Item> item,
@@ -516,85 +620,18 @@ net::awaitable<void> DiskQueue::SendDSN(std::shared_ptr<Item> item,
   };
   p.id2 = NewID();
   p.boundary = NewID();
-  p.date = DSNDate();
+  p.date = Rfc1123ZNow();
   auto msg = std::make_shared<const std::string>(BuildDSN(p));
   std::string null_sender = "<>";
   std::vector<std::string> to = {item->from};
   auto id = co_await Put(std::move(null_sender), std::move(to), std::move(msg));
   if (!id.ok()) {
     tr->Error("failed to queue DSN: " + id.status().message());
+    dsn_failed->Add();
     co_return;
   }
   dsn_queued->Add();
   tr->Printf("queued DSN: " + *id);
-}
-
-}  // namespace chasquid::queue
-
-namespace chasquid::queue {
-
-namespace {
-
-// Go's time.Time.String(): "2006-01-02 15:04:05.999999999 -0700 MST".
-std::string GoTimeString(system_clock::time_point t, bool utc) {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                t.time_since_epoch())
-                .count();
-  time_t secs = ns / 1000000000;
-  long frac = ns % 1000000000;
-  if (frac < 0) frac += 1000000000, secs -= 1;
-  struct tm tm;
-  if (utc) {
-    gmtime_r(&secs, &tm);
-  } else {
-    localtime_r(&secs, &tm);
-  }
-  char buf[64];
-  strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-  std::string out = buf;
-  if (frac) {
-    char f[16];
-    snprintf(f, sizeof(f), ".%09ld", frac);
-    std::string fs = f;
-    while (fs.back() == '0') fs.pop_back();
-    out += fs;
-  }
-  if (utc) return out + " +0000 UTC";
-  strftime(buf, sizeof(buf), " %z %Z", &tm);
-  return out + buf;
-}
-
-}  // namespace
-
-std::string DiskQueue::DumpText() const {
-  std::vector<std::shared_ptr<Item>> items;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (const auto& [id, item] : items_) items.push_back(item);
-  }
-  std::string o = "# Queue status\n\n";
-  o += "date: " + GoTimeString(system_clock::now(), false) + "\n";
-  o += "length: " + std::to_string(items.size()) + "\n\n";
-  for (const auto& item : items) {
-    o += "## Item " + item->id + "\n";
-    o += "created at: " + GoTimeString(item->created_at, item->loaded) + "\n";
-    o += "from: " + item->from + "\n";
-    o += "to: [";
-    for (size_t i = 0; i < item->to.size(); i++) {
-      if (i) o += " ";
-      o += item->to[i];
-    }
-    o += "]\n";
-    std::lock_guard<std::mutex> l(item->mu);
-    for (const auto& r : item->rcpt) {
-      o += std::string(StatusName(r.status)) + " " + r.address + " (" +
-           TypeName(r.type) + ")\n";
-      o += "  original address: " + r.original_address + "\n";
-      o += "  last failure: " + GoQuote(r.last_failure_message) + "\n";
-    }
-    o += "\n";
-  }
-  return o;
 }
 
 }  // namespace chasquid::queue

@@ -55,6 +55,7 @@ class Queue {
 
 struct Item;
 struct Recipient;
+enum class AdminAction;
 
 // What DiskQueue needs; the pointers must outlive the queue.
 struct Options {
@@ -72,9 +73,12 @@ struct Options {
   std::function<std::chrono::nanoseconds(
       std::chrono::system_clock::time_point created_at)>
       next_delay;
-  // Threads for fsync and alias hooks. Each synced write fsyncs its file
-  // before the rename; the directory fsync after the rename is shared by
-  // every write waiting for one (safeio::DirSyncer, group commit).
+  // Where blocking work runs: fsyncs and alias hooks. Each synced write
+  // fsyncs its file before the rename; the directory fsync after the rename
+  // is shared by every write waiting for one (safeio::DirSyncer, group
+  // commit). The daemon passes its one blocking pool, which must outlive
+  // the queue; null: the queue makes its own of `io_threads` threads.
+  net::thread_pool* pool = nullptr;
   int io_threads = 8;
   // Item files larger than this are quarantined at start-up, not read
   // into memory; 0: no limit. The daemon derives it from max_data_size_mb.
@@ -113,8 +117,32 @@ class DiskQueue : public Queue {
       std::shared_ptr<const std::string> data) override;
   size_t Len() const override;
 
-  // The /debug/queue page.
+  // The /debug/queue page (dump.cc): chasquid's layout, plus each item's
+  // attempt history and next attempt (ours).
   std::string DumpText() const;
+
+  // The queue tools (admin.cc), reached through the local RPC (rpc.h).
+  // All thread-safe; an unknown or finished ID is the error
+  // `no such item "<id>"` (kNoSuchItem, then the quoted ID).
+  static constexpr char kNoSuchItem[] = "no such item";
+
+  // The items queued now, in ID order; the pointers keep them alive.
+  std::vector<std::shared_ptr<Item>> Items() const;
+  Result<std::shared_ptr<Item>> Find(const std::string& id) const;
+  // Makes the item's send loop (every item's, when `id` is empty) try its
+  // pending recipients now instead of at the end of its wait; an item
+  // that is sending tries again as soon as that round ends. Returns how
+  // many items were woken.
+  Result<size_t> AdminFlush(const std::string& id);
+  // Deletes the item's file and forgets it, with no DSN, and says so in
+  // the mail log. An attempt already running still completes, but its
+  // outcome is not written (the file stays gone).
+  Status AdminRemove(const std::string& id);
+  // Gives up now: the send loop stops retrying and, as when an item
+  // times out, queues a DSN to the sender for every recipient not sent
+  // (none for the null sender), then removes the item. Returns once
+  // asked; the DSN follows as soon as a running attempt ends.
+  Status AdminBounce(const std::string& id);
 
  private:
   DiskQueue(net::any_io_executor ex, Options opts);
@@ -125,19 +153,28 @@ class DiskQueue : public Queue {
   Status Resolve(Item& item, const std::vector<std::string>& to);
   Status Write(Item& item, bool sync);
   void Remove(const std::string& id);
+  // Whoever gets true removes the item's file: the send loop when it is
+  // done, or AdminRemove; never both. Takes the item's write_mu.
+  static bool ClaimRemoval(Item& item);
+  // Requests `action` and wakes the loop; error for an unknown ID.
+  Result<std::shared_ptr<Item>> Request(const std::string& id,
+                                        AdminAction action);
   // Moves <dir>/<name> into <dir>/.quarantine/ and logs `why`; on failure
   // logs and leaves it in place.
   void Quarantine(const std::string& name, const std::string& why);
   // A recycled file for the next write, or "" (then a new one is made).
   std::string TakeSpare();
   void Start(std::shared_ptr<Item> item);
+  // Sets the queue's gauges (length, bytes, oldest item); mu_ held.
+  void UpdateGaugesLocked();
   bool IsLocal(const std::string& addr) const;
   std::string RewriteSender(const std::string& from,
                             const std::string& original) const;
 
   net::any_io_executor ex_;
   Options opts_;
-  std::unique_ptr<net::thread_pool> pool_;
+  std::unique_ptr<net::thread_pool> own_pool_;  // Unless opts_.pool.
+  net::thread_pool* pool_;
   // Fsyncs the queue directory after synced writes, shared by concurrent
   // writers (group commit): the rename is durable before the 250.
   std::unique_ptr<safeio::DirSyncer> dir_sync_;

@@ -1,6 +1,6 @@
 #include "smtp/address.h"
 
-#include "smtp/utf8.h"
+#include "base/utf8.h"
 
 namespace chasquid::smtp {
 

@@ -2,7 +2,7 @@
 
 #include <unicode/uchar.h>
 
-#include "smtp/utf8.h"
+#include "base/utf8.h"
 #include "base/strings.h"
 
 namespace chasquid::smtp {

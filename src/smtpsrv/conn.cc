@@ -9,7 +9,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
-#include "haproxy/haproxy.h"
+#include "limits/client_key.h"
 #include "maillog/maillog.h"
 #include "metrics/latency.h"
 #include "smtp/command.h"
@@ -20,9 +20,6 @@ namespace chasquid::smtpsrv {
 
 namespace {
 
-// The PROXY v1 line is at most 107 bytes; this cap only bounds a peer
-// that never sends "\n" (chasquid reads without a limit).
-constexpr size_t kMaxProxyLine = 4096;
 // Bytes asked from the socket per read while in the middle of a command
 // line (or a pipelined batch).
 constexpr size_t kReadChunk = 512;
@@ -71,7 +68,9 @@ Conn::Conn(tcp::socket socket, Mode mode, Server* srv)
   }
 }
 
-Conn::~Conn() = default;
+Conn::~Conn() {
+  if (admitted_) srv_->client_limits().Release(limits::ClientKey(remote_ip_));
+}
 
 void Conn::SetCommandDeadline() {
   io_deadline_.Set(std::min(Clock::now() + opts_.command_timeout, deadline_));
@@ -173,27 +172,24 @@ net::awaitable<bool> Conn::Greet() {
   }
   if (opts_.haproxy_incoming) {
     task_.SetState("HAProxy handshake");
-    size_t nl;
-    while ((nl = inbuf_.find('\n')) == std::string::npos) {
-      if (inbuf_.size() > kMaxProxyLine) {
-        tr_.Error("error in haproxy handshake: line too long");
-        co_return false;
-      }
-      auto ec = co_await ReadSome(kReadChunk);
-      if (ec) {
-        tr_.Error("error in haproxy handshake: " + ReadErrorText(ec));
-        co_return false;
-      }
-    }
-    auto ep = haproxy::Parse(std::string_view(inbuf_).substr(0, nl + 1));
-    // Bytes after the line stay buffered for the SMTP dialog.
-    inbuf_.erase(0, nl + 1);
+    auto ep = co_await ReadProxyHeader();
     if (!ep.ok()) {
       tr_.Error("error in haproxy handshake: " + ep.status().message());
       co_return false;
     }
-    remote_ip_ = CanonicalIp(ep->src_ip);
-    remote_addr_ = JoinHostPort(remote_ip_, ep->src_port);
+    if (ep->local) {
+      tr_.Debugf("haproxy: LOCAL command, keeping the connection's peer");
+    } else {
+      remote_ip_ = CanonicalIp(ep->src_ip);
+      remote_addr_ = JoinHostPort(remote_ip_, ep->src_port);
+    }
+  }
+  // The client is known now (HAProxy's, if any): its limits.
+  if (auto refused = AdmitConnection()) {
+    std::string bye = std::to_string(refused->code) + " " + refused->text +
+                      "\r\n";
+    (void)co_await WriteRaw(std::move(bye));
+    co_return false;
   }
   // Named, not built inside the co_await (GCC 12: base/async.h).
   std::string greeting = "220 " + hostname_ + " ESMTP chasquid\r\n";
@@ -281,6 +277,7 @@ net::awaitable<Conn::Next> Conn::HandleCommand(std::string line,
       *err = s.message();
       co_return Next::kClose;
     }
+    if (close_after_reply_) co_return Next::kClose;
   } else if (r.code < 0) {
     tr_.Error(label + " closed the connection: " + r.text);
     co_return Next::kClose;
@@ -309,7 +306,11 @@ net::awaitable<Conn::Reply> Conn::Dispatch(std::string verb,
   if (verb == "RCPT") co_return co_await Rcpt(params);
   if (verb == "DATA") co_return co_await Data();
   if (verb == "STARTTLS") co_return co_await StartTls();
-  if (verb == "AUTH") co_return co_await Auth(params);
+  if (verb == "AUTH") {
+    Reply r = co_await Auth(params);
+    CountAuth(params, r.code);
+    co_return r;
+  }
   if (verb == "QUIT") {
     std::string bye = "2.0.0 Be seeing you...";
     (void)co_await WriteReply(221, std::move(bye));

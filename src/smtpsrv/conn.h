@@ -25,6 +25,7 @@
 #include <boost/asio/ssl/stream.hpp>
 
 #include "base/status.h"
+#include "haproxy/haproxy.h"
 #include "nettrace/trace.h"
 #include "smtpsrv/checks.h"
 #include "smtpsrv/server.h"
@@ -61,6 +62,8 @@ class Conn {
   // (in *err when it is an I/O one).
   net::awaitable<Next> HandleCommand(std::string line, std::string* err);
   net::awaitable<bool> Greet();  // TLS, HAProxy, greeting; false = close.
+  // conn_proxy.cc: reads and parses the PROXY header (v1 or v2).
+  net::awaitable<Result<haproxy::Endpoints>> ReadProxyHeader();
   net::awaitable<Reply> Dispatch(std::string verb, std::string params,
                                  std::string* label, bool* quit);
 
@@ -78,6 +81,28 @@ class Conn {
   net::awaitable<Result<std::string>> AuthChallenge(std::string prompt);
   net::awaitable<Reply> Authenticate(std::string user, std::string domain,
                                      std::string password);
+  // The reply to an AUTH the throttle refused: 454, or 421 and close for
+  // a client that insists. Logs, counts and traces which rule fired.
+  Reply AuthRefused(const std::string& who, limits::AuthThrottle::Rule rule,
+                    Clock::duration retry_after);
+  // Waits `d` on this connection's executor.
+  net::awaitable<void> Pause(Clock::duration d);
+
+  // conn_sender.cc: nullopt if allowed, else the refusal (logged and
+  // counted). Only with the options on, and only after AUTH.
+  net::awaitable<std::optional<Reply>> AuthorizeMailFrom(std::string addr);
+  net::awaitable<std::optional<Reply>> AuthorizeHeaderFrom(std::string data);
+  // How `addr` belongs to the authenticated user: "own", "alias", or ""
+  // (not at all).
+  net::awaitable<std::string> SenderMatch(std::string addr);
+
+  // conn_limits.cc: nullopt if within the limits, else the refusal
+  // (logged, counted, traced).
+  std::optional<Reply> AdmitConnection();        // At the start.
+  std::optional<Reply> CheckSendBrake(uint32_t rcpts);  // MAIL, RCPT.
+  void CountSent();  // After the queue took a message.
+  Reply LimitRefusal(const char* limit, int code, std::string text);
+  std::string AuthUser() const;  // user@domain; only after AUTH.
 
   // conn_data.cc
   net::awaitable<Reply> Data();
@@ -136,6 +161,9 @@ class Conn {
   struct Session {
     std::string tls_version, tls_cipher;
     std::string auth_user, auth_domain;
+    // The certificates this connection's TLS layer was made with: kept
+    // for the connection's life, whatever reloads happen meanwhile.
+    std::shared_ptr<TlsContext> tls_ctx;
   };
   std::unique_ptr<Session> session_;
   Session& MutableSession() {
@@ -147,6 +175,9 @@ class Conn {
   bool is_esmtp_ = false;
   bool on_tls_ = false;
   bool completed_auth_ = false;
+  bool auth_refused_ = false;      // The AUTH throttle refused once here.
+  bool close_after_reply_ = false;  // Close once this reply is written.
+  bool admitted_ = false;  // Counted in the server's ClientLimits.
   int error_count_ = 0;
 
   // The envelope.

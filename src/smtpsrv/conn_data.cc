@@ -31,16 +31,6 @@ std::string Env(const char* name) {
   return std::string(name) + "=" + (v ? v : "");
 }
 
-// "Mon, 02 Jan 2006 15:04:05 -0700", local time.
-std::string Rfc1123Z() {
-  time_t now = time(nullptr);
-  struct tm tm;
-  localtime_r(&now, &tm);
-  char buf[64];
-  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S %z", &tm);
-  return buf;
-}
-
 const char* Ascension() {
   static const char* const kPhrases[] = {
       "You offer the Amulet of Yendor to Anhur...",
@@ -124,6 +114,15 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
     co_return Reply{554, text};
   }
 
+  // Sender authorization of the header (ours; off by default), before
+  // anything is added to the message.
+  if (opts_.authorize_header_from) {
+    // The header block only: the body may be megabytes.
+    std::string head = data.substr(0, data.find("\n\n"));
+    auto refused = co_await AuthorizeHeaderFrom(std::move(head));
+    if (refused) co_return *refused;
+  }
+
   // 2. DKIM, through the Checks seam (§8.3).
   if (deps_.checks) {
     if (completed_auth_) {
@@ -198,6 +197,7 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
   tr_.Printf("Queued from " + mail_from_ + " to [" + Join(rcpt_to_) +
              "] - " + *id);
   MailLog().Queued(remote_addr_, mail_from_, rcpt_to_, *id);
+  CountSent();
   ResetEnvelope();
   co_return Reply{250, std::string("2.0.0 ") + Ascension()};
 }
@@ -213,7 +213,7 @@ std::string Conn::ReceivedHeader() const {
   v += std::string("(over ") + ModeName(mode_) + ", " +
        (on_tls_ ? session_->tls_version : "plain text!") + ", envelope from " +
        GoQuote(mail_from_) + ")\n";
-  v += "; " + Rfc1123Z() + "\n";
+  v += "; " + Rfc1123ZNow() + "\n";
   return v;
 }
 

@@ -92,9 +92,13 @@ net::awaitable<Conn::Reply> Conn::Mail(std::string params) {
 
   // The envelope is reset even if a later check fails.
   ResetEnvelope();
+  if (auto braked = CheckSendBrake(0)) co_return *braked;
 
   if (*token == "<>") {
     // Null sender (bounces): no SPF, no security level check.
+    std::string null_sender = "<>";
+    auto refused = co_await AuthorizeMailFrom(std::move(null_sender));
+    if (refused) co_return *refused;
     has_sender_ = true;
     mail_from_ = "<>";
     co_return Reply{250, "2.1.5 You feel like you are being watched"};
@@ -142,6 +146,9 @@ net::awaitable<Conn::Reply> Conn::Mail(std::string params) {
     LogRejected(*addr, {}, "malformed address: " + converted.status().message());
     co_return Reply{501, "5.1.8 Malformed sender domain (IDNA conversion failed)"};
   }
+  std::string sender = *converted;
+  auto refused = co_await AuthorizeMailFrom(std::move(sender));
+  if (refused) co_return *refused;
   has_sender_ = true;
   mail_from_ = *converted;
   co_return Reply{250, "2.1.5 You feel like you are being watched"};
@@ -156,6 +163,8 @@ net::awaitable<Conn::Reply> Conn::Rcpt(std::string params) {
   if (rcpt_to_.size() > kMaxRecipients) {
     co_return Reply{452, "4.5.3 Too many recipients"};
   }
+  uint32_t with_this = static_cast<uint32_t>(rcpt_to_.size()) + 1;
+  if (auto braked = CheckSendBrake(with_this)) co_return *braked;
   auto parsed = smtp::ParseAddress(*token);
   if (!parsed.ok() || parsed->empty()) {
     co_return Reply{501, "5.1.3 Malformed destination address"};

@@ -9,6 +9,7 @@
 
 #include "smtpsrv/conn.h"
 #include "smtpsrv/tls.h"
+#include "smtpsrv/vars.h"
 
 namespace chasquid::smtpsrv {
 
@@ -43,8 +44,11 @@ net::awaitable<boost::system::error_code> Conn::WriteRaw(std::string data) {
 }
 
 net::awaitable<Status> Conn::Handshake() {
-  if (!deps_.tls) co_return Status::Permanent("no TLS configuration");
-  tls_ = std::make_unique<ssl::stream<tcp::socket&>>(sock_, *deps_.tls);
+  std::shared_ptr<TlsContext> snapshot = deps_.tls ? deps_.tls->Get() : nullptr;
+  if (!snapshot) co_return Status::Permanent("no TLS configuration");
+  MutableSession().tls_ctx = snapshot;
+  tls_ = std::make_unique<ssl::stream<tcp::socket&>>(sock_,
+                                                     snapshot->context());
   auto [ec] = co_await tls_->async_handshake(ssl::stream_base::server, kTuple);
   if (ec) {
     // The TLS layer is unusable; what follows (if anything) is plaintext.
@@ -60,6 +64,8 @@ void Conn::AdoptTlsState() {
   on_tls_ = true;
   SSL* ssl = tls_->native_handle();
   MutableSession().tls_version = TlsVersionName(SSL_version(ssl));
+  // OpenSSL's names ("TLSv1.3"), the same as for outgoing sessions.
+  GetVars().tls_versions->Add(SSL_get_version(ssl));
   MutableSession().tls_cipher = TlsCipherName(SSL_get_current_cipher(ssl));
   // The client's SNI name replaces the configured hostname for the rest of
   // the connection (greeting, EHLO, Received "by").

@@ -63,7 +63,11 @@ const char* ModeName(Mode m) {
 }
 
 Server::Server(net::io_context& io, Options opts, Deps deps)
-    : io_(io), opts_(std::move(opts)), deps_(std::move(deps)) {
+    : io_(io),
+      opts_(std::move(opts)),
+      deps_(std::move(deps)),
+      client_limits_(opts_.client_limits),
+      send_brake_(opts_.send_brake) {
   GetVars();  // Registers the variables, as Go's package init does.
   // Deadlines fire at most a tenth of the shortest timeout late (1 s for
   // the default one minute), checked no more often than every 10 ms.
@@ -71,6 +75,10 @@ Server::Server(net::io_context& io, Options opts, Deps deps)
   auto tick = std::clamp<std::chrono::nanoseconds>(
       shortest / 10, std::chrono::milliseconds(10), std::chrono::seconds(1));
   deadlines_ = Deadlines::New(io_, tick);
+  if (opts_.auth_throttle.enabled) {
+    auth_throttle_ =
+        std::make_unique<limits::AuthThrottle>(opts_.auth_throttle);
+  }
 }
 
 Server::~Server() { deadlines_->Stop(); }

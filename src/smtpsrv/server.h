@@ -24,6 +24,9 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "base/status.h"
+#include "limits/auth_throttle.h"
+#include "limits/client_limits.h"
+#include "limits/send_brake.h"
 #include "smtpsrv/deadlines.h"
 
 namespace chasquid::queue {
@@ -42,6 +45,8 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 class Checks;
+class TlsStore;
+class TlsContext;
 
 enum class Mode { kSmtp, kSubmission, kSubmissionTls };
 
@@ -64,6 +69,17 @@ struct Options {
   // "421 4.3.2 Too many connections, try again later" and is closed.
   // Each one costs a file descriptor: RLIMIT_NOFILE must be above this.
   size_t max_connections = 20000;
+  // Failed AUTHs per client and per user (limits/auth_throttle.h); on by
+  // default.
+  limits::AuthThrottleOptions auth_throttle;
+  // Sender authorization (sender_auth.h), off by default: MAIL FROM, and
+  // the From: header, of an authenticated session.
+  bool authorize_sender = false;
+  bool authorize_header_from = false;
+  // Per-client connection limits and the per-user hourly brake; all off
+  // here (the daemon sets config/abuse.h's defaults).
+  limits::ClientLimitsOptions client_limits;
+  limits::SendBrakeOptions send_brake;
 };
 
 // Everything a connection needs from the rest of the daemon. Pointers are
@@ -73,7 +89,9 @@ struct Deps {
   queue::Queue* queue = nullptr;      // nullptr: DATA fails with 451.
   aliases::Resolver* aliases = nullptr;  // nullptr: no aliases.
   Checks* checks = nullptr;           // nullptr: no SPF/DKIM/sec. level.
-  net::ssl::context* tls = nullptr;   // Server TLS context (tls.h).
+  // The server TLS contexts (tls.h); each handshake takes the current
+  // snapshot. nullptr: no TLS.
+  TlsStore* tls = nullptr;
   net::thread_pool* blocking = nullptr;  // Auth, hooks, alias hook.
   // auth::Authenticator::Authenticate / Exists; may block (scrypt).
   std::function<Result<bool>(const std::string& user,
@@ -113,6 +131,10 @@ class Server {
   std::atomic<size_t>& active() { return active_; }
   // The connections' read/write deadlines (deadlines.h).
   Deadlines& deadlines() { return *deadlines_; }
+  // Shared by all connections; nullptr when AUTH throttling is off.
+  limits::AuthThrottle* auth_throttle() { return auth_throttle_.get(); }
+  limits::ClientLimits& client_limits() { return client_limits_; }
+  limits::SendBrake& send_brake() { return send_brake_; }
 
  private:
   struct Listener {
@@ -129,6 +151,9 @@ class Server {
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::atomic<size_t> active_{0};
   std::shared_ptr<Deadlines> deadlines_;
+  std::unique_ptr<limits::AuthThrottle> auth_throttle_;
+  limits::ClientLimits client_limits_;
+  limits::SendBrake send_brake_;
 };
 
 }  // namespace chasquid::smtpsrv

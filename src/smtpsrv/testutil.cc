@@ -78,10 +78,10 @@ Options TestServer::DefaultOptions() {
 TestServer::TestServer(Options opts) : work_(io_.get_executor()) {
   auto tls = TlsContext::New({TestCert()});
   if (!tls.ok()) abort();
-  tls_ = std::move(*tls);
+  tls_ = std::make_unique<TlsStore>(std::move(*tls));
   Deps d;
   d.queue = &queue_;
-  d.tls = &tls_->context();
+  d.tls = tls_.get();
   d.blocking = &pool_;
   d.local_domains = {"testserver", "localhost"};
   d.authenticate = [](const std::string& u, const std::string& dom,

@@ -64,7 +64,7 @@ class TestServer {
   net::executor_work_guard<net::io_context::executor_type> work_;
   net::thread_pool pool_{2};
   FakeQueue queue_;
-  std::unique_ptr<TlsContext> tls_;
+  std::unique_ptr<TlsStore> tls_;
   std::unique_ptr<Server> srv_;
   std::thread thread_;
   std::shared_ptr<std::vector<std::string>> lines_;

@@ -2,6 +2,8 @@
 // with their exact names and HELP texts. Thread-safe (metrics registry).
 #pragma once
 
+#include <string_view>
+
 #include "metrics/metrics.h"
 
 namespace chasquid::smtpsrv {
@@ -12,6 +14,12 @@ struct Vars {
   metrics::CounterMap* spf_result_count;
   metrics::Counter* loops_detected;
   metrics::CounterMap* tls_count;
+  metrics::CounterMap* tls_versions;  // Ours: handshakes by TLS version.
+  // Ours: see CountAuth.
+  metrics::CounterMap* auth_attempts;
+  metrics::CounterMap* auth_success;
+  metrics::CounterMap* auth_failure;
+  metrics::CounterMap* auth_error;
   metrics::CounterMap* security_level_checks;
   metrics::CounterMap* hook_results;
   metrics::CounterMap* wrong_proto_count;
@@ -21,8 +29,22 @@ struct Vars {
   metrics::Counter* dkim_verify_not_found;
   metrics::Counter* dkim_verify_valid;
   metrics::Counter* dkim_verify_errors;
+  // Ours: AUTH throttling (conn_auth.cc), by result.
+  metrics::CounterMap* auth_throttle;
+  // Ours: sender authorization (conn_sender.cc), by result.
+  metrics::CounterMap* sender_authorization;
+  // Ours: per-client and per-user limits (conn_limits.cc), by limit name.
+  metrics::CounterMap* limit_refusals;
 };
 
 const Vars& GetVars();
+
+// Ours: counts one AUTH command by mechanism ("PLAIN", "LOGIN", "other")
+// and by what its final reply `code` means, in
+// chasquid/smtpIn/authAttempts{mechanism} and, for 235,
+// chasquid/smtpIn/authSuccess, for 535 chasquid/smtpIn/authFailure (wrong
+// credentials), otherwise chasquid/smtpIn/authError (malformed, unknown
+// mechanism, backend down).
+void CountAuth(std::string_view params, int code);
 
 }  // namespace chasquid::smtpsrv

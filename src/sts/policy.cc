@@ -68,61 +68,6 @@ bool MatchDomain(std::string_view domain, std::string_view pattern) {
   return d == p;
 }
 
-// Length of the valid UTF-8 sequence at s[i], or 0 if invalid.
-size_t Utf8Len(std::string_view s, size_t i) {
-  unsigned char c = s[i];
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
-                                             : (c >> 3) == 30 ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; k++) {
-    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
-  }
-  return IsValidUtf8(s.substr(i, n)) ? n : 0;
-}
-
-// Go's encoding/json string escaping: HTML-safe, invalid UTF-8 replaced by
-// U+FFFD, U+2028/U+2029 escaped.
-std::string JSONString(std::string_view s) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = s[i];
-    size_t n = Utf8Len(s, i);
-    if (n == 0) {
-      out += "\\ufffd";
-      i++;
-      continue;
-    }
-    if (n > 1) {
-      std::string_view seq = s.substr(i, n);
-      if (seq == "\u2028" || seq == "\u2029") {
-        out += seq == "\u2028" ? "\\u2028" : "\\u2029";
-      } else {
-        out += seq;
-      }
-      i += n;
-      continue;
-    }
-    i++;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 Policy Parse(std::string_view text) {
@@ -172,15 +117,15 @@ bool MXIsAllowed(const Policy& p, std::string_view mx) {
 }
 
 std::string ToJSON(const Policy& p) {
-  std::string out = "{\"version\":" + JSONString(p.version) +
-                    ",\"mode\":" + JSONString(p.mode) + ",\"mx\":";
+  std::string out = "{\"version\":" + GoJsonQuote(p.version) +
+                    ",\"mode\":" + GoJsonQuote(p.mode) + ",\"mx\":";
   if (p.mxs.empty()) {
     out += "null";
   } else {
     out += "[";
     for (size_t i = 0; i < p.mxs.size(); i++) {
       if (i) out += ",";
-      out += JSONString(p.mxs[i]);
+      out += GoJsonQuote(p.mxs[i]);
     }
     out += "]";
   }

@@ -161,6 +161,7 @@ class SMTPPeer:
         self.stalled = 0
         self.messages = []   # (mail_from, [rcpt], data)
         self.connections = 0
+        self.peers = []      # The client's IP address, per connection.
         self.tls_connections = 0
         self.stall_at = stall_at
         self.rcpt_reply = rcpt_reply
@@ -185,6 +186,7 @@ class SMTPPeer:
 
     def _handle(self, sock):
         self.connections += 1
+        self.peers.append(sock.getpeername()[0])
         f = sock.makefile("rwb")
 
         def send(line):

@@ -129,6 +129,10 @@ def test_rpc_errors_and_domaininfo(chasquid_factory):
     wait_for(lambda: util(c, "domaininfo-remove", "known").returncode == 0,
              what="domaininfo-remove")
     assert "outgoing_sec_level" not in (di / "s:known").read_text()
+    # Every call is counted by method and result (chasquid/localrpc/calls).
+    calls = c.var("chasquid/localrpc/calls")
+    assert calls["DomaininfoClear:error"] >= 1
+    assert calls["DomaininfoClear:ok"] == 1
     c.stop()
     rc, out = resolve(c, "x@testserver")
     assert rc == 1

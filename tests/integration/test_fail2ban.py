@@ -106,3 +106,57 @@ def test_filter_matches_failures_not_successes(chasquid_factory, tmp_path):
     assert ips.count("127.0.0.1") == len(auth_failed) + 1
     assert ips.count("::1") == (1 if ipv6 else 0)
     assert len(ips) == len(matched)
+
+
+def test_filter_matches_auth_throttle_refusals(chasquid_factory, tmp_path):
+    """The AUTH throttle's refusals ("auth refused for ...") match too,
+    with the refused client's address."""
+    c = chasquid_factory(extra_conf=(
+        "auth_throttle: { ip_failures: 2 delay_after: 100 }\n"))
+    c.add_user("user", "testserver", PASSWORD)
+    c.start(wait_port=c.submission_port)
+    mail_log = c.root / "mail.log"
+    for attempt in range(3):
+        with smtplib.SMTP("127.0.0.1", c.submission_port, timeout=10,
+                          source_address=("127.0.0.2", 0)) as s:
+            s.starttls(context=insecure_ctx())
+            code = s.docmd("AUTH", "PLAIN AHVzZXJAdGVzdHNlcnZlcgB3cm9uZw==")[0]
+            assert code == (535 if attempt < 2 else 454)
+    assert wait_for(lambda: " auth refused for " in mail_log.read_text())
+
+    lines = mail_log.read_text().splitlines()
+    refused = [l for l in lines if " auth refused for " in l]
+    assert len(refused) == 1 and refused[0].endswith(
+        " auth refused for user@testserver - too many failures from this "
+        "client"), lines
+    matched = fail2ban_regex(tmp_path, mail_log, "msg")
+    assert refused[0] in matched
+    assert len(matched) == 3, matched  # Two failures and the refusal.
+    ips = fail2ban_regex(tmp_path / "again", mail_log, "ip")
+    assert ips == ["127.0.0.2"] * 3
+
+
+def test_filter_matches_connection_limit_refusals(chasquid_factory,
+                                                  tmp_path):
+    """A client refused by the per-client connection limits is banned
+    too: its refusals match, with its address."""
+    c = chasquid_factory(extra_conf="max_connections_per_client: 1\n")
+    c.start(wait_port=c.smtp_port)
+    mail_log = c.root / "mail.log"
+    held = socket.create_connection(("127.0.0.1", c.smtp_port), timeout=10,
+                                    source_address=("127.0.0.2", 0))
+    assert held.makefile("rb").readline().startswith(b"220 ")
+    for _ in range(2):
+        with socket.create_connection(("127.0.0.1", c.smtp_port), timeout=10,
+                                      source_address=("127.0.0.2", 0)) as s:
+            assert s.makefile("rb").readline().startswith(b"421 4.7.0 ")
+    assert wait_for(lambda: mail_log.read_text().count(
+        "(connectionsPerClient)") == 2)
+    held.close()
+
+    lines = mail_log.read_text().splitlines()
+    refused = [l for l in lines if l.endswith("(connectionsPerClient)")]
+    matched = fail2ban_regex(tmp_path, mail_log, "msg")
+    assert sorted(matched) == sorted(refused), (matched, lines)
+    ips = fail2ban_regex(tmp_path / "again", mail_log, "ip")
+    assert ips == ["127.0.0.2"] * 2

@@ -1,6 +1,6 @@
-#include "smtp/utf8.h"
+#include "base/utf8.h"
 
-namespace chasquid::smtp {
+namespace chasquid {
 
 std::pair<int32_t, int> DecodeRune(std::string_view s, size_t i) {
   unsigned char c = s[i];
@@ -45,4 +45,4 @@ void AppendRune(std::string& out, int32_t r) {
   }
 }
 
-}  // namespace chasquid::smtp
+}  // namespace chasquid

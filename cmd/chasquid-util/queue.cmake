@@ -1,0 +1,1 @@
+target_link_libraries(chasquid-util PRIVATE chasquid_localrpc Boost::json)

@@ -1,0 +1,16 @@
+#include "courier/options.h"
+
+namespace chasquid::courier {
+
+SmtpOptions SmtpOptionsFrom(const Config& conf,
+                            const config::Testing& testing) {
+  SmtpOptions o;
+  o.hostname = conf.hostname();
+  o.port = testing.outgoing_smtp_port;
+  o.session_timeout =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          testing.outgoing_session_timeout);
+  return o;
+}
+
+}  // namespace chasquid::courier
