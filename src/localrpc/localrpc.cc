@@ -181,9 +181,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 };
 
 Server::Server(net::any_io_executor ex, net::thread_pool* pool)
-    : impl_(std::make_shared<Impl>(ex, pool)) {
-  Vars();  // Exported from start-up on.
-}
+    : impl_(std::make_shared<Impl>(ex, pool)) {}
 
 Server::~Server() {
   boost::system::error_code ec;
