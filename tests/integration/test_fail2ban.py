@@ -86,8 +86,9 @@ def test_filter_matches_failures_not_successes(chasquid_factory, tmp_path):
         s.login("user@testserver", PASSWORD)
         s.sendmail("user@testserver", ["user@testserver"],
                    "Subject: hi\r\n\r\nhello\r\n")
+    # A deadline, not a delay: a loaded machine may take a while.
     assert wait_for(lambda: mail_log.read_text().rstrip().endswith(
-        " all done"))
+        " all done"), timeout=60), mail_log.read_text()
 
     lines = mail_log.read_text().splitlines()
     # smtplib tries PLAIN and then LOGIN: each failed login logs two lines.

@@ -63,7 +63,6 @@ OUR_VARS = {
     "chasquid/dns/queryResults": "map",
     "chasquid/dns/queryDuration": "histogram",
     "chasquid/localrpc/calls": "map",
-    "chasquid/localrpc/errors": "map",
 }
 
 
