@@ -18,6 +18,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <gflags/gflags.h>
 
+#include "base/exit.h"
 #include "base/goflag.h"
 #include "base/log.h"
 #include "base/strings.h"
@@ -241,7 +242,7 @@ int Main(int argc, char** argv) {
     info.config_hostname = conf->hostname();
     info.config_text = config::ToText(*conf);
     info.argv = args;
-    info.on_exit = [] { _exit(0); };
+    info.on_exit = [] { base::QuickExit(0); };
     mon = std::make_unique<monitoring::Server>(io, std::move(info));
     monitoring::RegisterTracesPage(*mon);
     monitoring::RegisterTasksPage(*mon);
@@ -468,7 +469,7 @@ int Main(int argc, char** argv) {
           return;
         }
         CLOG_INFO(std::string("Got signal to exit: ") + strsignal(sig));
-        _exit(0);
+        base::QuickExit(0);
       };
   signals.async_wait(on_signal);
 
