@@ -41,6 +41,10 @@ const Vars& GetVars() {
         "count of messages with at least one valid DKIM signature");
     v.dkim_verify_errors = metrics::NewCounter(
         name("dkimVerifyErrors"), "count of DKIM verification errors");
+    v.refused_out_of_fds = metrics::NewCounter(
+        name("refusedOutOfFds"),
+        "count of connections closed with 421 because the process had no "
+        "file descriptor left for them");
     return v;
   }();
   return v;

@@ -21,6 +21,8 @@ struct Vars {
   metrics::Counter* dkim_verify_not_found;
   metrics::Counter* dkim_verify_valid;
   metrics::Counter* dkim_verify_errors;
+  // Ours: connections turned away (421) while out of file descriptors.
+  metrics::Counter* refused_out_of_fds;
 };
 
 const Vars& GetVars();

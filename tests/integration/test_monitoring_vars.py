@@ -37,6 +37,10 @@ OUR_VARS = {
     "chasquid/queue/length": "gauge",
     "chasquid/queue/dirSyncs": "counter",
     "chasquid/queue/quarantined": "counter",
+    "chasquid/queue/writeErrors": "counter",
+    "chasquid/queue/dsnErrors": "counter",
+    "chasquid/domaininfo/writeErrors": "counter",
+    "chasquid/smtpIn/refusedOutOfFds": "counter",
     "process": "func",
 }
 
