@@ -10,6 +10,9 @@ root, in CI too) and fills it with a file while the daemon runs:
     stays, so the bounce is not lost;
   * once the file is removed, mail flows again with no restart: the
     rejected message is accepted when resent, and the DSN goes out.
+
+The same tmpfs remounted read-only stands for writes that fail outright
+(EROFS): the same 451, nothing left behind, the same recovery.
 """
 
 import errno
@@ -153,3 +156,40 @@ def test_disk_full_refuses_cleanly_and_recovers(small_data_dir):
         assert queue_leftovers(qdir) == []
         assert (c.data_dir / "domaininfo" / "s:later.example").exists()
         assert c.proc.poll() is None
+
+
+def test_read_only_data_dir_refuses_cleanly_and_recovers(small_data_dir):
+    # Writes failing outright (EROFS) rather than for space: the same
+    # answer, the same recovery. (Root ignores file modes, so the file
+    # system itself is made read-only.)
+    c = small_data_dir
+    c.add_user("user", "testserver", "pw")
+    maildir = setup_mda(c)
+    c.start(env=mda_env(maildir), wait_port=c.smtp_port)
+    qdir = c.data_dir / "queue"
+    send(c, "user@testserver", "before")
+    wait_for(lambda: delivered(maildir, "user@testserver"),
+             what="first message delivered")
+    wait_for(lambda: c.var("chasquid/queue/length") == 0, what="queue empty")
+
+    subprocess.run(["mount", "-o", "remount,ro", str(c.data_dir)],
+                   check=True)
+    try:
+        errors0 = c.var("chasquid/queue/writeErrors")
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            send(c, "user@testserver", "refused")
+        assert e.value.smtp_code == 451
+        assert e.value.smtp_error.startswith(b"4.3.0 Failed to queue message")
+        assert b"read-only file system" in e.value.smtp_error
+        assert c.var("chasquid/queue/writeErrors") > errors0
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(c.data_dir)],
+                       check=True)
+    assert queue_leftovers(qdir) == []
+
+    send(c, "user@testserver", "refused")
+    wait_for(lambda: len(delivered(maildir, "user@testserver")) == 2,
+             timeout=60, what="the refused message, resent, delivered")
+    wait_for(lambda: c.var("chasquid/queue/length") == 0, what="queue empty")
+    assert queue_leftovers(qdir) == []
+    assert c.proc.poll() is None
