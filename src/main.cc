@@ -18,6 +18,7 @@
 #include "aliases/aliases.h"
 #include "aliases/rpc.h"
 #include "auth/auth.h"
+#include "base/exit.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "base/version.h"
@@ -129,7 +130,7 @@ int Main(int argc, char** argv) {
   std::unique_ptr<monitoring::Server> mon;
   if (!conf.monitoring_address().empty()) {
     monitoring::Info info{conf.hostname(), config::ToText(conf), args,
-                          [] { _exit(0); }, kBlockingThreads};
+                          [] { base::QuickExit(0); }, kBlockingThreads};
     mon = OrDie(monitoring::Start(io, std::move(info),
                                   conf.monitoring_address()),
                 "Monitoring server failed: ");

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "base/exit.h"
 #include "base/log.h"
 
 namespace chasquid::daemon {
@@ -35,7 +36,7 @@ void Reloader::HandleSignals(boost::asio::signal_set& signals) {
 void Reloader::OnSignal(boost::asio::signal_set& signals, int sig) {
   if (sig != SIGHUP) {
     CLOG_INFO(std::string("Got signal to exit: ") + strsignal(sig));
-    _exit(0);
+    base::QuickExit(0);
   }
   CLOG_INFO("Received SIGHUP, reloading");
   for (const SignalStep& s : signal_steps_) {

@@ -29,6 +29,13 @@ metrics::CounterMap* IncomingChecks() {
   return m;
 }
 
+// Ours: a failed write keeps the new level in memory only (until the next
+// successful write of that domain, or a restart). Registered at start-up,
+// like every variable.
+metrics::Counter* write_errors = metrics::NewCounter(
+    "chasquid/domaininfo/writeErrors",
+    "count of domaininfo writes that failed (e.g. disk full)");
+
 // os.MkdirAll semantics and error texts.
 Status MkdirAll(const std::string& path, mode_t mode) {
   struct stat st;
@@ -152,6 +159,7 @@ void DB::Write(const ::domaininfo::Domain& d) const {
   Status s = WriteFileAtomic(dir_, kPrefix + QueryEscape(d.name()), text,
                              0660);
   if (!s.ok()) {
+    write_errors->Add();
     CLOG_ERROR("domaininfo: error writing " + GoQuote(d.name()) + ": " +
                s.message());
   }

@@ -11,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -324,12 +325,21 @@ net::awaitable<void> Server::Impl::Accept(
                                           return s.str();
                                         }()));
   task.SetState("accepting");
+  net::steady_timer backoff(io);
   for (;;) {
     auto strand = net::make_strand(io);  // Named: base/async.h.
     auto [ec, sock] = co_await acc->async_accept(
         strand, net::as_tuple(net::use_awaitable));
     if (ec) {
       if (ec == net::error::operation_aborted) co_return;
+      // Out of descriptors (EMFILE) every accept fails at once, client or
+      // not: retrying straight away would spin a core. Wait a little; the
+      // pending clients are served when descriptors free up.
+      task.SetState("accept error, backing off: " + ec.message());
+      backoff.expires_after(std::chrono::milliseconds(100));
+      auto wait = backoff.async_wait(net::as_tuple(net::use_awaitable));
+      (void)co_await std::move(wait);
+      task.SetState("accepting");
       continue;
     }
     if (connections >= kMaxConnections) continue;  // Dropped: closes sock.

@@ -47,6 +47,15 @@ metrics::Counter* dir_syncs = metrics::NewCounter(
     "chasquid/queue/dirSyncs",
     "fsyncs of the queue directory, each shared by every item write "
     "waiting for one");
+// Ours: writes of items that failed (a full disk, EIO, a read-only queue
+// directory), new items and status updates alike; and DSNs that could not
+// be queued, whose items stay on disk to try again.
+metrics::Counter* write_errors = metrics::NewCounter(
+    "chasquid/queue/writeErrors",
+    "count of queue item writes that failed (e.g. disk full)");
+metrics::Counter* dsn_errors = metrics::NewCounter(
+    "chasquid/queue/dsnErrors",
+    "count of DSNs that could not be queued (retried later)");
 metrics::CounterMap* deliver_attempts =
     metrics::NewMap("chasquid/queue/deliverAttempts", "recipient_type",
                     "attempts to deliver mail, by recipient type");
@@ -230,6 +239,7 @@ Status DiskQueue::Write(Item& item, bool sync) {
   // The data was fsync'd before the rename; the rename itself only
   // survives a power cut once the directory is fsync'd too.
   if (s.ok() && sync) s = dir_sync_->Sync();
+  if (!s.ok()) write_errors->Add();
   return s;
 }
 
@@ -596,7 +606,20 @@ net::awaitable<void> DiskQueue::SendLoop(std::shared_ptr<Item> item) {
   }
   if (action == AdminAction::kBounce) tr.Printf("bounced by the administrator");
   // Never a DSN for a DSN (or any null-sender message): no loops.
-  if (failed && item->from != "<>") co_await SendDSN(item, &tr);
+  // The item is the only record of the failure until its DSN is queued,
+  // so it stays (on disk too) while that fails, e.g. on a full disk, and
+  // the DSN is tried again on the retry schedule. chasquid drops the item
+  // and with it the bounce.
+  while (failed && item->from != "<>") {
+    auto dsn = SendDSN(item, &tr);
+    if (co_await std::move(dsn)) break;
+    auto delay = opts_.next_delay ? opts_.next_delay(item->created_at)
+                                  : NextDelay(item->created_at);
+    tr.Printf("retrying the DSN in " + FormatGoDuration(delay));
+    task.SetState("DSN waiting " + FormatGoDuration(delay));
+    timer.expires_after(delay);
+    co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+  }
 
   tr.Printf("all done");
   maillog::QueueLoop(item->id, item->from, std::chrono::nanoseconds(0));
@@ -605,7 +628,7 @@ net::awaitable<void> DiskQueue::SendLoop(std::shared_ptr<Item> item) {
   if (ClaimRemoval(*item)) Remove(item->id);
 }
 
-net::awaitable<void> DiskQueue::SendDSN(std::shared_ptr<Item> item,
+net::awaitable<bool> DiskQueue::SendDSN(std::shared_ptr<Item> item,
                                         nettrace::Trace* tr) {
   tr->Debugf("sending DSN");
   DSNParams p;
@@ -626,12 +649,14 @@ net::awaitable<void> DiskQueue::SendDSN(std::shared_ptr<Item> item,
   std::vector<std::string> to = {item->from};
   auto id = co_await Put(std::move(null_sender), std::move(to), std::move(msg));
   if (!id.ok()) {
+    dsn_errors->Add();
     tr->Error("failed to queue DSN: " + id.status().message());
     dsn_failed->Add();
-    co_return;
+    co_return false;
   }
   dsn_queued->Add();
   tr->Printf("queued DSN: " + *id);
+  co_return true;
 }
 
 }  // namespace chasquid::queue

@@ -149,7 +149,9 @@ class DiskQueue : public Queue {
   net::awaitable<void> SendLoop(std::shared_ptr<Item> item);
   net::awaitable<void> SendOne(std::shared_ptr<Item> item, size_t idx,
                                nettrace::Trace* tr);
-  net::awaitable<void> SendDSN(std::shared_ptr<Item> item, nettrace::Trace* tr);
+  // Queues the DSN for `item`'s failed recipients; false if it could not
+  // (the caller keeps the item and tries again later).
+  net::awaitable<bool> SendDSN(std::shared_ptr<Item> item, nettrace::Trace* tr);
   Status Resolve(Item& item, const std::vector<std::string>& to);
   Status Write(Item& item, bool sync);
   void Remove(const std::string& id);

@@ -2,9 +2,12 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <system_error>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -24,6 +27,20 @@
 namespace chasquid::smtpsrv {
 
 namespace {
+
+// Descriptors kept free of connections, at least (see ConnectionBound).
+constexpr size_t kMinFdHeadroom = 32;
+
+// Descriptors open in this process (0 if /proc is not there).
+size_t CountOpenFds() {
+  std::error_code ec;
+  size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    n++;
+  }
+  return n;
+}
 
 void SetCloexec(int fd) { fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC); }
 
@@ -166,8 +183,29 @@ std::vector<tcp::endpoint> Server::local_endpoints() const {
   return out;
 }
 
+size_t Server::ConnectionBound() const {
+  // Read at each accept: an admin (or a test) may change the limit of the
+  // running process with prlimit(1).
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) {
+    return opts_.max_connections;
+  }
+  size_t left = rl.rlim_cur > base_fds_ ? rl.rlim_cur - base_fds_ : 0;
+  size_t headroom = std::max<size_t>(kMinFdHeadroom, left / 8);
+  return std::min(opts_.max_connections,
+                  left > headroom ? left - headroom : 0);
+}
+
 void Server::Start() {
   deadlines_->Start();
+  // What the process holds before any client: listeners, logs, the
+  // queue's and the monitoring server's descriptors.
+  base_fds_ = CountOpenFds();
+  if (size_t bound = ConnectionBound(); bound < opts_.max_connections) {
+    CLOG_INFO("Serving at most " + std::to_string(bound) +
+              " connections at once: what RLIMIT_NOFILE leaves, less "
+              "room for their queue files, hooks and MDAs");
+  }
   for (auto& l : listeners_) {
     CLOG_INFO("Server listening on " + l->addr + " (" + ModeName(l->mode) +
               (l->systemd ? ", via systemd)" : ")"));
@@ -187,14 +225,44 @@ net::awaitable<void> Server::AcceptLoop(Listener* l) {
         strand, net::as_tuple(net::use_awaitable));
     if (ec) {
       if (ec == net::error::operation_aborted) co_return;
-      // EMFILE and friends: back off instead of spinning.
+      bool out_of_fds =
+          ec == net::error::no_descriptors ||
+          ec == boost::system::errc::too_many_files_open_in_system;
+      // Out of descriptors: turn the waiting client away now rather than
+      // leave it in the backlog (fdreserve.h). Out of descriptors, accept
+      // fails at once even with nobody waiting, so then wait for the next
+      // client instead of spinning.
+      auto shed = out_of_fds ? fd_reserve_.Shed(l->acceptor.native_handle(),
+                                                "421 4.3.2 Too many open "
+                                                "files, try again later\r\n")
+                             : FdReserve::Result::kFailed;
+      if (shed != FdReserve::Result::kFailed) {
+        // One line per episode, not per client: a flood would fill the
+        // log. The counter has the rest.
+        if (!out_of_fds_logged_.exchange(true)) {
+          CLOG_ERROR("SMTP accept error: " + ec.message() +
+                     "; refusing new connections until descriptors free up");
+        }
+        if (shed == FdReserve::Result::kShed) {
+          GetVars().refused_out_of_fds->Add();
+        } else {
+          auto wait = l->acceptor.async_wait(
+              tcp::acceptor::wait_read, net::as_tuple(net::use_awaitable));
+          (void)co_await std::move(wait);
+        }
+        continue;
+      }
+      // Anything else (or no reserve): back off instead of spinning.
       CLOG_ERROR("SMTP accept error: " + ec.message());
       backoff.expires_after(std::chrono::milliseconds(100));
       (void)co_await backoff.async_wait(net::as_tuple(net::use_awaitable));
       continue;
     }
+    if (out_of_fds_logged_.exchange(false)) {
+      CLOG_INFO("SMTP accept: descriptors available again");
+    }
     SetCloexec(socket.native_handle());
-    if (active_.load() >= opts_.max_connections) {
+    if (active_.load() >= ConnectionBound()) {
       // Over the bound: one clear line, then the door. The socket's send
       // buffer is empty, so this non-blocking write does not wait.
       static const char kBusy[] =

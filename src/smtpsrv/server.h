@@ -28,6 +28,7 @@
 #include "limits/client_limits.h"
 #include "limits/send_brake.h"
 #include "smtpsrv/deadlines.h"
+#include "smtpsrv/fdreserve.h"
 
 namespace chasquid::queue {
 class Queue;
@@ -67,7 +68,8 @@ struct Options {
   std::chrono::nanoseconds hook_timeout = std::chrono::minutes(1);
   // Connections served at once; beyond it a client gets
   // "421 4.3.2 Too many connections, try again later" and is closed.
-  // Each one costs a file descriptor: RLIMIT_NOFILE must be above this.
+  // Each one costs a file descriptor, so the bound is lowered to fit
+  // under RLIMIT_NOFILE (Server::ConnectionBound).
   size_t max_connections = 20000;
   // Failed AUTHs per client and per user (limits/auth_throttle.h); on by
   // default.
@@ -144,6 +146,13 @@ class Server {
     bool systemd;
   };
   net::awaitable<void> AcceptLoop(Listener* l);
+  // How many connections may be open at once: max_connections, but no
+  // more than the descriptors RLIMIT_NOFILE leaves above base_fds_, less
+  // an eighth of them (at least 32). Each connection holds one, and its
+  // DATA needs a few more for a moment (queue file, directory fsync, hook
+  // pipes), as do the queue's MDAs: the headroom keeps those from failing,
+  // so open connections finish their mail.
+  size_t ConnectionBound() const;
 
   net::io_context& io_;
   Options opts_;
@@ -154,6 +163,9 @@ class Server {
   std::unique_ptr<limits::AuthThrottle> auth_throttle_;
   limits::ClientLimits client_limits_;
   limits::SendBrake send_brake_;
+  size_t base_fds_ = 0;  // Descriptors open at Start().
+  FdReserve fd_reserve_;  // For EMFILE/ENFILE: see fdreserve.h.
+  std::atomic<bool> out_of_fds_logged_{false};
 };
 
 }  // namespace chasquid::smtpsrv

@@ -69,6 +69,10 @@ const Vars& GetVars() {
         "refusals by the per-client and per-user limits, by limit: "
         "connectionsPerClient, newConnectionsPerClientMinute, "
         "messagesPerUserHour, recipientsPerUserHour");
+    v.refused_out_of_fds = metrics::NewCounter(
+        name("refusedOutOfFds"),
+        "count of connections closed with 421 because the process had no "
+        "file descriptor left for them");
     return v;
   }();
   return v;

@@ -35,6 +35,8 @@ struct Vars {
   metrics::CounterMap* sender_authorization;
   // Ours: per-client and per-user limits (conn_limits.cc), by limit name.
   metrics::CounterMap* limit_refusals;
+  // Ours: connections turned away (421) while out of file descriptors.
+  metrics::Counter* refused_out_of_fds;
 };
 
 const Vars& GetVars();

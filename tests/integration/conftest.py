@@ -9,6 +9,7 @@ import os
 import pathlib
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -16,6 +17,107 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("CHASQUID_BUILD", REPO / "build"))
+
+# Sanitizer reports. In an ASan+UBSan build (scripts/test.sh runs the whole
+# suite against one), every binary the tests start inherits these options
+# and writes any report to a file of its own in SANITIZER_DIR ("report.<pid>")
+# instead of its stderr, where a test that checks output would trip on it or
+# a test that discards output would hide it. The autouse fixtures below fail
+# the test (or module) during which a report appeared, and print it. Leaks
+# are reported too: the daemon runs LeakSanitizer itself when it stops on
+# SIGTERM (base::QuickExit), the tools at their normal exit. In a plain
+# build these variables are read by nobody.
+SANITIZER_DIR = pathlib.Path(tempfile.mkdtemp(prefix="chasquid-sanitizers-"))
+_report = f"log_path={SANITIZER_DIR}/report"
+os.environ["ASAN_OPTIONS"] = ":".join(
+    o for o in (os.environ.get("ASAN_OPTIONS"), _report) if o)
+os.environ["UBSAN_OPTIONS"] = ":".join(
+    o for o in (os.environ.get("UBSAN_OPTIONS"), "print_stacktrace=1",
+                "halt_on_error=1", _report) if o)
+_SUPPRESSIONS = REPO / "tests" / "integration" / "lsan.supp"
+if _SUPPRESSIONS.exists():
+    os.environ["LSAN_OPTIONS"] = ":".join(
+        o for o in (os.environ.get("LSAN_OPTIONS"),
+                    f"suppressions={_SUPPRESSIONS}") if o)
+
+
+def _sanitized_build():
+    cache = BUILD / "CMakeCache.txt"
+    return cache.exists() and \
+        "CHASQUID_SANITIZE:BOOL=ON" in cache.read_text(errors="replace")
+
+
+SANITIZED = _sanitized_build()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "profiler: needs the daemon linked with tcmalloc and "
+        "libprofiler, which a sanitized build leaves out (scripts/test.sh "
+        "runs these against the plain build)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not SANITIZED:
+        return
+    skip = pytest.mark.skip(reason="sanitized build: no tcmalloc/libprofiler;"
+                            " run against the plain build (scripts/test.sh)")
+    for item in items:
+        if "profiler" in item.keywords:
+            item.add_marker(skip)
+
+
+def sanitizer_reports():
+    """The report files written so far, oldest name first."""
+    return sorted(p for p in SANITIZER_DIR.glob("report*") if p.is_file())
+
+
+# UBSan, as GCC 12 links it beside ASan (its own libubsan), ignores
+# log_path and always writes to stderr; the daemon's stderr is its log, so
+# Chasquid.stop() looks there too. These begin every report.
+_REPORT_MARKERS = ("runtime error: ", "ERROR: AddressSanitizer",
+                   "ERROR: LeakSanitizer", "ERROR: UndefinedBehaviorSanitizer")
+
+
+def sanitizer_output_in(text):
+    """The first sanitizer report in `text` (a process's stderr), with
+    what follows it; None if there is none."""
+    starts = [i for i in (text.find(m) for m in _REPORT_MARKERS) if i >= 0]
+    if not starts:
+        return None
+    start = text.rfind("\n", 0, min(starts)) + 1
+    return text[start:start + 8000]
+
+
+def _check_sanitizer_reports(before, what):
+    new = [p for p in sanitizer_reports() if p not in before]
+    if not new:
+        return
+    texts = []
+    seen = SANITIZER_DIR / "seen"
+    seen.mkdir(exist_ok=True)
+    for p in new:
+        texts.append(f"--- {p.name}\n" + p.read_text(errors="replace"))
+        # Reported once: the next test starts clean.
+        p.rename(seen / p.name)
+    pytest.fail(f"sanitizer report(s) during {what}:\n" + "\n".join(texts),
+                pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_sanitizer_reports_in_test(request):
+    before = set(sanitizer_reports())
+    yield
+    _check_sanitizer_reports(before, request.node.nodeid)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _no_sanitizer_reports_in_module(request):
+    # Module-scoped daemons stop after the module's last test: their leak
+    # reports are read here.
+    before = set(sanitizer_reports())
+    yield
+    _check_sanitizer_reports(before, f"module {request.module.__name__}")
 
 
 def binary(name):
@@ -155,12 +257,17 @@ class Chasquid:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=5)
+                # Generous: a sanitized daemon runs its leak check first.
+                self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc:
+        if self.proc and not self.logf.closed:
             self.logf.close()
+            report = sanitizer_output_in(self.log())
+            if report:
+                pytest.fail(f"sanitizer report in {self.log_path}:\n{report}",
+                            pytrace=False)
 
 
 @pytest.fixture
@@ -174,5 +281,13 @@ def chasquid_factory(tmp_path):
         return c
 
     yield make
+    # Every daemon is stopped even if one's log has a sanitizer report;
+    # then the first report fails the test.
+    failures = []
     for c in made:
-        c.stop()
+        try:
+            c.stop()
+        except pytest.fail.Exception as e:
+            failures.append(e)
+    if failures:
+        raise failures[0]

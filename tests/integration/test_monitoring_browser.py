@@ -35,6 +35,7 @@ def browser(tmp_path):
     b.close()
 
 
+@pytest.mark.profiler
 def test_pages_in_browser(chasquid_factory, browser):
     c = chasquid_factory().start()
     # A 1 s request: its trace sits in the >=1s bucket, where the many short

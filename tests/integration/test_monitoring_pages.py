@@ -7,6 +7,8 @@ import re
 import shutil
 import subprocess
 
+import pytest
+
 from conftest import binary
 from monitoringutil import links, load
 
@@ -145,6 +147,7 @@ def test_tasks_page_and_goroutine_dump(chasquid_factory):
     assert re.search(r'^thread \d+ "io-1" \[\w', text, re.M)
 
 
+@pytest.mark.profiler
 def test_pprof_index_and_unknown(chasquid_factory):
     c = chasquid_factory().start()
     status, headers, _ = raw_get(c.monitoring_port, "/debug/pprof")
@@ -173,6 +176,7 @@ def pprof_text(tmp_path, name, data):
     return r.stdout
 
 
+@pytest.mark.profiler
 def test_cpu_profile_readable_by_google_pprof(chasquid_factory, tmp_path):
     assert shutil.which("google-pprof"), "needs Debian's google-perftools"
     c = chasquid_factory().start()
@@ -195,6 +199,7 @@ def test_cpu_profile_readable_by_google_pprof(chasquid_factory, tmp_path):
     assert m and int(m.group(1)) > 0, (done, out)
 
 
+@pytest.mark.profiler
 def test_heap_profile_readable_by_google_pprof(chasquid_factory, tmp_path):
     assert shutil.which("google-pprof"), "needs Debian's google-perftools"
     c = chasquid_factory().start()

@@ -42,6 +42,10 @@ OUR_VARS = {
     "chasquid/smtpIn/authThrottle": "map",
     "chasquid/smtpIn/senderAuthorization": "map",
     "chasquid/smtpIn/limitRefusals": "map",
+    "chasquid/queue/writeErrors": "counter",
+    "chasquid/queue/dsnErrors": "counter",
+    "chasquid/domaininfo/writeErrors": "counter",
+    "chasquid/smtpIn/refusedOutOfFds": "counter",
     "process": "func",
     # Operations: certificates, TLS versions, AUTH, delivery results.
     "chasquid/tls/certReloads": "map",

@@ -1,0 +1,195 @@
+"""Fault: the disk holding the data directory fills up.
+
+The test mounts a small tmpfs on the daemon's data directory (it runs as
+root, in CI too) and fills it with a file while the daemon runs:
+
+  * DATA gets "451 4.3.0" and nothing half-written stays in the queue;
+  * domaininfo and DSN writes fail cleanly and are counted
+    (chasquid/domaininfo/writeErrors, chasquid/queue/dsnErrors,
+    chasquid/queue/writeErrors); the item whose DSN could not be queued
+    stays, so the bounce is not lost;
+  * once the file is removed, mail flows again with no restart: the
+    rejected message is accepted when resent, and the DSN goes out.
+
+The same tmpfs remounted read-only stands for writes that fail outright
+(EROFS): the same 451, nothing left behind, the same recovery.
+"""
+
+import errno
+import os
+import re
+import smtplib
+import subprocess
+
+import pytest
+
+from dnsserver import DNSServer
+from queueutil import delivered, mda_env, setup_mda, wait_for
+
+# Like queueutil's test MDA, but a "fail*" recipient waits for a go-file
+# before failing: the test fills the disk in between, so the DSN that
+# follows the failure meets a full disk.
+MDA = r"""#!/bin/sh
+from="$1"; to="$2"
+case "$to" in
+  fail*)
+    i=0
+    while [ ! -e "$MDA_DIR/go" ] && [ $i -lt 1200 ]; do
+      sleep 0.05; i=$((i+1))
+    done
+    echo "no such user"; exit 1;;
+esac
+n=$(date +%s%N)
+cat > "$MDA_DIR/.tmp.$to.$n" && mv "$MDA_DIR/.tmp.$to.$n" "$MDA_DIR/$to.$n"
+"""
+
+
+def fill(path):
+    """Writes `path` until the file system is full; returns its size."""
+    chunk = b"\0" * 65536
+    with open(path, "wb", buffering=0) as f:
+        while True:
+            try:
+                f.write(chunk)
+            except OSError as e:
+                assert e.errno == errno.ENOSPC, e
+                if len(chunk) == 1:
+                    break
+                chunk = chunk[:len(chunk) // 16 or 1]
+    return os.path.getsize(path)
+
+
+def queue_leftovers(qdir):
+    """Files in the queue directory with content: items and half-written
+    temporary files. (Empty spare files are kept on purpose.)"""
+    return sorted(p.name for p in qdir.iterdir()
+                  if p.is_file() and p.stat().st_size > 0)
+
+
+@pytest.fixture
+def small_data_dir(chasquid_factory):
+    c = chasquid_factory()
+    c.data_dir.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700",
+                    "tmpfs", str(c.data_dir)], check=True)
+    yield c
+    c.stop()  # Before the unmount: the daemon has files open there.
+    subprocess.run(["umount", "-l", str(c.data_dir)], check=True)
+
+
+def send(c, rcpt, subject, sender="a@spf.example"):
+    with smtplib.SMTP("127.0.0.1", c.smtp_port, timeout=60) as s:
+        s.sendmail(sender, [rcpt],
+                   f"Subject: {subject}\r\n\r\n" + "body line\r\n" * 200)
+
+
+def test_disk_full_refuses_cleanly_and_recovers(small_data_dir):
+    c = small_data_dir
+    c.add_user("user", "testserver", "pw")
+    c.add_user("failuser", "testserver", "pw")
+    maildir = setup_mda(c)
+    mda = c.root / "test-mda"
+    mda.write_text(MDA)
+    with DNSServer() as dns:
+        # SPF passes for these senders, so each new one is written to
+        # domaininfo (the security level is only tracked for them).
+        for d in ("spf.example", "new.example", "later.example"):
+            dns.add(d, "TXT", "v=spf1 ip4:127.0.0.1 -all")
+        c.start(f"--testing__dns_addr={dns.addr}",
+                "--testing__queue_retry_delay=1s", env=mda_env(maildir), wait_port=c.smtp_port)
+        qdir = c.data_dir / "queue"
+
+        send(c, "user@testserver", "before")
+        wait_for(lambda: delivered(maildir, "user@testserver"),
+                 what="first message delivered")
+        # Accepted while there is room; its delivery fails once the disk
+        # is full, so the DSN meets a full disk.
+        send(c, "failuser@testserver", "will bounce", sender="user@testserver")
+
+        wait_for(lambda: list(qdir.glob("m:*")), what="the item queued")
+        left_before = queue_leftovers(qdir)
+        filler = c.data_dir / "filler"
+        fill(filler)
+        base = {v: c.var(v) for v in ("chasquid/queue/writeErrors",
+                                      "chasquid/queue/dsnErrors",
+                                      "chasquid/domaininfo/writeErrors")}
+
+        # 1. DATA is refused with 451 4.3.0 and nothing is left behind.
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            send(c, "user@testserver", "refused", sender="a@new.example")
+        assert e.value.smtp_code == 451
+        assert e.value.smtp_error.startswith(b"4.3.0 Failed to queue message")
+        assert queue_leftovers(qdir) == left_before
+        assert c.var("chasquid/queue/writeErrors") > \
+            base["chasquid/queue/writeErrors"]
+        # 2. The new sender domain could not be recorded.
+        assert c.var("chasquid/domaininfo/writeErrors") > \
+            base["chasquid/domaininfo/writeErrors"]
+        assert not (c.data_dir / "domaininfo" / "s:new.example").exists()
+        # 3. The permanent failure's DSN cannot be queued: counted, and the
+        # item stays (in memory and on disk), retried.
+        (maildir / "go").touch()
+        wait_for(lambda: c.var("chasquid/queue/dsnErrors") >=
+                 base["chasquid/queue/dsnErrors"] + 2,
+                 timeout=60, what="DSN failures counted, and retried")
+        assert len([p for p in qdir.glob("m:*")]) == 1
+        assert c.var("chasquid/queue/length") == 1
+        assert c.proc.poll() is None
+
+        # 4. Space comes back: no restart, mail flows, the DSN goes out.
+        filler.unlink()
+        send(c, "user@testserver", "refused", sender="a@new.example")
+        send(c, "user@testserver", "after", sender="a@later.example")
+        wait_for(lambda: len(delivered(maildir, "user@testserver")) >= 4,
+                 timeout=60, what="resent mail and the DSN delivered")
+        got = delivered(maildir, "user@testserver")
+        subjects = [re.search(rb"^Subject: (.*?)\r?$", m, re.M).group(1)
+                    for m in got]
+        assert sorted(subjects) == sorted([
+            b"before", b"refused", b"after",
+            b"Mail delivery failed: returning message to sender"])
+        dsn = got[subjects.index(
+            b"Mail delivery failed: returning message to sender")]
+        assert b"failuser@testserver" in dsn
+        wait_for(lambda: c.var("chasquid/queue/length") == 0, timeout=60,
+                 what="queue empty")
+        assert queue_leftovers(qdir) == []
+        assert (c.data_dir / "domaininfo" / "s:later.example").exists()
+        assert c.proc.poll() is None
+
+
+def test_read_only_data_dir_refuses_cleanly_and_recovers(small_data_dir):
+    # Writes failing outright (EROFS) rather than for space: the same
+    # answer, the same recovery. (Root ignores file modes, so the file
+    # system itself is made read-only.)
+    c = small_data_dir
+    c.add_user("user", "testserver", "pw")
+    maildir = setup_mda(c)
+    c.start(env=mda_env(maildir), wait_port=c.smtp_port)
+    qdir = c.data_dir / "queue"
+    send(c, "user@testserver", "before")
+    wait_for(lambda: delivered(maildir, "user@testserver"),
+             what="first message delivered")
+    wait_for(lambda: c.var("chasquid/queue/length") == 0, what="queue empty")
+
+    subprocess.run(["mount", "-o", "remount,ro", str(c.data_dir)],
+                   check=True)
+    try:
+        errors0 = c.var("chasquid/queue/writeErrors")
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            send(c, "user@testserver", "refused")
+        assert e.value.smtp_code == 451
+        assert e.value.smtp_error.startswith(b"4.3.0 Failed to queue message")
+        assert b"read-only file system" in e.value.smtp_error
+        assert c.var("chasquid/queue/writeErrors") > errors0
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(c.data_dir)],
+                       check=True)
+    assert queue_leftovers(qdir) == []
+
+    send(c, "user@testserver", "refused")
+    wait_for(lambda: len(delivered(maildir, "user@testserver")) == 2,
+             timeout=60, what="the refused message, resent, delivered")
+    wait_for(lambda: c.var("chasquid/queue/length") == 0, what="queue empty")
+    assert queue_leftovers(qdir) == []
+    assert c.proc.poll() is None
