@@ -106,7 +106,8 @@ int List(const Args& args) {
       if (!line.empty()) line += ", ";
       line += Str(r, "status") + " " + Str(r, "address");
       std::string err = Str(r, "last_failure");
-      if (!err.empty()) line += " " + GoQuote(err);
+      // append(), not " " + ...: GCC 12's -Wrestrict false positive at -O3.
+      if (!err.empty()) line.append(" ").append(GoQuote(err));
     }
     printf("%-12s %8s %10lld  %s  %s\n", Str(it, "id").c_str(),
            Age(it).c_str(), static_cast<long long>(Int(it, "size")),
@@ -193,7 +194,7 @@ int Flush(const Args& args) {
 bool Confirm(const json::object& it) {
   std::string to;
   for (const auto& t : it.at("to").as_array()) {
-    to += " " + std::string(t.as_string());
+    to.append(" ").append(t.as_string());
   }
   printf("Remove %s from %s to%s (%lld bytes), without a DSN? [y/N] ",
          Str(it, "id").c_str(), Str(it, "from").c_str(), to.c_str(),

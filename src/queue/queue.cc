@@ -617,8 +617,8 @@ net::awaitable<void> DiskQueue::SendLoop(std::shared_ptr<Item> item) {
                                   : NextDelay(item->created_at);
     tr.Printf("retrying the DSN in " + FormatGoDuration(delay));
     task.SetState("DSN waiting " + FormatGoDuration(delay));
-    timer.expires_after(delay);
-    co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+    timer->expires_after(delay);
+    co_await timer->async_wait(net::as_tuple(net::use_awaitable));
   }
 
   tr.Printf("all done");
