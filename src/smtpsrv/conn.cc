@@ -69,7 +69,7 @@ Conn::Conn(tcp::socket socket, Mode mode, Server* srv)
 }
 
 Conn::~Conn() {
-  if (admitted_) srv_->client_limits().Release(limits::ClientKey(remote_ip_));
+  if (admitted_) admitted_->Release(limits::ClientKey(remote_ip_));
 }
 
 void Conn::SetCommandDeadline() {

@@ -177,7 +177,8 @@ class Conn {
   bool completed_auth_ = false;
   bool auth_refused_ = false;      // The AUTH throttle refused once here.
   bool close_after_reply_ = false;  // Close once this reply is written.
-  bool admitted_ = false;  // Counted in the server's ClientLimits.
+  // The server's ClientLimits, once this connection is counted in it.
+  std::shared_ptr<limits::ClientLimits> admitted_;
   int error_count_ = 0;
 
   // The envelope.

@@ -27,10 +27,10 @@ Conn::Reply Conn::LimitRefusal(const char* limit, int code,
 
 std::optional<Conn::Reply> Conn::AdmitConnection() {
   using Limit = limits::ClientLimits::Limit;
-  Limit l = srv_->client_limits().Admit(limits::ClientKey(remote_ip_),
-                                        Clock::now());
+  Limit l = srv_->client_limits()->Admit(limits::ClientKey(remote_ip_),
+                                         Clock::now());
   if (l == Limit::kNone) {
-    admitted_ = true;
+    admitted_ = srv_->client_limits();
     return std::nullopt;
   }
   const char* name = limits::ClientLimits::LimitName(l);

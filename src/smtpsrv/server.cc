@@ -83,7 +83,8 @@ Server::Server(net::io_context& io, Options opts, Deps deps)
     : io_(io),
       opts_(std::move(opts)),
       deps_(std::move(deps)),
-      client_limits_(opts_.client_limits),
+      client_limits_(
+          std::make_shared<limits::ClientLimits>(opts_.client_limits)),
       send_brake_(opts_.send_brake) {
   GetVars();  // Registers the variables, as Go's package init does.
   // Deadlines fire at most a tenth of the shortest timeout late (1 s for

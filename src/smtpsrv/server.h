@@ -135,7 +135,12 @@ class Server {
   Deadlines& deadlines() { return *deadlines_; }
   // Shared by all connections; nullptr when AUTH throttling is off.
   limits::AuthThrottle* auth_throttle() { return auth_throttle_.get(); }
-  limits::ClientLimits& client_limits() { return client_limits_; }
+  // Shared with the connections it admitted, which release their place in
+  // it when they end, possibly after the server is gone (an io_context
+  // destroys pending connection coroutines after its owner).
+  const std::shared_ptr<limits::ClientLimits>& client_limits() {
+    return client_limits_;
+  }
   limits::SendBrake& send_brake() { return send_brake_; }
 
  private:
@@ -161,7 +166,7 @@ class Server {
   std::atomic<size_t> active_{0};
   std::shared_ptr<Deadlines> deadlines_;
   std::unique_ptr<limits::AuthThrottle> auth_throttle_;
-  limits::ClientLimits client_limits_;
+  std::shared_ptr<limits::ClientLimits> client_limits_;
   limits::SendBrake send_brake_;
   size_t base_fds_ = 0;  // Descriptors open at Start().
   FdReserve fd_reserve_;  // For EMFILE/ENFILE: see fdreserve.h.
