@@ -74,8 +74,6 @@ metrics::CounterMap* deliveries_given_up = metrics::NewMap(
     "chasquid/queue/deliveriesGivenUp", "recipient_type",
     "recipients still pending when the queue gave up on them, by recipient "
     "type");
-metrics::Counter* dsn_failed = metrics::NewCounter(
-    "chasquid/queue/dsnFailed", "count of DSNs that could not be queued");
 
 uint64_t Random64() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -651,7 +649,6 @@ net::awaitable<bool> DiskQueue::SendDSN(std::shared_ptr<Item> item,
   if (!id.ok()) {
     dsn_errors->Add();
     tr->Error("failed to queue DSN: " + id.status().message());
-    dsn_failed->Add();
     co_return false;
   }
   dsn_queued->Add();

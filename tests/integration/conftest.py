@@ -134,6 +134,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def have_ipv6_loopback():
+    """Whether this machine can bind ::1 (some CI sandboxes have no IPv6)."""
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 def wait_for_port(port, host="127.0.0.1", timeout=10.0, proc=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -15,21 +15,12 @@ import subprocess
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, have_ipv6_loopback
 from smtputil import insecure_ctx, wait_for
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 FILTER = REPO / "dist" / "fail2ban" / "filter.d" / "chasquid.conf"
 PASSWORD = "secret-pass"
-
-
-def have_ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 def fail2ban_regex(tmp_path, log, out):

@@ -10,13 +10,12 @@ peer, and malformed headers are refused with their exact error.
 import os
 import shutil
 import smtplib
-import socket
 import struct
 import subprocess
 
 import pytest
 
-from conftest import free_port, wait_for_port
+from conftest import free_port, have_ipv6_loopback, wait_for_port
 from dnsserver import DNSServer
 from smtputil import RawClient, wait_for
 
@@ -27,15 +26,6 @@ mv "$out.tmp" "$out"
 exit 0
 """
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
-
-
-def have_ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 @pytest.fixture

@@ -60,7 +60,6 @@ OUR_VARS = {
     "chasquid/queue/deliveriesTransientFailed": "map",
     "chasquid/queue/deliveriesPermanentFailed": "map",
     "chasquid/queue/deliveriesGivenUp": "map",
-    "chasquid/queue/dsnFailed": "counter",
     "chasquid/queue/sizeBytes": "gauge",
     "chasquid/queue/oldestItemTimestamp": "gauge",
     "chasquid/dns/queries": "map",

@@ -93,7 +93,7 @@ def test_given_up_and_dsn_failed(chasquid_factory):
     c.start("--testing__dns_addr=127.0.0.1:9")
     wait_for(lambda: c.var("chasquid/queue/deliveriesGivenUp",
                            "email:remote") == 1, timeout=30, what="give-up")
-    wait_for(lambda: c.var("chasquid/queue/dsnFailed") == 1, timeout=30,
+    wait_for(lambda: c.var("chasquid/queue/dsnErrors") == 1, timeout=30,
              what="the failed DSN")
     assert c.var("chasquid/queue/dsnQueued") == 0
     assert c.var("chasquid/queue/deliverAttempts") == {}
