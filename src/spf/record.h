@@ -7,8 +7,8 @@
 //
 // Parsing follows the RFC ABNF strictly: any syntax error anywhere makes the
 // whole record a permerror (RFC 7208 §4.6), unknown modifiers are accepted
-// and ignored (§6; chasquid's library returns permerror instead, see
-// spec/dkim-spf.md §10: no test depends on that, so we follow the RFC).
+// and ignored (§6; chasquid's library returns permerror instead; no
+// client depends on that, so we follow the RFC).
 //
 // All functions are pure and thread-safe.
 #pragma once
