@@ -81,8 +81,13 @@ bool IsSPFRecord(std::string_view txt);
 // texts like "unknown field", "invalid mask", "invalid domain".
 Result<Record> ParseRecord(std::string_view txt);
 
-// Whether a domain-spec / macro-string is syntactically valid (§7.1).
+// Whether a macro-string is syntactically valid (§7.1); `exp` allows the
+// macros only explanations may use (c, r, t). macro.cc.
 bool ValidMacroString(std::string_view s, bool exp);
+
+// Whether a domain-spec (a macro-string ending in a top label or a macro)
+// is syntactically valid (§7.1). macro.cc.
+bool ValidDomainSpec(std::string_view s);
 
 // The values macros expand to (§7.3).
 struct MacroContext {
