@@ -14,7 +14,7 @@ namespace {
 // The drawing, in viewBox units. The width is small so that the text
 // stays legible when a phone scales the chart down to ~350 pixels.
 constexpr double kWidth = 480, kHeight = 170;
-constexpr double kLeft = 40, kRight = 474, kTop = 12, kBottom = 142;
+constexpr double kLeft = 50, kRight = 474, kTop = 12, kBottom = 142;
 
 std::string Num(double v) {
   char buf[32];

@@ -23,8 +23,8 @@ constexpr const char* kStyle = R"(<meta http-equiv="refresh" content="60">
             border-left: 0.4em solid #1e8e3e; }
   .status.warn { border-color: #f9ab00; }
   .status.bad { border-color: #d93025; }
-  .chartbox { max-width: 48em; }
-  svg.chart { display: block; height: auto; font-size: 13px; }
+  .chartbox { max-width: 40em; }
+  svg.chart { display: block; height: auto; font-size: 15px; }
   svg.chart text { fill: currentColor; }
   svg.chart .axis { stroke: #999; stroke-width: 1; }
   svg.chart .grid { stroke: #999; stroke-width: 0.5; stroke-dasharray: 3 3; }
@@ -33,6 +33,14 @@ constexpr const char* kStyle = R"(<meta http-equiv="refresh" content="60">
   .failed { fill: #d93025; background: #d93025; }
   .key { display: inline-block; width: 0.8em; height: 0.8em;
          margin: 0 0.3em 0 0.8em; vertical-align: baseline; }
+  /* Phones: each error is a block, its message under its facts. */
+  @media (max-width: 40em) {
+    #errors, #errors tbody, #errors tr { display: block; }
+    #errors tr:first-child { display: none; }
+    #errors tr { margin-bottom: 0.6em; }
+    #errors td { display: inline-block; padding: 0 0.4em 0 0; }
+    #errors td.msg { display: block; }
+  }
   @media (prefers-color-scheme: dark) {
     .sent { fill: #81c995; background: #81c995; }
     .deferred { fill: #fdd663; background: #fdd663; }
