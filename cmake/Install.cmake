@@ -48,3 +48,5 @@ install(FILES dist/fail2ban/jail.d/chasquid.conf
         DESTINATION ${_share}/fail2ban/jail.d)
 install(FILES monitoring/prometheus/chasquid-rules.yml
         DESTINATION ${_share}/prometheus)
+install(FILES monitoring/grafana/chasquid-dashboard.json
+        DESTINATION ${_share}/grafana)

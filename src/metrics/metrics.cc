@@ -206,6 +206,28 @@ Histogram* NewHistogram(std::string_view name, std::string_view help,
                   std::make_unique<Histogram>(std::move(bounds)));
 }
 
+namespace {
+
+template <typename T>
+const T* Find(std::string_view name) {
+  Registry& r = Global();
+  std::lock_guard<std::mutex> l(r.mu);
+  auto it = r.vars.find(name);
+  if (it == r.vars.end()) return nullptr;
+  auto* p = std::get_if<std::unique_ptr<T>>(&it->second.v);
+  return p ? p->get() : nullptr;
+}
+
+}  // namespace
+
+const Counter* FindCounter(std::string_view name) {
+  return Find<Counter>(name);
+}
+
+const CounterMap* FindMap(std::string_view name) {
+  return Find<CounterMap>(name);
+}
+
 // expvar writes strings with Go's encoding/json.
 std::string ExpvarQuote(std::string_view s) { return GoJsonQuote(s); }
 

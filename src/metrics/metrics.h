@@ -139,6 +139,12 @@ void AddOpenMetricsFamilies(std::function<std::string()> render);
 // An OpenMetrics label value, quoted and escaped.
 std::string QuoteLabelValue(const std::string& v);
 
+// Read access by name, for pages that summarise variables (the monitoring
+// overview). nullptr when no variable of that name and kind is registered
+// (yet). The pointers live for the whole process.
+const Counter* FindCounter(std::string_view name);
+const CounterMap* FindMap(std::string_view name);
+
 // Renders every registered variable.
 std::string RenderExpvar();       // /debug/vars, exact expvar layout.
 std::string RenderOpenMetrics();  // /metrics, exact expvarom layout.

@@ -172,6 +172,8 @@ Server::Server(net::io_context& io, Info info)
     res.headers.emplace_back("X-Content-Type-Options", "nosniff");
     return res;
   });
+  // First: health at a glance (overview.h), when it is registered.
+  AddIndexLink("", "overview", "/debug/overview");
   AddIndexLink("", "queue", "/debug/queue");
   AddIndexLink("monitoring", "traces", "/debug/traces");
   AddIndexLink("monitoring", "expvar", "/debug/vars");

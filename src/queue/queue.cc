@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "courier/courier.h"
+#include "metrics/delivery_errors.h"
 #include "metrics/latency.h"
 #include "metrics/metrics.h"
 #include "nettrace/trace.h"
@@ -470,6 +471,10 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
     deliveries_permanent->Add(type);
   } else {
     deliveries_transient->Add(type);
+  }
+  // For the monitoring overview's list of recent errors (bounded).
+  if (!s.ok()) {
+    metrics::RecordDeliveryError(r.address, type, s.permanent(), s.message());
   }
   if (s.ok()) {
     tr->Printf(r.address + " sent");

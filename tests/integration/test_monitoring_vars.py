@@ -65,6 +65,10 @@ OUR_VARS = {
     "chasquid/dns/queryResults": "map",
     "chasquid/dns/queryDuration": "histogram",
     "chasquid/localrpc/calls": "map",
+    # The overview page: its sampler, and its list of recent errors.
+    # A counter, but not 0 at start: the first sample is taken then.
+    "chasquid/monitoring/overviewSamples": "sampler",
+    "chasquid/queue/deliveryErrorsRecorded": "counter",
 }
 
 
