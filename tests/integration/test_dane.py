@@ -34,10 +34,11 @@ import pytest
 from conftest import binary, wait_for_port
 from dnssecutil import DNSSECWorld, Zone, free_loopback_ip_udp53, \
     tlsa_cert_sha256, tlsa_ee_spki_sha256
-from remoteutil import CA, SMTPPeer, mail_log, mda_conf, self_signed, \
+from remoteutil import CA, SMTPPeer, STSServer, env_with_ca, \
+    free_loopback_ip, mail_log, mda_conf, self_signed, \
     submit, wait_sent, wait_until
 
-RECIPIENT_DOMAINS = ("ee.test", "ta.test", "tabad.test", "wrong.test",
+RECIPIENT_DOMAINS = ("ee.test", "sts.test", "ta.test", "tabad.test", "wrong.test",
                      "plain.test", "none.test", "bogus.test", "lame.test",
                      "unsigned.test")
 
@@ -83,6 +84,7 @@ def world(tmp_path_factory, pki):
     ca = tlsa_cert_sha256(pki.ca.cert)
     other = tlsa_ee_spki_sha256(pki.other[0])
     plain_ip = free_loopback_ip_udp53()
+    sts_ip = free_loopback_ip()
     top = f"""
 a MX 10 mx.a
 mx.a A 127.0.0.1
@@ -107,6 +109,11 @@ bogus MX 10 mx.bogus
 mx.bogus A 127.0.0.1
 lame MX 10 mx.lame
 mx.lame A 127.0.0.1
+sts MX 10 mx.sts
+mx.sts A 127.0.0.1
+_25._tcp.mx.sts TLSA 3 1 1 {ee}
+_mta-sts.sts TXT "v=STSv1; id=1"
+mta-sts.sts A {sts_ip}
 """
     zones = [
         Zone("test.", top),
@@ -119,6 +126,7 @@ mx.lame A 127.0.0.1
     w = DNSSECWorld(tmp_path_factory.mktemp("dnssec"), zones,
                     also_on=non_loopback_ip())
     w.plain_ip = plain_ip
+    w.sts_ip = sts_ip
     with w:
         yield w
 
@@ -128,7 +136,8 @@ class Pair:
     (a.test, dane: true) whose outgoing mail goes to the receiver's SMTP
     port, resolving through `dns_addr`."""
 
-    def __init__(self, factory, tmp, dns_addr, cert, sender_extra=""):
+    def __init__(self, factory, tmp, dns_addr, cert, sender_extra="",
+                 env=None):
         self.tmp = tmp
         self.b = factory("recv", hostname="recv", domains=RECIPIENT_DOMAINS,
                          extra_conf=mda_conf(tmp / "mbox-b"), cert=False)
@@ -149,7 +158,7 @@ class Pair:
         self.a.add_user("alice", "a.test", "pass-a")
         self.a.start(f"--testing__dns_addr={dns_addr}",
                      f"--testing__outgoing_smtp_port={self.b.smtp_port}",
-                     "--testing__queue_retry_delay=200ms")
+                     "--testing__queue_retry_delay=200ms", env=env)
         wait_for_port(self.a.submission_port)
 
     def send(self, to):
@@ -204,6 +213,10 @@ def test_dane_verified_delivery_is_tls_secure(chasquid_factory, tmp_path,
     assert p.dane("verified") == 1
     assert p.dane("mismatch") == 0
     assert p.a.var("chasquid/smtpOut/tlsCount", "tls:secure") == 1
+    metrics = p.a.get("/metrics")[2].decode()
+    assert 'chasquid_smtpOut_dane{result="verified"} 1' in metrics
+    wait_until(lambda: "Courier.DANE" in p.a.get("/debug/traces")[2]
+               .decode(), what="the DANE lookup's trace")
     ok, out = openssl_dane(world, p.b.smtp_port, f"mx.{domain}")
     assert ok, out
 
@@ -357,3 +370,22 @@ def test_smtp_check_reports_dane(chasquid_factory, tmp_path, world, pki):
 
     rc, out = smtp_check(world, p.b.smtp_port, "unsigned.test")
     assert "DANE: insecure" in out, out
+
+
+def test_dane_takes_precedence_over_mta_sts(chasquid_factory, tmp_path,
+                                            world, pki):
+    """sts.test has an enforced MTA-STS policy that does not list its MX,
+    and DANE records that the MX matches: DANE wins (RFC 8461 §2), the MX
+    is tried and the delivery is TLS_SECURE."""
+    chain, key = pki.ca.issue(tmp_path / "sts-cert", "mta-sts.sts.test")
+    policy = ("version: STSv1\nmode: enforce\nmx: mx.elsewhere.test\n"
+              "max_age: 3600\n")
+    with STSServer(world.sts_ip, chain, key, policy) as sts:
+        p = Pair(chasquid_factory, tmp_path, world.addr, pki.ee,
+                 env=env_with_ca(pki.ca))
+        p.send("x@sts.test")
+        wait_sent(p.b, "x@sts.test")
+        assert sts.requests >= 1
+    assert p.a.var("chasquid/smtpOut/sts/mode", "enforce") == 1
+    assert p.dane("verified") == 1
+    assert "outgoing_sec_level: TLS_SECURE" in p.level("sts.test")

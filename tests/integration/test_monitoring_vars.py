@@ -65,6 +65,7 @@ OUR_VARS = {
     "chasquid/dns/queries": "map",
     "chasquid/dns/queryResults": "map",
     "chasquid/dns/queryDuration": "histogram",
+    "chasquid/smtpOut/dane": "map",
     "chasquid/localrpc/calls": "map",
 }
 
