@@ -207,8 +207,10 @@ net::awaitable<Status> SmtpCourier::Deliver(
   bool any_tried = false;
   for (const auto& mx : *mxs) {
     DanePolicy dane = co_await DaneFor(a, mx);
-    // DANE takes precedence over MTA-STS (RFC 8461 §2).
-    if (a.policy && a.policy->mode == "enforce" && !dane.RequiresTLS() &&
+    // DANE takes precedence over MTA-STS (RFC 8461 §2) where it has
+    // usable records.
+    if (a.policy && a.policy->mode == "enforce" &&
+        dane.lookup != DaneResult::kVerified &&
         !sts::MXIsAllowed(*a.policy, mx)) {
       tr.Debugf(mx + " skipped by MTA-STS policy");
       continue;

@@ -220,6 +220,18 @@ class CaresResolver : public Resolver {
                                         std::string port) override {
     TLSAAnswer out;
     if (!trusts_ad_) co_return out;  // kInsecure: nothing to believe.
+    // RFC 7672 §2.2.2: TLSA records of a host whose addresses are not
+    // authenticated are not looked up (an attacker chose the address
+    // anyway). A failed address lookup leaves the TLSA one to tell.
+    bool host_secure = false;
+    auto a = co_await SecureQuery(host, ns_t_a, /*cd=*/false);
+    if (std::get<0>(a) == ARES_SUCCESS) {
+      auto p = ParseTLSAReply(std::get<1>(a));
+      if (p.ok() && p->rcode == ns_r_noerror) {
+        if (!p->ad) co_return out;
+        host_secure = true;
+      }
+    }
     std::string name = std::string("_").append(port).append("._tcp.")
                            .append(host);
     auto q = co_await SecureQuery(name, kTypeTLSA, /*cd=*/false);
@@ -257,16 +269,11 @@ class CaresResolver : public Resolver {
     }
     // A failure in an unsigned zone cannot hide DANE records: only one in
     // a signed zone defers (RFC 7672 §2.2). The host's addresses tell.
-    auto a = co_await SecureQuery(host, ns_t_a, /*cd=*/false);
-    if (std::get<0>(a) == ARES_SUCCESS) {
-      auto p = ParseTLSAReply(std::get<1>(a));
-      if (p.ok() && p->ad && p->rcode == ns_r_noerror) {
-        out.kind = TLSAAnswer::Kind::kError;
-        out.error =
-            std::string("TLSA lookup for ").append(name).append(": ").append(
-                why);
-        co_return out;
-      }
+    if (host_secure) {
+      out.kind = TLSAAnswer::Kind::kError;
+      out.error =
+          std::string("TLSA lookup for ").append(name).append(": ").append(
+              why);
     }
     co_return out;
   }

@@ -78,13 +78,15 @@ class Resolver {
   }
 
   // Added for DANE (RFC 7672): the TLSA records of "_<port>._tcp.<host>"
-  // asked with the AD bit set. When the resolver fails (SERVFAIL), the
-  // query is repeated with CD (checking disabled): an answer then means
-  // the data is there but does not validate (kBogus). A failure that
-  // persists is kError when the host's own address records are
-  // authenticated (a signed zone: DANE may apply, so the caller defers),
-  // and kInsecure otherwise. Without TrustsAD() every answer is
-  // kInsecure. The default, for resolvers that predate it: kInsecure.
+  // asked with the AD bit set, after the host's A records: when those are
+  // not authenticated, no TLSA query is sent and the answer is kInsecure
+  // (§2.2.2). When the resolver fails (SERVFAIL), the TLSA query is
+  // repeated with CD (checking disabled): an answer then means the data
+  // is there but does not validate (kBogus). A failure that persists is
+  // kError when the host's address records were authenticated (a signed
+  // zone: DANE may apply, so the caller defers), and kInsecure otherwise.
+  // Without TrustsAD() every answer is kInsecure, and nothing is asked.
+  // The default, for resolvers that predate it: kInsecure.
   virtual net::awaitable<TLSAAnswer> LookupTLSA(std::string /*host*/,
                                                 std::string /*port*/) {
     co_return TLSAAnswer{};
