@@ -81,7 +81,8 @@ Status PrepareDane(SSL* ssl, const std::string& host,
   std::string name = host;
   if (!name.empty() && name.back() == '.') name.pop_back();
   if (SSL_dane_enable(ssl, name.c_str()) <= 0) {
-    return Status::Transient("DANE: cannot enable for " + name);
+    return Status::Transient(
+        std::string("DANE: cannot enable for ").append(name));
   }
   // §3.2.3: the subjectAltName (or, without one, the CN) names the host;
   // a wildcard only as the whole leftmost label. §3.1.1: DANE-EE records
@@ -96,8 +97,9 @@ Status PrepareDane(SSL* ssl, const std::string& host,
     if (rc > 0) added++;
   }
   if (added == 0) {
-    return Status::Transient("DANE: no TLSA record of " + name +
-                             " could be used");
+    return Status::Transient(std::string("DANE: no TLSA record of ")
+                                 .append(name)
+                                 .append(" could be used"));
   }
   return Status::Ok();
 }

@@ -133,7 +133,7 @@ SmtpCourier::SmtpCourier(SmtpOptions opts) : opts_(std::move(opts)) {
   }
   Status s = EnableDaneContext(opts_.tls->native_handle());
   if (!s.ok()) {
-    CLOG_ERROR("DANE disabled: " + s.message());
+    CLOG_ERROR(std::string("DANE disabled: ").append(s.message()));
     return;
   }
   dane_ = true;
@@ -154,7 +154,7 @@ net::awaitable<DanePolicy> SmtpCourier::DaneFor(Attempt& a,
                                                 std::string host) {
   if (!dane_) co_return DanePolicy{};
   nettrace::Trace tr("Courier.DANE", host);
-  tr.Link(*a.tr, "TLSA lookup for " + host);
+  tr.Link(*a.tr, std::string("TLSA lookup for ").append(host));
   a.tr->Link(tr, "TLSA lookup");
   // The TLSA name is that of SMTP's port, 25, whatever port the tests
   // connect to (--testing__outgoing_smtp_port stands for 25).
