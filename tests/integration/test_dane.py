@@ -137,7 +137,7 @@ class Pair:
     port, resolving through `dns_addr`."""
 
     def __init__(self, factory, tmp, dns_addr, cert, sender_extra="",
-                 env=None):
+                 env=None, dane=True):
         self.tmp = tmp
         self.b = factory("recv", hostname="recv", domains=RECIPIENT_DOMAINS,
                          extra_conf=mda_conf(tmp / "mbox-b"), cert=False)
@@ -153,7 +153,7 @@ class Pair:
         wait_for_port(self.b.smtp_port)
         self.a = factory("send", hostname="send", domains=("a.test",),
                          extra_conf=mda_conf(tmp / "mbox-a") +
-                         "dane: true\n" + sender_extra)
+                         ("dane: true\n" if dane else "") + sender_extra)
         (tmp / "mbox-a").mkdir()
         self.a.add_user("alice", "a.test", "pass-a")
         self.a.start(f"--testing__dns_addr={dns_addr}",
@@ -388,3 +388,16 @@ def test_dane_takes_precedence_over_mta_sts(chasquid_factory, tmp_path,
     assert p.a.var("chasquid/smtpOut/sts/mode", "enforce") == 1
     assert p.a.var("chasquid/smtpOut/dane", "verified") == 1
     assert "outgoing_sec_level: TLS_SECURE" in p.level("sts.test")
+
+
+def test_dane_is_off_by_default(chasquid_factory, tmp_path, world, pki):
+    """Without `dane: true` (a chasquid configuration), no TLSA query is
+    sent and the wrong TLSA record changes nothing."""
+    p = Pair(chasquid_factory, tmp_path, world.addr, pki.ee, dane=False)
+    p.send("x@wrong.test")
+    wait_sent(p.b, "x@wrong.test")
+    assert "outgoing_sec_level: TLS_INSECURE" in p.level("wrong.test")
+    assert p.a.var("chasquid/dns/queries", "MX") >= 1
+    assert p.a.var("chasquid/dns/queries", "TLSA") == 0
+    assert p.a.var("chasquid/smtpOut/dane") == {}
+    assert "DANE" not in p.a.log()
