@@ -4,6 +4,10 @@
 //
 //   smtp-check [-port P] [-localname NAME] [-skip_tls_check] <domain>
 //
+// Ours: for each MX, its TLSA records and the DANE result ("DANE:
+// verified", "mismatch", ...), checked as the courier does; DANE needs a
+// resolver on loopback (see the README).
+//
 // Output is Go's log format on stderr. Exit codes: 0 success, 1 any
 // failure, 2 bad flags. --testing__dns_addr=<host:port> sends every DNS
 // query to a test server (ONLY FOR TESTING).
@@ -22,6 +26,7 @@
 
 #include "base/goflag.h"
 #include "base/strings.h"
+#include "courier/dane.h"
 #include "courier/smtp.h"
 #include "courier/smtp_client.h"
 #include "dns/dns.h"
@@ -77,6 +82,16 @@ Flags ParseFlags(int argc, char** argv) {
   f.dns_addr = o.values["testing__dns_addr"];
   if (o.next < argc) f.domain = argv[o.next];
   return f;
+}
+
+std::string HexOf(const std::string& data) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : data) {
+    out += kHex[c >> 4];
+    out += kHex[c & 0xf];
+  }
+  return out;
 }
 
 std::string ServicePort(const std::string& port) {
@@ -140,6 +155,52 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
         errs.push_back(mx.host + ": SPF failed (" + ip + ")");
       }
     }
+    // DANE (RFC 7672): the TLSA records of the host, as the courier sees
+    // them (SMTP's port 25, whatever -port says).
+    std::string smtp_port = "25";
+    courier::DanePolicy dane =
+        co_await courier::LookupDane(resolver, mx.host, smtp_port);
+    if (!resolver->TrustsAD()) {
+      Log("TLSA: not checked, the DNS resolver is not on loopback (no "
+          "DANE)");
+    } else {
+      dns::TLSAAnswer tlsa =
+          co_await resolver->LookupTLSA(mx.host, smtp_port);
+      for (const auto& t : tlsa.records) {
+        Log(std::string("TLSA: ")
+                .append(std::to_string(t.usage))
+                .append(" ")
+                .append(std::to_string(t.selector))
+                .append(" ")
+                .append(std::to_string(t.matching_type))
+                .append(" ")
+                .append(HexOf(t.data))
+                .append(courier::UsableForSmtp(t) ? ""
+                                                  : " (not usable for SMTP)"));
+      }
+      switch (dane.lookup) {
+        case courier::DaneResult::kInsecure:
+          Log("DANE: insecure (no DNSSEC), does not apply");
+          break;
+        case courier::DaneResult::kNoRecords:
+          Log("DANE: no TLSA records, does not apply");
+          break;
+        case courier::DaneResult::kBogus:
+        case courier::DaneResult::kLookupError:
+          Log(std::string("DANE: ")
+                  .append(courier::DaneResultName(dane.lookup))
+                  .append(" (")
+                  .append(dane.error)
+                  .append(")"));
+          errs.push_back(mx.host + ": DANE failed");
+          break;
+        case courier::DaneResult::kUnusable:
+          Log("DANE: no usable TLSA records, TLS required");
+          break;
+        default:
+          break;
+      }
+    }
     if (f.skip_tls_check) {
       Log("TLS check skipped");
     } else {
@@ -153,13 +214,33 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
       if (Status s = co_await (*c)->Hello(f.localname); !s.ok()) {
         Fatal(s.message());
       }
-      Status s = co_await (*c)->StartTLS(*tls, mx.host, /*strict=*/true);
+      const bool dane_match = dane.lookup == courier::DaneResult::kVerified;
+      if (dane_match) (*c)->SetDane(dane.usable);
+      Status s;
+      if (dane.RequiresTLS() && !(*c)->HasExtension("STARTTLS")) {
+        s = Status::Transient("STARTTLS not offered");
+      } else {
+        s = co_await (*c)->StartTLS(*tls, mx.host, /*strict=*/true);
+      }
       if (!s.ok()) {
         Log("TLS error: " + s.message());
         errs.push_back(mx.host + ": TLS failed");
+        if (dane.RequiresTLS()) {
+          Log(dane_match ? "DANE: mismatch" : "DANE: nostarttls");
+          errs.push_back(mx.host + ": DANE failed");
+        }
       } else {
         Log("TLS OK: " + tlsroots::VersionName((*c)->ssl()) + " - " +
             tlsroots::CipherName((*c)->ssl()));
+        if (dane_match) {
+          std::string why;
+          if (courier::DaneMatched((*c)->ssl(), &why)) {
+            Log("DANE: verified");
+          } else {
+            Log(std::string("DANE: mismatch (").append(why).append(")"));
+            errs.push_back(mx.host + ": DANE failed");
+          }
+        }
       }
       (*c)->Close();
     }
@@ -190,6 +271,10 @@ int Main(int argc, char** argv) {
   if (!resolver.ok()) Fatal(resolver.status().message());
   auto tls = tlsroots::NewClientContext();
   if (!tls.ok()) Fatal(tls.status().message());
+  if (Status s = courier::EnableDaneContext((*tls)->native_handle());
+      !s.ok()) {
+    Fatal(s.message());
+  }
   net::co_spawn(io, Check(f, resolver->get(), *tls), net::detached);
   io.run();
   return 1;

@@ -124,6 +124,7 @@ void Merge(const Config& src, Config* dst) {
   if (src.has_max_recipients_per_user_hour()) {
     dst->set_max_recipients_per_user_hour(src.max_recipients_per_user_hour());
   }
+  if (src.dane()) dst->set_dane(true);  // Ours: DANE (140).
 }
 
 Result<Config> Load(const std::string& path, const std::string& overrides) {

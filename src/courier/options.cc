@@ -7,6 +7,7 @@ SmtpOptions SmtpOptionsFrom(const Config& conf,
   SmtpOptions o;
   o.hostname = conf.hostname();
   o.port = testing.outgoing_smtp_port;
+  o.dane = conf.dane();
   o.session_timeout =
       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
           testing.outgoing_session_timeout);

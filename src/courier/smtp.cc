@@ -2,6 +2,7 @@
 
 #include <idn2.h>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "courier/mx.h"
 #include "courier/smtp_client.h"
@@ -41,6 +42,15 @@ metrics::CounterMap* StsSecurity() {
   static auto* m = metrics::NewMap(
       "chasquid/smtpOut/sts/security", "result",
       "count of STS security checks on outgoing connections");
+  return m;
+}
+
+// Ours: DANE outcomes of outgoing deliveries (courier/dane.h).
+metrics::CounterMap* DaneCount() {
+  static auto* m = metrics::NewMap(
+      "chasquid/smtpOut/dane", "result",
+      "count of DANE outcomes on outgoing connections (verified, mismatch, "
+      "nostarttls, unusable, insecure, none, bogus, lookuperror)");
   return m;
 }
 
@@ -107,6 +117,61 @@ struct SmtpCourier::Attempt {
   std::optional<sts::Policy> policy;
 };
 
+SmtpCourier::SmtpCourier(SmtpOptions opts) : opts_(std::move(opts)) {
+  if (!opts_.dane) return;
+  if (!opts_.tls) {
+    CLOG_ERROR("DANE disabled: no TLS client context");
+    return;
+  }
+  if (!opts_.resolver->TrustsAD()) {
+    // Once per process: the courier is built once.
+    CLOG_INFO(
+        "DANE disabled: the DNS resolver is not on loopback, so its "
+        "DNSSEC (AD bit) answers cannot be trusted; run a validating "
+        "resolver on 127.0.0.1 or ::1");
+    return;
+  }
+  Status s = EnableDaneContext(opts_.tls->native_handle());
+  if (!s.ok()) {
+    CLOG_ERROR(std::string("DANE disabled: ").append(s.message()));
+    return;
+  }
+  dane_ = true;
+}
+
+void SmtpCourier::RecordDane(Attempt& a, const std::string& host,
+                             DaneResult r, const std::string& detail) {
+  DaneCount()->Add(DaneResultName(r));
+  a.tr->Debugf(std::string("DANE ").append(DaneResultName(r)).append(
+      " for ").append(host).append(detail.empty() ? "" : ": ").append(
+      detail));
+  if (opts_.dane_observer) {
+    opts_.dane_observer(DaneAttempt{a.domain, host, r, detail});
+  }
+}
+
+net::awaitable<DanePolicy> SmtpCourier::DaneFor(Attempt& a,
+                                                std::string host) {
+  if (!dane_) co_return DanePolicy{};
+  nettrace::Trace tr("Courier.DANE", host);
+  tr.Link(*a.tr, std::string("TLSA lookup for ").append(host));
+  a.tr->Link(tr, "TLSA lookup");
+  // The TLSA name is that of SMTP's port, 25, whatever port the tests
+  // connect to (--testing__outgoing_smtp_port stands for 25).
+  std::string smtp_port = "25";
+  DanePolicy p = co_await LookupDane(opts_.resolver, host, smtp_port);
+  std::string what = std::string(DaneResultName(p.lookup));
+  if (p.lookup == DaneResult::kVerified) {
+    what = std::to_string(p.usable.size()).append(" usable TLSA records");
+  }
+  if (p.Defers()) {
+    tr.Error(what + ": " + p.error);
+  } else {
+    tr.Printf(what);
+  }
+  co_return p;
+}
+
 net::awaitable<Status> SmtpCourier::Deliver(
     std::string from, std::string to,
     std::shared_ptr<const std::string> data) {
@@ -141,13 +206,17 @@ net::awaitable<Status> SmtpCourier::Deliver(
   Status last = Status::Transient("<nil>");
   bool any_tried = false;
   for (const auto& mx : *mxs) {
+    DanePolicy dane = co_await DaneFor(a, mx);
+    // DANE takes precedence over MTA-STS (RFC 8461 §2) where it has
+    // usable records.
     if (a.policy && a.policy->mode == "enforce" &&
+        dane.lookup != DaneResult::kVerified &&
         !sts::MXIsAllowed(*a.policy, mx)) {
       tr.Debugf(mx + " skipped by MTA-STS policy");
       continue;
     }
     any_tried = true;
-    last = co_await TryHost(a, mx);
+    last = co_await TryHost(a, mx, std::move(dane));
     if (last.ok()) co_return last;
     if (last.permanent()) co_return last;
   }
@@ -166,7 +235,8 @@ net::awaitable<Status> SmtpCourier::Forward(
   Attempt a{&tr, from, to, DomainOf(to), data, std::nullopt};
   Status last = Status::Transient("<nil>");
   for (const auto& server : servers) {
-    last = co_await TryHost(a, server);
+    DanePolicy no_dane;  // The alias names the servers (see smtp.h).
+    last = co_await TryHost(a, server, std::move(no_dane));
     if (last.ok() || last.permanent()) co_return last;
   }
   Status s = Status::Transient(
@@ -176,14 +246,34 @@ net::awaitable<Status> SmtpCourier::Forward(
   co_return s;
 }
 
-net::awaitable<Status> SmtpCourier::TryHost(Attempt& a, std::string host) {
+net::awaitable<Status> SmtpCourier::TryHost(Attempt& a, std::string host,
+                                            DanePolicy dane) {
   a.tr->Printf("Trying " + host);
+  switch (dane.lookup) {
+    case DaneResult::kInsecure:
+    case DaneResult::kNoRecords:
+    case DaneResult::kBogus:
+    case DaneResult::kLookupError:
+      RecordDane(a, host, dane.lookup, dane.error);
+      break;
+    default:
+      break;
+  }
+  if (dane.Defers()) {
+    // RFC 7672 §2.2: not this host until the DNS is sorted out.
+    Status s = Status::Transient(std::string("DANE: ").append(dane.error));
+    a.tr->Error(host + ": " + s.message());
+    co_return s;
+  }
   bool tls_failed = false;
-  Status s = co_await TryHostOnce(a, host, /*allow_tls=*/true, &tls_failed);
-  if (tls_failed) {
+  DanePolicy first = dane;
+  Status s = co_await TryHostOnce(a, host, /*allow_tls=*/true, &tls_failed,
+                                  std::move(first));
+  if (tls_failed && !dane.RequiresTLS()) {
     // STARTTLS was refused or broke: redo the whole attempt in plain text.
     a.tr->Printf(host + ": TLS failed, retrying without TLS");
-    s = co_await TryHostOnce(a, host, /*allow_tls=*/false, &tls_failed);
+    s = co_await TryHostOnce(a, host, /*allow_tls=*/false, &tls_failed,
+                             std::move(dane));
   }
   if (s.ok()) {
     a.tr->Printf(host + ": delivered");
@@ -195,7 +285,8 @@ net::awaitable<Status> SmtpCourier::TryHost(Attempt& a, std::string host) {
 
 net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
                                                 bool allow_tls,
-                                                bool* tls_failed) {
+                                                bool* tls_failed,
+                                                DanePolicy dane) {
   *tls_failed = false;
   auto client_or = co_await Client::Dial(opts_.resolver, host, opts_.port,
                                          opts_.connect_timeout,
@@ -216,18 +307,52 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
   }
 
   domaininfo::SecLevel level = domaininfo::kPlain;
+  const bool dane_tls = dane.RequiresTLS();
+  const bool dane_match = dane.lookup == DaneResult::kVerified;
+  bool dane_verified = false;
+  if (dane_tls && !(c->HasExtension("STARTTLS") && opts_.tls)) {
+    // Never in the clear to a host whose TLSA records demand TLS.
+    RecordDane(a, host, DaneResult::kNoStartTLS, "STARTTLS not offered");
+    TlsCount()->Add("plain");
+    c->Close();
+    co_return Status::Transient(
+        std::string("DANE: ").append(host).append(
+            " does not offer STARTTLS, which its TLSA records require"));
+  }
   if (allow_tls && c->HasExtension("STARTTLS") && opts_.tls) {
+    if (dane_match) c->SetDane(dane.usable);
     s = co_await c->StartTLS(*opts_.tls, host, /*strict=*/false);
+    std::string why;
+    if (s.ok() && dane_match && !DaneMatched(c->ssl(), &why)) {
+      TlsVersions()->Add(SSL_get_version(c->ssl()));
+      TlsCount()->Add("tls:insecure");
+      RecordDane(a, host, DaneResult::kMismatch, why);
+      c->Close();
+      co_return Status::Transient(std::string("DANE: the certificate of ")
+                                      .append(host)
+                                      .append(" matches none of its TLSA "
+                                              "records (")
+                                      .append(why)
+                                      .append(")"));
+    }
     if (s.ok()) {
       TlsVersions()->Add(SSL_get_version(c->ssl()));
-      // The certificate was checked during the handshake.
-      if (c->IsVerified()) {
+      if (dane_match) {
+        // RFC 7672 §3: authenticated by DNSSEC instead of the roots.
+        dane_verified = true;
+        RecordDane(a, host, DaneResult::kVerified, "");
+        level = domaininfo::kTlsSecure;
+        TlsCount()->Add("tls:secure");
+        a.tr->Debugf("Secure - using TLS, DANE verified");
+      } else if (c->IsVerified()) {
+        if (dane_tls) RecordDane(a, host, DaneResult::kUnusable, "");
         level = domaininfo::kTlsSecure;
         TlsCount()->Add("tls:secure");
         a.tr->Debugf("Secure - using TLS");
       } else {
         level = domaininfo::kTlsInsecure;
         TlsCount()->Add("tls:insecure");
+        if (dane_tls) RecordDane(a, host, DaneResult::kUnusable, "");
         a.tr->Debugf("Insecure - using TLS, but cert does not match " +
                      host);
       }
@@ -237,6 +362,14 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
       TlsCount()->Add("tls:failed");
       a.tr->Error("TLS error: " + s.message());
       c->Close();
+      if (dane_tls) {
+        // No fallback to plain text: a transient failure, retried.
+        RecordDane(a, host, DaneResult::kNoStartTLS, s.message());
+        co_return Status::Transient(std::string("DANE: TLS with ")
+                                        .append(host)
+                                        .append(" failed: ")
+                                        .append(s.message()));
+      }
       *tls_failed = true;
       co_return s;
     }
@@ -253,7 +386,7 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
   }
   SecLevelChecks()->Add("pass");
 
-  if (a.policy && a.policy->mode == "enforce") {
+  if (a.policy && a.policy->mode == "enforce" && !dane_verified) {
     if (level != domaininfo::kTlsSecure) {
       StsSecurity()->Add("fail");
       c->Close();
@@ -314,6 +447,7 @@ void RegisterSmtpOutVars() {
   SecLevelChecks();
   StsMode();
   StsSecurity();
+  DaneCount();
 }
 
 }  // namespace chasquid::courier

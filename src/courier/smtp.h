@@ -5,8 +5,15 @@
 // with chasquid's own choices for DNS and TLS failures).
 //
 // Counters: chasquid/smtpOut/tlsCount, securityLevelChecks, sts/mode,
-// sts/security. One trace per delivery (Courier.SMTP.Deliver or
-// Courier.SMTP.Forward, titled with the recipient).
+// sts/security, and ours: tlsVersions, dane. One trace per delivery
+// (Courier.SMTP.Deliver or Courier.SMTP.Forward, titled with the
+// recipient), and one per DANE lookup (Courier.DANE, titled with the host).
+//
+// DANE (RFC 7672) applies to deliveries to MX hosts, not to the servers of
+// a "via" alias, which the administrator named. It takes precedence over
+// MTA-STS (RFC 8461 §2): a host with usable TLSA records is tried even if
+// an enforced policy does not list it, and its DANE match stands in for
+// the policy's certificate check.
 #pragma once
 
 #include <chrono>
@@ -19,6 +26,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include "courier/courier.h"
+#include "courier/dane.h"
 #include "courier/smtp_client.h"
 #include "dns/dns.h"
 #include "domaininfo/domaininfo.h"
@@ -43,13 +51,21 @@ struct SmtpOptions {
       std::chrono::minutes(10);
   // Local addresses to connect from (config outgoing_source_ipv4/6).
   SourceAddrs source;
+  // DANE (courier/dane.h; config `dane`, ours): TLSA records of each MX
+  // host, believed only from a resolver on loopback (TrustsAD).
+  bool dane = false;
+  // Told every DANE outcome when DANE is on; may be empty. Called on the
+  // delivering coroutine: must not block.
+  std::function<void(DaneAttempt)> dane_observer;
 };
 
 // Thread-safe: each call uses its own connection; shared state is the
 // resolver, domaininfo and STS cache, all thread-safe.
 class SmtpCourier : public Courier {
  public:
-  explicit SmtpCourier(SmtpOptions opts) : opts_(std::move(opts)) {}
+  // With opts.dane, enables DANE on opts.tls, or logs once that DANE is
+  // off because the resolver is not on loopback.
+  explicit SmtpCourier(SmtpOptions opts);
 
   net::awaitable<Status> Deliver(
       std::string from, std::string to,
@@ -60,11 +76,17 @@ class SmtpCourier : public Courier {
 
  private:
   struct Attempt;
-  net::awaitable<Status> TryHost(Attempt& a, std::string host);
+  net::awaitable<Status> TryHost(Attempt& a, std::string host,
+                                 DanePolicy dane);
   net::awaitable<Status> TryHostOnce(Attempt& a, std::string host,
-                                     bool allow_tls, bool* tls_failed);
+                                     bool allow_tls, bool* tls_failed,
+                                     DanePolicy dane);
+  net::awaitable<DanePolicy> DaneFor(Attempt& a, std::string host);
+  void RecordDane(Attempt& a, const std::string& host, DaneResult r,
+                  const std::string& detail);
 
   const SmtpOptions opts_;
+  bool dane_ = false;  // opts_.dane, and the resolver is trusted.
 };
 
 // How `addr` is sent to a server with or without SMTPUTF8. Sets

@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 
 #include "base/strings.h"
+#include "courier/dane.h"
 #include "courier/wire.h"
 #include "tlsroots/tlsroots.h"
 
@@ -213,6 +214,10 @@ net::awaitable<Status> Client::StartTLS(net::ssl::context& ctx,
   tls_ = std::make_unique<net::ssl::stream<beast::tcp_stream&>>(tcp_, ctx);
   Status s = tlsroots::PrepareClient(tls_->native_handle(), host, strict);
   if (!s.ok()) co_return s;
+  if (!dane_.empty()) {
+    s = PrepareDane(tls_->native_handle(), host, dane_);
+    if (!s.ok()) co_return s;
+  }
   ArmTimer();
   auto [ec] = co_await tls_->async_handshake(net::ssl::stream_base::client,
                                              kAwait);

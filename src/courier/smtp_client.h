@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -77,6 +78,10 @@ class Client {
   net::awaitable<Status> StartTLS(net::ssl::context& ctx, std::string host,
                                   bool strict);
   bool IsTLS() const { return tls_ != nullptr; }
+  // Makes the next StartTLS match the peer against these TLSA records
+  // (courier/dane.h) instead of only the trusted roots. After it,
+  // DaneMatched(ssl()) gives the outcome.
+  void SetDane(std::vector<dns::TLSA> records) { dane_ = std::move(records); }
   bool IsVerified() const;
   SSL* ssl() const;
 
@@ -98,6 +103,7 @@ class Client {
   std::string inbuf_;
   size_t reply_budget_;  // Bytes of replies still allowed.
   std::map<std::string, std::string> ext_;
+  std::vector<dns::TLSA> dane_;
 };
 
 }  // namespace chasquid::courier

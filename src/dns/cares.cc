@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -38,6 +39,9 @@ void InitLibraryOnce() {
   std::call_once(once, [] { ares_library_init(ARES_LIB_INIT_ALL); });
 }
 
+// RFC 6698 §7.1; older glibc headers have no ns_t_tlsa.
+constexpr int kTypeTLSA = 52;
+
 // The completion of one c-ares query: the status and the raw answer.
 class OpBase {
  public:
@@ -57,6 +61,7 @@ const char* TypeLabel(int type) {
     case ns_t_mx: return "MX";
     case ns_t_txt: return "TXT";
     case ns_t_ptr: return "PTR";
+    case kTypeTLSA: return "TLSA";
   }
   return "other";
 }
@@ -205,7 +210,72 @@ class CaresResolver : public Resolver {
       }
       override_ = true;
     }
+    trusts_ad_ = AllServersOnLoopback();
     return Status::Ok();
+  }
+
+  bool TrustsAD() const override { return trusts_ad_; }
+
+  net::awaitable<TLSAAnswer> LookupTLSA(std::string host,
+                                        std::string port) override {
+    TLSAAnswer out;
+    if (!trusts_ad_) co_return out;  // kInsecure: nothing to believe.
+    // RFC 7672 §2.2.2: TLSA records of a host whose addresses are not
+    // authenticated are not looked up (an attacker chose the address
+    // anyway). A failed address lookup leaves the TLSA one to tell.
+    bool host_secure = false;
+    auto a = co_await SecureQuery(host, ns_t_a, /*cd=*/false);
+    if (std::get<0>(a) == ARES_SUCCESS) {
+      auto p = ParseTLSAReply(std::get<1>(a));
+      if (p.ok() && p->rcode == ns_r_noerror) {
+        if (!p->ad) co_return out;
+        host_secure = true;
+      }
+    }
+    std::string name = std::string("_").append(port).append("._tcp.")
+                           .append(host);
+    auto q = co_await SecureQuery(name, kTypeTLSA, /*cd=*/false);
+    int status = std::get<0>(q);
+    std::string why;
+    if (status == ARES_SUCCESS) {
+      auto p = ParseTLSAReply(std::get<1>(q));
+      if (p.ok() && (p->rcode == ns_r_noerror || p->rcode == ns_r_nxdomain)) {
+        if (!p->ad) co_return out;
+        out.kind = TLSAAnswer::Kind::kSecure;
+        out.records = std::move(p->records);
+        co_return out;
+      }
+      why = p.ok() ? std::string("rcode ").append(std::to_string(p->rcode))
+                   : p.status().message();
+    } else {
+      why = ares_strerror(status);
+    }
+    // c-ares reports a validator's SERVFAIL as ARES_ESERVFAIL or, once it
+    // gave up on its only server, ARES_ECONNREFUSED; anything but a
+    // timeout may hide data that fails validation. Is it there?
+    if (status != ARES_ETIMEOUT) {
+      auto cd = co_await SecureQuery(name, kTypeTLSA, /*cd=*/true);
+      if (std::get<0>(cd) == ARES_SUCCESS) {
+        auto p = ParseTLSAReply(std::get<1>(cd));
+        if (p.ok() &&
+            (p->rcode == ns_r_noerror || p->rcode == ns_r_nxdomain)) {
+          out.kind = TLSAAnswer::Kind::kBogus;
+          out.error = std::string("TLSA lookup for ")
+                          .append(name)
+                          .append(": DNSSEC validation failed");
+          co_return out;
+        }
+      }
+    }
+    // A failure in an unsigned zone cannot hide DANE records: only one in
+    // a signed zone defers (RFC 7672 §2.2). The host's addresses tell.
+    if (host_secure) {
+      out.kind = TLSAAnswer::Kind::kError;
+      out.error =
+          std::string("TLSA lookup for ").append(name).append(": ").append(
+              why);
+    }
+    co_return out;
   }
 
   net::awaitable<Result<std::vector<MX>>> LookupMX(std::string name) override {
@@ -386,6 +456,59 @@ class CaresResolver : public Resolver {
     return ips;
   }
 
+  // Whether every server c-ares will ask is a loopback address.
+  bool AllServersOnLoopback() {
+    ares_addr_port_node* servers = nullptr;
+    if (ares_get_servers_ports(channel_, &servers) != ARES_SUCCESS) {
+      return false;
+    }
+    bool any = false, all = true;
+    char text[INET6_ADDRSTRLEN];
+    for (auto* s = servers; s; s = s->next) {
+      any = true;
+      if (!inet_ntop(s->family, &s->addr, text, sizeof(text)) ||
+          !IsLoopbackServer(text)) {
+        all = false;
+      }
+    }
+    ares_free_data(servers);
+    return any && all;
+  }
+
+  // Sends one query with EDNS0 and the AD bit (and with `cd`, the CD bit)
+  // set, and returns (c-ares status, raw answer). Unlike ares_query, an
+  // NXDOMAIN comes back as ARES_SUCCESS with the reply's RCODE.
+  net::awaitable<std::tuple<int, std::string>> SecureQuery(std::string name,
+                                                           int type,
+                                                           bool cd) {
+    return net::async_initiate<decltype(net::use_awaitable),
+                               void(int, std::string)>(
+        [this, name, type, cd](auto handler) {
+          auto* op = new Op<decltype(handler)>(std::move(handler));
+          op->type = type;
+          op->start = std::chrono::steady_clock::now();
+          net::post(strand_, [this, name, type, cd, op] {
+            unsigned char* buf = nullptr;
+            int len = 0;
+            int rc = ares_create_query(name.c_str(), ns_c_in, type, 0,
+                                       /*rd=*/1, &buf, &len,
+                                       /*max_udp_size=*/1232);
+            if (rc != ARES_SUCCESS || len < 12) {
+              if (buf) ares_free_string(buf);
+              OnQueryDone(op, rc != ARES_SUCCESS ? rc : ARES_EBADQUERY, 0,
+                          nullptr, 0);
+              return;
+            }
+            buf[3] |= 0x20;  // AD: "tell me if you validated it".
+            if (cd) buf[3] |= 0x10;
+            ares_send(channel_, buf, len, &OnQueryDone, op);
+            ares_free_string(buf);
+            RearmTimer();
+          });
+        },
+        net::use_awaitable);
+  }
+
   // Sends one query and returns (c-ares status, raw answer).
   net::awaitable<std::tuple<int, std::string>> Query(std::string name,
                                                      int type) {
@@ -477,10 +600,88 @@ class CaresResolver : public Resolver {
   net::steady_timer timer_;
   ares_channel channel_ = nullptr;
   bool override_ = false;
+  bool trusts_ad_ = false;
   std::map<int, std::shared_ptr<Watch>> watches_;
 };
 
 }  // namespace
+
+bool IsLoopbackServer(const std::string& server) {
+  std::string ip = server;
+  if (!ip.empty() && ip[0] == '[') {
+    ip = ip.substr(1, ip.find(']') - 1);
+  } else if (std::count(ip.begin(), ip.end(), ':') == 1) {
+    ip = ip.substr(0, ip.find(':'));  // "127.0.0.1:53"
+  }
+  in_addr a4;
+  in6_addr a6;
+  if (inet_pton(AF_INET, ip.c_str(), &a4) == 1) {
+    return (ntohl(a4.s_addr) >> 24) == 127;
+  }
+  if (inet_pton(AF_INET6, ip.c_str(), &a6) == 1) {
+    return IN6_IS_ADDR_LOOPBACK(&a6);
+  }
+  return false;
+}
+
+Result<ParsedTLSAReply> ParseTLSAReply(const std::string& msg) {
+  auto u = [&msg](size_t i) -> unsigned {
+    return static_cast<unsigned char>(msg[i]);
+  };
+  const size_t size = msg.size();
+  if (size < 12) return Status::Error("DNS reply too short");
+  ParsedTLSAReply r;
+  r.rcode = static_cast<int>(u(3) & 0x0f);
+  r.ad = (u(3) & 0x20) != 0;
+  const unsigned qdcount = u(4) << 8 | u(5);
+  const unsigned ancount = u(6) << 8 | u(7);
+  size_t off = 12;
+  // Skips a (possibly compressed) name; compression pointers end it.
+  auto skip_name = [&]() -> bool {
+    for (int labels = 0; labels < 128; labels++) {
+      if (off >= size) return false;
+      unsigned len = u(off);
+      if (len == 0) {
+        off++;
+        return true;
+      }
+      if ((len & 0xc0) == 0xc0) {
+        if (off + 2 > size) return false;
+        off += 2;
+        return true;
+      }
+      if (len & 0xc0) return false;
+      off += 1 + len;
+    }
+    return false;
+  };
+  for (unsigned i = 0; i < qdcount; i++) {
+    if (!skip_name() || off + 4 > size) {
+      return Status::Error("malformed DNS question");
+    }
+    off += 4;
+  }
+  for (unsigned i = 0; i < ancount; i++) {
+    if (!skip_name() || off + 10 > size) {
+      return Status::Error("malformed DNS answer");
+    }
+    unsigned type = u(off) << 8 | u(off + 1);
+    unsigned klass = u(off + 2) << 8 | u(off + 3);
+    size_t rdlen = u(off + 8) << 8 | u(off + 9);
+    off += 10;
+    if (off + rdlen > size) return Status::Error("malformed DNS answer");
+    if (type == kTypeTLSA && klass == ns_c_in && rdlen >= 3) {
+      TLSA t;
+      t.usage = static_cast<uint8_t>(u(off));
+      t.selector = static_cast<uint8_t>(u(off + 1));
+      t.matching_type = static_cast<uint8_t>(u(off + 2));
+      t.data = msg.substr(off + 3, rdlen - 3);
+      r.records.push_back(std::move(t));
+    }
+    off += rdlen;
+  }
+  return r;
+}
 
 Result<std::unique_ptr<Resolver>> NewCaresResolver(net::any_io_executor ex,
                                                    std::string server) {

@@ -24,8 +24,33 @@ struct MX {
   uint16_t preference = 0;
 };
 
+// One TLSA record (RFC 6698 §2.1): certificate usage, selector, matching
+// type and the association data (raw bytes, not hex).
+struct TLSA {
+  uint8_t usage = 0;
+  uint8_t selector = 0;
+  uint8_t matching_type = 0;
+  std::string data;
+};
+
+// The TLSA records of one name, and how far they can be believed. Only a
+// validating resolver that the daemon trusts (TrustsAD) can make an answer
+// kSecure: it set the AD bit (RFC 6840 §5.7) in its reply.
+struct TLSAAnswer {
+  enum class Kind {
+    kSecure,    // Authenticated; `records` may be empty (a proven denial).
+    kInsecure,  // Unsigned zone, or a resolver whose AD bit is not trusted.
+    kBogus,     // The resolver found the data but could not validate it.
+    kError,     // The lookup failed in a signed zone (or the resolver did).
+  };
+  Kind kind = Kind::kInsecure;
+  std::vector<TLSA> records;
+  std::string error;  // For kBogus and kError: what happened.
+};
+
 // Errors: Status::NotFound("no such host") when the name does not exist
-// (NXDOMAIN; permanent, with not_found() set) vs Status::Transient (timeout, SERVFAIL). An existing name
+// (NXDOMAIN; permanent, with not_found() set) vs Status::Transient
+// (timeout, SERVFAIL). An existing name
 // without records of the type returns an empty vector, not an error.
 class Resolver {
  public:
@@ -39,8 +64,9 @@ class Resolver {
   virtual net::awaitable<Result<std::vector<std::string>>> LookupTXT(
       std::string name) = 0;
 
-  // For SPF's "ptr" mechanism and %{p} macro: the names, without the trailing dot, that the PTR records of `ip`
-  // ("1.2.3.4" or IPv6 text) point to, as Go's net.LookupAddr. A text that
+  // For SPF's "ptr" mechanism and %{p} macro: the names, without the
+  // trailing dot, that the PTR records of `ip` ("1.2.3.4" or IPv6 text)
+  // point to, as Go's net.LookupAddr. A text that
   // is not an IP address is a permanent error. Errors as above. The
   // default, for resolvers that predate it, answers "no such host"
   // (not found), which SPF treats as "no PTR names". Defined inline so
@@ -50,7 +76,39 @@ class Resolver {
       std::string /*ip*/) {
     co_return Status::NotFound("no such host");
   }
+
+  // For DANE (RFC 7672): the TLSA records of "_<port>._tcp.<host>"
+  // asked with the AD bit set, after the host's A records: when those are
+  // not authenticated, no TLSA query is sent and the answer is kInsecure
+  // (§2.2.2). When the resolver fails (SERVFAIL), the TLSA query is
+  // repeated with CD (checking disabled): an answer then means the data
+  // is there but does not validate (kBogus). A failure that persists is
+  // kError when the host's address records were authenticated (a signed
+  // zone: DANE may apply, so the caller defers), and kInsecure otherwise.
+  // Without TrustsAD() every answer is kInsecure, and nothing is asked.
+  // The default, for resolvers that predate it: kInsecure.
+  virtual net::awaitable<TLSAAnswer> LookupTLSA(std::string /*host*/,
+                                                std::string /*port*/) {
+    co_return TLSAAnswer{};
+  }
+  // Whether the AD bit of this resolver's answers may be believed: every
+  // server it asks is on loopback (as Postfix requires for DANE), so no
+  // network path lies between the validator and us.
+  virtual bool TrustsAD() const { return false; }
 };
+
+// Parses a DNS reply (RFC 1035 §4.1): its RCODE, its AD bit and the TLSA
+// records of its answer section. Errors: a malformed message. Exposed for
+// the unit tests and the fuzzer.
+struct ParsedTLSAReply {
+  int rcode = 0;
+  bool ad = false;
+  std::vector<TLSA> records;
+};
+Result<ParsedTLSAReply> ParseTLSAReply(const std::string& msg);
+
+// Whether `server` ("127.0.0.1:53", "[::1]:53", "::1") is on loopback.
+bool IsLoopbackServer(const std::string& ip);
 
 // Creates the c-ares resolver. Queries run asynchronously inside the event
 // loop of `ex` (c-ares' sockets are watched with Asio; no thread per query),

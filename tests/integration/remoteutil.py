@@ -147,7 +147,7 @@ class STSServer:
 
 
 class SMTPPeer:
-    """A minimal SMTP server on 127.0.0.1:<port>, for the peers chasquid
+    """A minimal SMTP server on <host>:<port> (127.0.0.1), for the peers chasquid
     must cope with: STARTTLS with a given certificate (or none), stalling
     at a command, rejecting. Records the messages it accepts.
 
@@ -158,7 +158,7 @@ class SMTPPeer:
     """
 
     def __init__(self, port, certfile=None, keyfile=None, stall_at=None,
-                 rcpt_reply="250 ok", starttls_reply=None):
+                 rcpt_reply="250 ok", starttls_reply=None, host="127.0.0.1"):
         self.port = port
         self.starttls_reply = starttls_reply
         self.tls_enabled = True
@@ -184,7 +184,7 @@ class SMTPPeer:
             allow_reuse_address = True
             daemon_threads = True
 
-        self.server = Server(("127.0.0.1", port), Handler)
+        self.server = Server((host, port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever,
                                        daemon=True)
 

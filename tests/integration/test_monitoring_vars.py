@@ -64,6 +64,7 @@ OUR_VARS = {
     "chasquid/dns/queries": "map",
     "chasquid/dns/queryResults": "map",
     "chasquid/dns/queryDuration": "histogram",
+    "chasquid/smtpOut/dane": "map",
     "chasquid/localrpc/calls": "map",
     # The overview page: its sampler, and its list of recent errors.
     # A counter, but not 0 at start: the first sample is taken then.

@@ -1,0 +1,403 @@
+"""DANE for outgoing SMTP (RFC 7672): one of our daemons (dane: true)
+delivers to another through a validating unbound on loopback, which
+resolves a zone that NSD serves, signed with ldns-signzone (dnssecutil.py;
+started once for this module). The receiving daemon's certificate matches
+the TLSA records or not; the sender trusts none of the test certificates
+through the usual roots, so only DANE can make a delivery TLS_SECURE.
+
+openssl s_client, given the same TLSA records (as unbound returns them)
+and connecting to the same daemon, must agree with each verdict.
+
+The zone (test.):
+  ee.test     MX mx.ee.test,    TLSA 3 1 1 of the receiver's key
+  ta.test     MX mx.ta.test,    TLSA 2 0 1 of the CA, leaf names the MX
+  tabad.test  MX mx.tabad.test, TLSA 2 0 1 of the CA, leaf names another
+  wrong.test  MX mx.wrong.test, TLSA 3 1 1 of some other key
+  plain.test  MX mx.plain.test, TLSA as ee, the MX offers no STARTTLS
+  none.test   MX mx.none.test,  no TLSA (an authenticated denial)
+  bogus.test  MX mx.bogus.test, TLSA in a child zone whose signatures
+              expired
+  lame.test   MX mx.lame.test,  TLSA in a signed child zone whose server
+              does not answer
+  unsigned.test (an unsigned delegation) MX with a wrong TLSA
+
+Counters proved to move here: chasquid/smtpOut/dane{verified, mismatch,
+nostarttls, insecure, none, bogus, lookuperror}, tlsCount{tls:secure}.
+"""
+
+import shutil
+import socket
+import subprocess
+
+import pytest
+
+from conftest import binary, wait_for_port
+from dnssecutil import DNSSECWorld, Zone, free_loopback_ip_udp53, \
+    tlsa_cert_sha256, tlsa_ee_spki_sha256
+from remoteutil import CA, SMTPPeer, STSServer, env_with_ca, \
+    free_loopback_ip, mail_log, mda_conf, self_signed, \
+    submit, wait_sent, wait_for
+
+RECIPIENT_DOMAINS = ("ee.test", "sts.test", "ta.test", "tabad.test",
+                     "wrong.test", "plain.test", "none.test", "bogus.test",
+                     "lame.test", "unsigned.test")
+
+
+def non_loopback_ip():
+    """An address of this host that is not loopback, or None."""
+    try:
+        out = subprocess.run(["hostname", "-I"], capture_output=True,
+                             text=True).stdout.split()
+    except OSError:
+        return None
+    for ip in out:
+        if "." in ip and not ip.startswith("127."):
+            return ip
+    return None
+
+
+class Pki:
+    def __init__(self, root):
+        self.ca = CA(root / "ca")
+        # DANE-EE: a self-signed certificate for an unrelated name (EE
+        # records match without name checks, RFC 7672 §3.1.1).
+        self.ee = self_signed(root / "ee", "unrelated.example")
+        # DANE-TA: leaves from the CA, sent with the CA certificate.
+        self.ta = self._with_ca(root / "ta", "mx.ta.test")
+        self.tabad = self._with_ca(root / "tabad", "elsewhere.example")
+        self.other = self_signed(root / "other", "mx.wrong.test")
+
+    def _with_ca(self, outdir, name):
+        chain, key = self.ca.issue(outdir, name)
+        chain.write_text(chain.read_text() + self.ca.cert.read_text())
+        return chain, key
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return Pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, pki):
+    ee = tlsa_ee_spki_sha256(pki.ee[0])
+    ca = tlsa_cert_sha256(pki.ca.cert)
+    other = tlsa_ee_spki_sha256(pki.other[0])
+    plain_ip = free_loopback_ip_udp53()
+    sts_ip = free_loopback_ip()
+    top = f"""
+a MX 10 mx.a
+mx.a A 127.0.0.1
+ee MX 10 mx.ee
+mx.ee A 127.0.0.1
+_25._tcp.mx.ee TLSA 3 1 1 {ee}
+ta MX 10 mx.ta
+mx.ta A 127.0.0.1
+_25._tcp.mx.ta TLSA 2 0 1 {ca}
+tabad MX 10 mx.tabad
+mx.tabad A 127.0.0.1
+_25._tcp.mx.tabad TLSA 2 0 1 {ca}
+wrong MX 10 mx.wrong
+mx.wrong A 127.0.0.1
+_25._tcp.mx.wrong TLSA 3 1 1 {other}
+plain MX 10 mx.plain
+mx.plain A {plain_ip}
+_25._tcp.mx.plain TLSA 3 1 1 {ee}
+none MX 10 mx.none
+mx.none A 127.0.0.1
+bogus MX 10 mx.bogus
+mx.bogus A 127.0.0.1
+lame MX 10 mx.lame
+mx.lame A 127.0.0.1
+sts MX 10 mx.sts
+mx.sts A 127.0.0.1
+_25._tcp.mx.sts TLSA 3 1 1 {ee}
+_mta-sts.sts TXT "v=STSv1; id=1"
+mta-sts.sts A {sts_ip}
+"""
+    zones = [
+        Zone("test.", top),
+        Zone("unsigned.test.", f"@ MX 10 mx\nmx A 127.0.0.1\n"
+             f"_25._tcp.mx TLSA 3 1 1 {other}\n", signed=False),
+        Zone("_25._tcp.mx.bogus.test.", f"@ TLSA 3 1 1 {ee}\n",
+             expired=True),
+        Zone("_25._tcp.mx.lame.test.", f"@ TLSA 3 1 1 {ee}\n", lame=True),
+    ]
+    w = DNSSECWorld(tmp_path_factory.mktemp("dnssec"), zones,
+                    also_on=non_loopback_ip())
+    w.plain_ip = plain_ip
+    w.sts_ip = sts_ip
+    with w:
+        yield w
+
+
+class Pair:
+    """A receiver (every test domain, certificate `cert`) and a sender
+    (a.test, dane: true) whose outgoing mail goes to the receiver's SMTP
+    port, resolving through `dns_addr`."""
+
+    def __init__(self, factory, tmp, dns_addr, cert, sender_extra="",
+                 env=None, dane=True):
+        self.tmp = tmp
+        self.b = factory("recv", hostname="recv", domains=RECIPIENT_DOMAINS,
+                         extra_conf=mda_conf(tmp / "mbox-b"), cert=False)
+        (tmp / "mbox-b").mkdir()
+        for dom in RECIPIENT_DOMAINS:
+            for user in ("x", "y"):
+                self.b.add_user(user, dom, "unused")
+        d = self.b.config_dir / "certs" / "recv"
+        d.mkdir(parents=True)
+        shutil.copy(cert[0], d / "fullchain.pem")
+        shutil.copy(cert[1], d / "privkey.pem")
+        self.b.start(f"--testing__dns_addr={dns_addr}")
+        wait_for_port(self.b.smtp_port)
+        self.a = factory("send", hostname="send", domains=("a.test",),
+                         extra_conf=mda_conf(tmp / "mbox-a") +
+                         ("dane: true\n" if dane else "") + sender_extra)
+        (tmp / "mbox-a").mkdir()
+        self.a.add_user("alice", "a.test", "pass-a")
+        self.a.start(f"--testing__dns_addr={dns_addr}",
+                     f"--testing__outgoing_smtp_port={self.b.smtp_port}",
+                     "--testing__queue_retry_delay=200ms", env=env)
+        wait_for_port(self.a.submission_port)
+
+    def send(self, to):
+        submit(self.a, "alice@a.test", "pass-a", "alice@a.test", to,
+               "dane test")
+
+    def level(self, domain):
+        p = self.a.data_dir / "domaininfo" / f"s:{domain}"
+        return p.read_text().replace("  ", " ") if p.exists() else ""
+
+    def received(self, rcpt):
+        return (self.tmp / "mbox-b" / rcpt).exists()
+
+    def dsn(self):
+        """Waits for the bounce to alice and returns it."""
+        wait_sent(self.a, "alice@a.test", timeout=30)
+        return (self.tmp / "mbox-a" / "alice@a.test").read_text()
+
+
+def openssl_dane(world, port, mx, sni=None):
+    """openssl s_client's verdict on the receiver at `port` for the TLSA
+    records unbound gives for `mx`: (verified, output)."""
+    rcode, ad, records = world.query(f"_25._tcp.{mx}", "TLSA")
+    assert rcode == 0 and ad and records, (rcode, ad, records)
+    cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}",
+           "-starttls", "smtp", "-servername", sni or mx,
+           "-dane_tlsa_domain", mx, "-dane_ee_no_namechecks",
+           "-verify_return_error", "-brief"]
+    for r in records:
+        cmd += ["-dane_tlsa_rrdata", r]
+    p = subprocess.run(cmd, input="QUIT\r\n", capture_output=True,
+                       text=True, timeout=20)
+    out = p.stdout + p.stderr
+    return p.returncode == 0 and "Verification: OK" in out, out
+
+
+@pytest.mark.parametrize("domain,cert", [("ee.test", "ee"),
+                                         ("ta.test", "ta")])
+def test_dane_verified_delivery_is_tls_secure(chasquid_factory, tmp_path,
+                                              world, pki, domain, cert):
+    """A certificate that matches the TLSA records (DANE-EE for a name
+    that is not the MX's; DANE-TA through the CA) is TLS_SECURE, though
+    no trusted root vouches for it."""
+    p = Pair(chasquid_factory, tmp_path, world.addr, getattr(pki, cert))
+    p.send(f"x@{domain}")
+    wait_sent(p.b, f"x@{domain}")
+    assert p.received(f"x@{domain}")
+    assert "outgoing_sec_level: TLS_SECURE" in p.level(domain)
+    assert p.a.var("chasquid/smtpOut/dane", "verified") == 1
+    assert p.a.var("chasquid/smtpOut/dane", "mismatch") == 0
+    assert p.a.var("chasquid/smtpOut/tlsCount", "tls:secure") == 1
+    metrics = p.a.get("/metrics")[2].decode()
+    assert 'chasquid_smtpOut_dane{result="verified"} 1' in metrics
+    wait_for(lambda: "Courier.DANE" in p.a.get("/debug/traces")[2]
+               .decode(), what="the DANE lookup's trace")
+    ok, out = openssl_dane(world, p.b.smtp_port, f"mx.{domain}")
+    assert ok, out
+
+
+@pytest.mark.parametrize("domain,cert", [("wrong.test", "ee"),
+                                         ("tabad.test", "tabad")])
+def test_dane_mismatch_is_retried_then_bounced(chasquid_factory, tmp_path,
+                                               world, pki, domain, cert):
+    """A certificate that matches no TLSA record (another key; a CA-signed
+    leaf for another name under DANE-TA, RFC 7672 §3.2): never delivered,
+    not even in the clear; retried as a transient failure, then
+    bounced."""
+    p = Pair(chasquid_factory, tmp_path, world.addr, getattr(pki, cert),
+             sender_extra='give_up_send_after: "3s"\n')
+    p.send(f"x@{domain}")
+    dsn = p.dsn()
+    assert (f"DANE: the certificate of mx.{domain} matches none of its "
+            f"TLSA records") in dsn
+    assert mail_log(p.a).count(f"to=x@{domain} failed (temporary)") >= 2
+    assert p.a.var("chasquid/smtpOut/dane", "mismatch") >= 2
+    assert p.a.var("chasquid/smtpOut/dane", "verified") == 0
+    assert not p.received(f"x@{domain}")
+    assert f"x@{domain}" not in mail_log(p.b)
+    ok, out = openssl_dane(world, p.b.smtp_port, f"mx.{domain}")
+    assert not ok, out
+
+
+def test_dane_missing_starttls_is_never_plain(chasquid_factory, tmp_path,
+                                              world, pki):
+    """The MX's TLSA records demand TLS; it offers no STARTTLS: nothing is
+    sent, the attempt is a transient failure."""
+    port = free_port_for(world.plain_ip)
+    with SMTPPeer(port, host=world.plain_ip) as peer:
+        p = Pair(chasquid_factory, tmp_path, world.addr, pki.ee,
+                 sender_extra='give_up_send_after: "3s"\n')
+        # The receiver's port must be the peer's: one outgoing port.
+        p.a.stop()
+        p.a.start(f"--testing__dns_addr={world.addr}",
+                  f"--testing__outgoing_smtp_port={port}",
+                  "--testing__queue_retry_delay=200ms")
+        wait_for_port(p.a.submission_port)
+        p.send("x@plain.test")
+        dsn = p.dsn()
+        assert ("DANE: mx.plain.test does not offer STARTTLS, which its "
+                "TLSA records require") in dsn
+        assert peer.connections >= 2
+        assert peer.messages == []
+    assert p.a.var("chasquid/smtpOut/dane", "nostarttls") >= 2
+
+
+def free_port_for(ip):
+    with socket.socket() as s:
+        s.bind((ip, 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("domain,result", [("unsigned.test", "insecure"),
+                                           ("none.test", "none")])
+def test_dane_does_not_apply(chasquid_factory, tmp_path, world, pki,
+                             domain, result):
+    """An unsigned delegation (its wrong TLSA record is not believed) and
+    an authenticated "no TLSA": delivered as before, over TLS that no
+    root vouches for."""
+    p = Pair(chasquid_factory, tmp_path, world.addr, pki.ee)
+    p.send(f"x@{domain}")
+    wait_sent(p.b, f"x@{domain}")
+    assert "outgoing_sec_level: TLS_INSECURE" in p.level(domain)
+    assert p.a.var("chasquid/smtpOut/dane", result) == 1
+    assert p.a.var("chasquid/smtpOut/dane", "verified") == 0
+    assert p.a.var("chasquid/smtpOut/dane", "mismatch") == 0
+    assert p.a.var("chasquid/smtpOut/tlsCount", "tls:insecure") == 1
+    if result == "insecure":
+        rcode, ad, records = world.query("_25._tcp.mx.unsigned.test", "TLSA")
+        assert rcode == 0 and not ad and records
+
+
+@pytest.mark.parametrize("domain,result,text", [
+    ("bogus.test", "bogus",
+     "DANE: TLSA lookup for _25._tcp.mx.bogus.test: DNSSEC validation "
+     "failed"),
+    ("lame.test", "lookuperror",
+     "DANE: TLSA lookup for _25._tcp.mx.lame.test: "),
+])
+def test_dane_bad_dns_defers(chasquid_factory, tmp_path, world, pki,
+                             domain, result, text):
+    """Expired signatures on the TLSA records (bogus), and a signed zone
+    whose server does not answer: the MX is not tried; the mail waits and
+    finally bounces."""
+    p = Pair(chasquid_factory, tmp_path, world.addr, pki.ee,
+             sender_extra='give_up_send_after: "3s"\n')
+    p.send(f"x@{domain}")
+    dsn = p.dsn()
+    assert text in dsn
+    assert p.a.var("chasquid/smtpOut/dane", result) >= 1
+    assert not p.received(f"x@{domain}")
+    # Never connected: the receiver saw only the tests' own probes.
+    assert f"x@{domain}" not in mail_log(p.b)
+    assert p.a.var("chasquid/smtpOut/tlsCount", "tls:secure") == 0
+    if result == "bogus":
+        # unbound agrees: SERVFAIL, yet the data is there without checks.
+        rcode, _, _ = world.query("_25._tcp.mx.bogus.test", "TLSA")
+        assert rcode == 2
+        rcode, _, records = world.query("_25._tcp.mx.bogus.test", "TLSA",
+                                        cd=True)
+        assert rcode == 0 and records
+
+
+def test_dane_off_when_resolver_not_on_loopback(chasquid_factory, tmp_path,
+                                                world, pki):
+    """The same validating unbound, reached on a non-loopback address: its
+    AD bit is not trusted, DANE is off (logged once), and the wrong TLSA
+    record does not stop delivery."""
+    if not world.other_addr:
+        pytest.skip("this host has no non-loopback address")
+    p = Pair(chasquid_factory, tmp_path, world.other_addr, pki.ee)
+    p.send("x@wrong.test")
+    wait_sent(p.b, "x@wrong.test")
+    p.send("y@wrong.test")
+    wait_sent(p.b, "y@wrong.test")
+    assert p.a.log().count("DANE disabled: the DNS resolver is not on "
+                           "loopback") == 1
+    assert p.a.var("chasquid/smtpOut/dane", "mismatch") == 0
+    assert p.a.var("chasquid/smtpOut/dane", "insecure") == 0
+    assert "outgoing_sec_level: TLS_INSECURE" in p.level("wrong.test")
+
+
+def smtp_check(world, port, domain, dns_addr=None):
+    r = subprocess.run(
+        [binary("smtp-check"), f"--testing__dns_addr={dns_addr or world.addr}",
+         "-port", str(port), domain],
+        capture_output=True, text=True, timeout=60)
+    return r.returncode, r.stderr
+
+
+def test_smtp_check_reports_dane(chasquid_factory, tmp_path, world, pki):
+    """smtp-check lists the TLSA records and the DANE result."""
+    p = Pair(chasquid_factory, tmp_path, world.addr, pki.ee)
+    ee = tlsa_ee_spki_sha256(pki.ee[0])
+    rc, out = smtp_check(world, p.b.smtp_port, "ee.test")
+    assert f"TLSA: 3 1 1 {ee}" in out, out
+    assert "DANE: verified" in out, out
+    # SPF is not set up here, so the check fails for that alone.
+    assert "DANE failed" not in out, out
+
+    rc, out = smtp_check(world, p.b.smtp_port, "wrong.test")
+    assert rc == 1, out
+    assert "DANE: mismatch" in out and "mx.wrong.test: DANE failed" in out, \
+        out
+
+    rc, out = smtp_check(world, p.b.smtp_port, "bogus.test")
+    assert rc == 1, out
+    assert "DANE: bogus" in out, out
+
+    rc, out = smtp_check(world, p.b.smtp_port, "unsigned.test")
+    assert "DANE: insecure" in out, out
+
+
+def test_dane_takes_precedence_over_mta_sts(chasquid_factory, tmp_path,
+                                            world, pki):
+    """sts.test has an enforced MTA-STS policy that does not list its MX,
+    and DANE records that the MX matches: DANE wins (RFC 8461 §2), the MX
+    is tried and the delivery is TLS_SECURE."""
+    chain, key = pki.ca.issue(tmp_path / "sts-cert", "mta-sts.sts.test")
+    policy = ("version: STSv1\nmode: enforce\nmx: mx.elsewhere.test\n"
+              "max_age: 3600\n")
+    with STSServer(world.sts_ip, chain, key, policy) as sts:
+        p = Pair(chasquid_factory, tmp_path, world.addr, pki.ee,
+                 env=env_with_ca(pki.ca))
+        p.send("x@sts.test")
+        wait_sent(p.b, "x@sts.test")
+        assert sts.requests >= 1
+    assert p.a.var("chasquid/smtpOut/sts/mode", "enforce") == 1
+    assert p.a.var("chasquid/smtpOut/dane", "verified") == 1
+    assert "outgoing_sec_level: TLS_SECURE" in p.level("sts.test")
+
+
+def test_dane_is_off_by_default(chasquid_factory, tmp_path, world, pki):
+    """Without `dane: true` (a chasquid configuration), no TLSA query is
+    sent and the wrong TLSA record changes nothing."""
+    p = Pair(chasquid_factory, tmp_path, world.addr, pki.ee, dane=False)
+    p.send("x@wrong.test")
+    wait_sent(p.b, "x@wrong.test")
+    assert "outgoing_sec_level: TLS_INSECURE" in p.level("wrong.test")
+    assert p.a.var("chasquid/dns/queries", "MX") >= 1
+    assert p.a.var("chasquid/dns/queries", "TLSA") == 0
+    assert p.a.var("chasquid/smtpOut/dane") == {}
+    assert "DANE" not in p.a.log()
