@@ -1,0 +1,153 @@
+#include "safeio/spool.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "base/strings.h"
+
+namespace chasquid::safeio {
+
+namespace {
+
+Status WriteFd(int fd, std::string_view data, const std::string& name) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::Error(PathError("write", name, errno));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Spool>> Spool::Create(const std::string& dir,
+                                             const std::string& prefix) {
+  std::random_device rd;
+  for (int attempt = 0; attempt < 10000; attempt++) {
+    std::string name = dir + "/" + prefix + std::to_string(rd());
+    int fd = open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) return std::unique_ptr<Spool>(new Spool(name, fd));
+    if (errno != EEXIST) return Status::Error(PathError("open", name, errno));
+  }
+  return Status::Error(PathError("createtemp", dir + "/" + prefix + "*",
+                                 EEXIST));
+}
+
+Spool::~Spool() {
+  close(fd_);
+  unlink(path_.c_str());
+}
+
+Status Spool::Append(std::string_view data) {
+  if (!error_.ok()) return error_;
+  Status s = WriteFd(fd_, data, path_);
+  if (!s.ok()) {
+    error_ = s;
+    return s;
+  }
+  size_ += data.size();
+  return Status::Ok();
+}
+
+Status Spool::ForEachChunk(const std::function<Status(std::string_view)>& fn,
+                           size_t chunk) const {
+  std::unique_ptr<char[]> buf(new char[chunk]);
+  uint64_t off = 0;
+  while (off < size_) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(chunk, size_ - off));
+    ssize_t n = pread(fd_, buf.get(), want, static_cast<off_t>(off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::Error(PathError("read", path_, errno));
+    if (n == 0) {
+      return Status::Error("read " + path_ + ": file shorter than written");
+    }
+    off += static_cast<uint64_t>(n);
+    if (Status s = fn(std::string_view(buf.get(), static_cast<size_t>(n)));
+        !s.ok()) {
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::string> Spool::ReadAll() const {
+  std::string out;
+  out.reserve(size_);
+  Status s = ForEachChunk([&out](std::string_view c) {
+    out.append(c);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::string> Spool::HeaderBlock(size_t max) const {
+  std::string out;
+  // A sentinel error stops the walk once the empty line is in `out`.
+  static const char kFound[] = "found";
+  Status s = ForEachChunk(
+      [&out, max](std::string_view c) {
+        size_t from = out.empty() ? 0 : out.size() - 1;
+        out.append(c);
+        size_t end = out.find("\n\n", from);
+        if (end != std::string::npos) {
+          out.resize(end + 2);
+          return Status::Error(kFound);
+        }
+        if (out.size() >= max) {
+          out.resize(max);
+          return Status::Error(kFound);
+        }
+        return Status::Ok();
+      },
+      16 * 1024);
+  if (!s.ok() && s.message() != kFound) return s;
+  if (out.size() > max) out.resize(max);
+  return out;
+}
+
+Result<int> Spool::Materialize(std::string_view head, bool crlf) const {
+  std::string dir = path_.substr(0, path_.rfind('/'));
+  int fd = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::Error(PathError("open", dir, errno));
+  std::string name = dir + "/(unnamed)";
+  // The previous byte written, for CRLF conversion across chunks.
+  char prev = 0;
+  std::string out;
+  auto put = [&](std::string_view c) {
+    if (!crlf) return WriteFd(fd, c, name);
+    out.clear();
+    size_t i = 0;
+    while (i < c.size()) {
+      const void* p = memchr(c.data() + i, '\n', c.size() - i);
+      size_t nl = p ? static_cast<const char*>(p) - c.data() : c.size();
+      out.append(c.data() + i, nl - i);
+      if (nl == c.size()) break;
+      char before = nl > 0 ? c[nl - 1] : prev;
+      if (before != '\r') out += '\r';
+      out += '\n';
+      i = nl + 1;
+    }
+    if (!c.empty()) prev = c.back();
+    return WriteFd(fd, out, name);
+  };
+  Status s = put(head);
+  if (s.ok()) s = ForEachChunk(put);
+  if (s.ok() && lseek(fd, 0, SEEK_SET) != 0) {
+    s = Status::Error(PathError("seek", name, errno));
+  }
+  if (!s.ok()) {
+    close(fd);
+    return s;
+  }
+  return fd;
+}
+
+}  // namespace chasquid::safeio
