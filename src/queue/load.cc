@@ -39,9 +39,6 @@ metrics::Counter* quarantined = metrics::NewCounter(
 
 constexpr char kQuarantine[] = ".quarantine";
 
-// Loaded items larger than this keep their data in a spool file.
-constexpr size_t kSpoolAbove = 64 * 1024;
-
 // Why a parsed item file cannot be delivered as it is, or "" if it can.
 // Everything the daemon writes has all of these, so a file without one
 // was damaged: cut short at a line boundary, for instance, it would still
@@ -163,7 +160,7 @@ Status DiskQueue::Load() {
     }
     // A large message goes back to a spool file, as when it was received:
     // the queue never holds it in memory while it waits.
-    if ((*item)->data->size() > kSpoolAbove) {
+    if ((*item)->data->size() > kSpoolMemory) {
       auto spool = safeio::Spool::Create(opts_.dir, kSpoolPrefix);
       if (spool.ok() && (*spool)->Append(*(*item)->data).ok()) {
         (*item)->spool = std::move(*spool);

@@ -267,7 +267,7 @@ std::string DiskQueue::TakeSpare() {
 }
 
 Result<std::unique_ptr<safeio::Spool>> DiskQueue::NewSpool() {
-  auto s = safeio::Spool::Create(opts_.dir, kSpoolPrefix);
+  auto s = safeio::Spool::Create(opts_.dir, kSpoolPrefix, kSpoolMemory);
   if (s.ok()) return s;
   // Where the message would have been written: counted as a failed item
   // write, and reported as one (the 451's text).
@@ -307,7 +307,12 @@ net::awaitable<Result<std::string>> DiskQueue::PutSpooled(
   item->id = NewID();
   item->from = std::move(from);
   item->data = std::move(data);
-  if (body && body->size() > 0) {
+  if (body && body->in_memory()) {
+    // Small: whole in memory, as it was received.
+    std::string all = item->data ? *item->data : std::string();
+    all += body->memory();
+    item->data = std::make_shared<const std::string>(std::move(all));
+  } else if (body && body->size() > 0) {
     item->spool = std::move(body);
     tr.Debugf("spooled: " + std::to_string(item->spool->size()) + " bytes");
   }

@@ -64,7 +64,7 @@ class Queue {
   virtual Result<std::unique_ptr<safeio::Spool>> NewSpool() {
     const char* tmp = getenv("TMPDIR");
     return safeio::Spool::Create(tmp && *tmp ? tmp : "/tmp",
-                                 ".chasquid-spool-");
+                                 ".chasquid-spool-", 128 * 1024);
   }
   // Put for the message `head` followed by `body`'s contents (which the
   // queue keeps for delivery; it must not change any more). Same
@@ -148,9 +148,13 @@ class DiskQueue : public Queue {
       std::string from, std::vector<std::string> to,
       std::shared_ptr<const std::string> data) override;
   size_t Len() const override;
-  // Spools are ".m:spool-<digits>" in the queue directory: dot-files, so
+  // Spools are ".m:spool-<digits>" in the queue directory (made once a
+  // message outgrows kSpoolMemory): dot-files, so
   // no loader reads them as items; Load removes any a crash left.
   static constexpr char kSpoolPrefix[] = ".m:spool-";
+  // Messages up to this size stay in memory, as before: a file per
+  // message would cost small ones an inode each.
+  static constexpr size_t kSpoolMemory = 128 * 1024;
   Result<std::unique_ptr<safeio::Spool>> NewSpool() override;
   net::awaitable<Result<std::string>> PutSpooled(
       std::string from, std::vector<std::string> to,

@@ -1,6 +1,7 @@
 #include "safeio/spool.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,28 +29,59 @@ Status WriteFd(int fd, std::string_view data, const std::string& name) {
 }  // namespace
 
 Result<std::unique_ptr<Spool>> Spool::Create(const std::string& dir,
-                                             const std::string& prefix) {
+                                             const std::string& prefix,
+                                             size_t memory_limit) {
+  std::unique_ptr<Spool> s(new Spool(dir, prefix, memory_limit));
+  if (memory_limit == 0) {
+    if (Status st = s->MakeFile(); !st.ok()) return st;
+  }
+  return s;
+}
+
+Status Spool::MakeFile() {
   std::random_device rd;
   for (int attempt = 0; attempt < 10000; attempt++) {
-    std::string name = dir + "/" + prefix + std::to_string(rd());
+    std::string name = dir_ + "/" + prefix_ + std::to_string(rd());
     int fd = open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) return std::unique_ptr<Spool>(new Spool(name, fd));
+    if (fd >= 0) {
+      fd_ = fd;
+      path_ = std::move(name);
+      return Status::Ok();
+    }
     if (errno != EEXIST) return Status::Error(PathError("open", name, errno));
   }
-  return Status::Error(PathError("createtemp", dir + "/" + prefix + "*",
+  return Status::Error(PathError("createtemp", dir_ + "/" + prefix_ + "*",
                                  EEXIST));
 }
 
 Spool::~Spool() {
-  close(fd_);
-  unlink(path_.c_str());
+  if (fd_ >= 0) {
+    close(fd_);
+    unlink(path_.c_str());
+  }
 }
 
 Status Spool::Append(std::string_view data) {
   if (!error_.ok()) return error_;
-  Status s = WriteFd(fd_, data, path_);
+  if (fd_ < 0 && mem_.size() + data.size() <= memory_limit_) {
+    mem_.append(data);
+    size_ += data.size();
+    return Status::Ok();
+  }
+  Status s;
+  if (fd_ < 0) {
+    s = MakeFile();
+    if (s.ok()) s = WriteFd(fd_, mem_, path_);
+    if (s.ok()) {
+      mem_.clear();
+      mem_.shrink_to_fit();
+    }
+  }
+  if (s.ok()) s = WriteFd(fd_, data, path_);
   if (!s.ok()) {
     error_ = s;
+    mem_.clear();
+    mem_.shrink_to_fit();
     return s;
   }
   size_ += data.size();
@@ -58,6 +90,14 @@ Status Spool::Append(std::string_view data) {
 
 Status Spool::ForEachChunk(const std::function<Status(std::string_view)>& fn,
                            size_t chunk) const {
+  if (fd_ < 0) {
+    for (size_t off = 0; off < mem_.size(); off += chunk) {
+      if (Status s = fn(std::string_view(mem_).substr(off, chunk)); !s.ok()) {
+        return s;
+      }
+    }
+    return Status::Ok();
+  }
   std::unique_ptr<char[]> buf(new char[chunk]);
   uint64_t off = 0;
   while (off < size_) {
@@ -114,10 +154,12 @@ Result<std::string> Spool::HeaderBlock(size_t max) const {
 }
 
 Result<int> Spool::Materialize(std::string_view head, bool crlf) const {
-  std::string dir = path_.substr(0, path_.rfind('/'));
-  int fd = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Error(PathError("open", dir, errno));
-  std::string name = dir + "/(unnamed)";
+  // Small contents stay in memory (as the body did); large ones are
+  // copied on disk beside the spool.
+  int fd = fd_ < 0 ? memfd_create("chasquid-spool", MFD_CLOEXEC)
+                   : open(dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::Error(PathError("open", dir_, errno));
+  std::string name = dir_ + "/(unnamed)";
   // The previous byte written, for CRLF conversion across chunks.
   char prev = 0;
   std::string out;

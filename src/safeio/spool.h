@@ -27,9 +27,13 @@ namespace chasquid::safeio {
 
 class Spool {
  public:
-  // Creates "<dir>/<prefix><random digits>" (0600, O_EXCL).
+  // Creates "<dir>/<prefix><random digits>" (0600, O_EXCL). With
+  // `memory_limit`, contents stay in memory until they grow past it, and
+  // the file is only made then (small messages never touch the disk
+  // here); an error making it is then Append's.
   static Result<std::unique_ptr<Spool>> Create(const std::string& dir,
-                                               const std::string& prefix);
+                                               const std::string& prefix,
+                                               size_t memory_limit = 0);
   ~Spool();  // Closes and unlinks the file.
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
@@ -41,7 +45,11 @@ class Spool {
   const Status& error() const { return error_; }
 
   uint64_t size() const { return size_; }
+  // The file's path; empty while the contents are in memory.
   const std::string& path() const { return path_; }
+  bool in_memory() const { return fd_ < 0; }
+  // The contents while in_memory().
+  const std::string& memory() const { return mem_; }
 
   // Calls `fn` with the contents in order, `chunk` bytes at a time (the
   // last may be shorter; none when empty). Stops at fn's first error.
@@ -52,16 +60,24 @@ class Spool {
   // The header block: the contents up to and including the first empty
   // line ("\n\n"), or all of it if there is none. At most `max` bytes.
   Result<std::string> HeaderBlock(size_t max) const;
-  // A complete, unnamed copy (O_TMPFILE in the same directory): `head`,
+  // A complete, unnamed copy (O_TMPFILE in the same directory, or an
+  // in-memory file while in_memory()): `head`,
   // then the contents, with every LF not after a CR made CRLF when
   // `crlf`. Returns the descriptor (offset 0; the caller closes it), or
   // the error.
   Result<int> Materialize(std::string_view head, bool crlf) const;
 
  private:
-  Spool(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  Spool(std::string dir, std::string prefix, size_t memory_limit)
+      : dir_(std::move(dir)),
+        prefix_(std::move(prefix)),
+        memory_limit_(memory_limit) {}
+  Status MakeFile();
+  std::string dir_, prefix_;
+  size_t memory_limit_;
+  std::string mem_;
   std::string path_;
-  int fd_;
+  int fd_ = -1;
   uint64_t size_ = 0;
   Status error_;
 };

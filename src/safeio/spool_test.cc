@@ -91,6 +91,36 @@ TEST(SpoolTest, MaterializeConvertsLineEndingsLikeToCRLF) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(SpoolTest, SmallContentsStayInMemoryUntilTheLimit) {
+  std::string dir = TempDir();
+  auto s = Spool::Create(dir, ".m:spool-", 10);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->Append("0123456789").ok());
+  EXPECT_TRUE((*s)->in_memory());
+  EXPECT_EQ((*s)->memory(), "0123456789");
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+  auto fd = (*s)->Materialize("h\n", /*crlf=*/true);
+  ASSERT_TRUE(fd.ok());
+  EXPECT_EQ(ReadFd(*fd), "h\r\n0123456789");
+  close(*fd);
+  ASSERT_TRUE((*s)->Append("x").ok());
+  EXPECT_FALSE((*s)->in_memory());
+  EXPECT_TRUE(std::filesystem::exists((*s)->path()));
+  EXPECT_EQ(*(*s)->ReadAll(), "0123456789x");
+  s->reset();
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SpoolTest, FailingToMakeTheFileLaterIsAppendsError) {
+  auto s = Spool::Create("/nonexistent/dir", ".x", 4);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE((*s)->Append("abcd").ok());
+  EXPECT_FALSE((*s)->Append("e").ok());
+  EXPECT_FALSE((*s)->error().ok());
+  EXPECT_FALSE((*s)->Append("f").ok());
+}
+
 TEST(SpoolTest, CreateInAMissingDirectoryFails) {
   auto s = Spool::Create("/nonexistent/dir", ".x");
   ASSERT_FALSE(s.ok());

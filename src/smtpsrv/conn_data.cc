@@ -122,6 +122,11 @@ net::awaitable<Conn::Reply> Conn::Data() {
   if (!spool) {
     co_return Reply{451, "4.3.0 Failed to queue message: " + spool_error};
   }
+  if (!spool->in_memory()) {
+    GetVars().spooled_messages->Add();
+    tr_.Debugf("DATA spooled to " + spool->path() + ": " +
+               std::to_string(spool->size()) + " bytes");
+  }
   if (!spool->error().ok()) {
     // The queue reports (and counts) the failed write as its own.
     std::string from = mail_from_;
