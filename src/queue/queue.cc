@@ -425,10 +425,10 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
   std::shared_ptr<const std::string> data = item->data;
   std::shared_ptr<const safeio::Spool> spool = item->spool;
   std::string to = r.address;
-  // A spooled message goes to the couriers that can take it from its
-  // file as it is (the MDA and pipes); the others get it whole in memory,
-  // for the length of the attempt only.
-  if (spool && (r.type == Recipient::Type::kForward || !IsLocal(r.address))) {
+  // A spooled message goes to the couriers as it is (they read it from
+  // its file); only forwarding ("via" aliases, rare) gets it whole in
+  // memory, for the length of the attempt.
+  if (spool && r.type == Recipient::Type::kForward) {
     auto whole = item->LoadData();
     if (whole.ok()) {
       data = std::move(*whole);
@@ -490,8 +490,14 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
         deliver_attempts->Add("email:remote");
         if (opts_.remote) {
           std::string from = RewriteSender(item->from, r.original_address);
-          s = co_await opts_.remote->Deliver(std::move(from), std::move(to),
-                                             std::move(data));
+          if (spool) {
+            s = co_await opts_.remote->DeliverSpooled(
+                std::move(from), std::move(to), std::move(data),
+                std::move(spool));
+          } else {
+            s = co_await opts_.remote->Deliver(std::move(from), std::move(to),
+                                               std::move(data));
+          }
         } else {
           s = Status::Transient("remote delivery not available");
         }

@@ -117,6 +117,29 @@ Status Spool::ForEachChunk(const std::function<Status(std::string_view)>& fn,
   return Status::Ok();
 }
 
+Status Spool::ReadAt(uint64_t off, size_t n, std::string* out) const {
+  out->clear();
+  if (off >= size_) return Status::Ok();
+  n = static_cast<size_t>(std::min<uint64_t>(n, size_ - off));
+  if (fd_ < 0) {
+    out->assign(mem_, off, n);
+    return Status::Ok();
+  }
+  out->resize(n);
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = pread(fd_, out->data() + got, n - got,
+                      static_cast<off_t>(off + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Status::Error(PathError("read", path_, errno));
+    if (r == 0) {
+      return Status::Error("read " + path_ + ": file shorter than written");
+    }
+    got += static_cast<size_t>(r);
+  }
+  return Status::Ok();
+}
+
 Result<std::string> Spool::ReadAll() const {
   std::string out;
   out.reserve(size_);

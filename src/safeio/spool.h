@@ -55,6 +55,9 @@ class Spool {
   // last may be shorter; none when empty). Stops at fn's first error.
   Status ForEachChunk(const std::function<Status(std::string_view)>& fn,
                       size_t chunk = 64 * 1024) const;
+  // Up to `n` bytes from `off` into *out (replacing it); fewer only at
+  // the end. For readers that wait between pieces (a socket).
+  Status ReadAt(uint64_t off, size_t n, std::string* out) const;
   // The whole contents, in memory: only for the paths that still need it.
   Result<std::string> ReadAll() const;
   // The header block: the contents up to and including the first empty
