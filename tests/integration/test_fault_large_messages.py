@@ -27,6 +27,7 @@ import smtplib
 import socket
 import threading
 
+from conftest import SANITIZED
 from dnsserver import DNSServer
 from queueutil import delivered, mda_env, setup_mda, wait_for
 
@@ -147,13 +148,17 @@ def test_large_messages_in_bounded_memory(chasquid_factory):
         wait_for(lambda: spools(c) == [], what="spool files removed")
 
         # Bounded memory: 48 MiB went through at once; holding each
-        # message whole (as before) took more than the bytes in flight.
-        # What grew must stay well under a quarter of them.
+        # message whole (as before) took about 1.8 times the bytes in
+        # flight. What grew must stay well under a quarter of them (a
+        # plain build grows by ~4 MiB), or half under AddressSanitizer,
+        # whose shadow memory and quarantine of freed chunks add to RSS
+        # (~16 MiB there).
         growth = peak - before
         print(f"large messages: {count} x {size // MIB} MiB, VmHWM "
               f"{before / MIB:.1f} -> {peak / MIB:.1f} MiB "
               f"(+{growth / MIB:.1f})")
-        assert growth < count * size / 4, growth
+        bound = count * size / (2 if SANITIZED else 4)
+        assert growth < bound, growth
 
 
 def test_over_size_is_refused_and_not_queued(chasquid_factory):
