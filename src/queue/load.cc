@@ -1,13 +1,13 @@
 // Loading the queue at start-up, and moving aside what cannot be loaded.
 //
 // The queue directory holds items ("m:<id>"), recycled files of delivered
-// items (".m:spare-<id>", empty), bodies of large messages (".m:spool-*":
-// removed at start-up, see safeio/spool.h) and, only while a write is
-// under way, temporary files (".m:<id><digits>"). Anything else found at start-up is
-// garbage: a file cut short by a broken disk or a restore, an empty or
-// unparsable one, one too large to be an item, a half-written temporary
-// or spare file, or a file someone else put there. None of it is deleted:
-// it may be the only copy of someone's mail. Each is moved to
+// items (".m:spare-<id>", empty), bodies of large messages (".m:spool-*",
+// removed at start-up: see safeio/spool.h) and, only while a write is
+// under way, temporary files (".m:<id><digits>"). Anything else found at
+// start-up is garbage: a file cut short by a broken disk or a restore, an
+// empty or unparsable one, one too large to be an item, a half-written
+// temporary or spare file, or a file someone else put there. None of it is
+// deleted: it may be the only copy of someone's mail. Each is moved to
 // <queue dir>/.quarantine/ (same name, ".1", ".2"... if taken), logged
 // with its path and reason, and counted in chasquid/queue/quarantined.
 // Loading (ours and chasquid's) reads only "m:*" at the top level, so a
