@@ -153,9 +153,13 @@ TEST_F(SmtpCourierTest, SpooledBodyIsSentWhole) {
   // on piece boundaries too.
   std::string body, stuffed;
   for (int i = 0; body.size() < 300 * 1024; i++) {
-    std::string line = (i % 7 == 0 ? "." : "") + std::string(i % 97, 'x');
-    body += line + "\n";
-    stuffed += (line.rfind(".", 0) == 0 ? "." : "") + line + "\n";
+    std::string line(i % 7 == 0 ? "." : "");
+    line.append(i % 97, 'x');
+    body += line;
+    body += '\n';
+    if (line.rfind(".", 0) == 0) stuffed += '.';
+    stuffed += line;
+    stuffed += '\n';
   }
   auto sp = safeio::Spool::Create(dir_, ".m:spool-");
   ASSERT_TRUE(sp.ok());

@@ -77,7 +77,9 @@ TEST(SpoolTest, MaterializeConvertsLineEndingsLikeToCRLF) {
   ASSERT_TRUE(s.ok());
   // A CR at the end of one chunk and its LF at the start of the next, and
   // the same between the head and the file.
-  std::string body = "\n" + std::string(64 * 1024 - 2, 'b') + "\r\nx\ny\r\n\n";
+  std::string body("\n");
+  body.append(64 * 1024 - 2, 'b');
+  body += "\r\nx\ny\r\n\n";
   ASSERT_TRUE((*s)->Append(body).ok());
   std::string head = "H: 1\nH: 2\r";
   auto fd = (*s)->Materialize(head, /*crlf=*/true);
