@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "base/status.h"
+#include "safeio/spool.h"
 
 namespace chasquid::courier {
 
@@ -32,6 +33,15 @@ class Courier {
   virtual net::awaitable<Status> Forward(
       std::string from, std::string to, std::vector<std::string> servers,
       std::shared_ptr<const std::string> data);
+
+  // Deliver for a message kept on disk (ours, for large messages):
+  // `head`, then `body`'s contents, LF line endings as for Deliver. The
+  // default reads it whole into memory and calls Deliver; couriers that
+  // can pass a file on (MDA, pipe) override it and never hold the body.
+  virtual net::awaitable<Status> DeliverSpooled(
+      std::string from, std::string to,
+      std::shared_ptr<const std::string> head,
+      std::shared_ptr<const safeio::Spool> body);
 };
 
 }  // namespace chasquid::courier

@@ -1,6 +1,9 @@
 #include "courier/mda.h"
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/as_tuple.hpp>
@@ -34,6 +37,15 @@ std::pair<std::string, std::string> SplitAddr(const std::string& a) {
   if (at == std::string::npos) return {a, ""};
   return {a.substr(0, at), a.substr(at + 1)};
 }
+
+// Closes the copy of a spooled message made for one child's stdin.
+struct StdinCopy {
+  explicit StdinCopy(int fd) : fd(fd) {}
+  ~StdinCopy() { close(fd); }
+  StdinCopy(const StdinCopy&) = delete;
+  StdinCopy& operator=(const StdinCopy&) = delete;
+  int fd;
+};
 
 }  // namespace
 
@@ -132,6 +144,20 @@ MDA::MDA(std::string binary, std::vector<std::string> args,
 
 net::awaitable<Status> MDA::Deliver(std::string from, std::string to,
                                     std::shared_ptr<const std::string> data) {
+  co_return co_await RunMDA(std::move(from), std::move(to), std::move(data),
+                            nullptr);
+}
+
+net::awaitable<Status> MDA::DeliverSpooled(
+    std::string from, std::string to, std::shared_ptr<const std::string> head,
+    std::shared_ptr<const safeio::Spool> body) {
+  co_return co_await RunMDA(std::move(from), std::move(to), std::move(head),
+                            std::move(body));
+}
+
+net::awaitable<Status> MDA::RunMDA(std::string from, std::string to,
+                                   std::shared_ptr<const std::string> data,
+                                   std::shared_ptr<const safeio::Spool> body) {
   nettrace::Trace tr("Courier.MDA", to);
   from = SanitizeForMDA(from);
   to = SanitizeForMDA(to);
@@ -139,9 +165,26 @@ net::awaitable<Status> MDA::Deliver(std::string from, std::string to,
   o.argv.push_back(binary_);
   for (const auto& a : args_) o.argv.push_back(SubstituteArg(a, from, to));
   tr.Debugf("MDA: " + binary_);
-  o.stdin_data = std::make_shared<const std::string>(ToCRLF(*data));
+  if (!body) {
+    o.stdin_data = std::make_shared<const std::string>(
+        ToCRLF(data ? *data : std::string()));
+  }
   o.timeout = timeout_;
   co_await running_->Acquire();
+  // The copy is made once this MDA may run: at most as many copies as
+  // MDAs running.
+  std::optional<StdinCopy> copy;
+  if (body) {
+    auto fd = body->Materialize(data ? *data : std::string(), /*crlf=*/true);
+    if (!fd.ok()) {
+      running_->Release();
+      tr.Error(fd.status().message());
+      co_return Status::Transient("MDA delivery failed: " +
+                                  fd.status().message());
+    }
+    copy.emplace(*fd);
+    o.stdin_fd = *fd;
+  }
   process::Outcome r = co_await process::Run(std::move(o));
   running_->Release();
   if (r.timed_out) {
@@ -169,6 +212,22 @@ Pipe::Pipe(std::chrono::nanoseconds timeout) : timeout_(timeout) {}
 
 net::awaitable<Status> Pipe::Deliver(std::string from, std::string to,
                                      std::shared_ptr<const std::string> data) {
+  co_return co_await RunPipe(std::move(to), std::move(data), -1);
+}
+
+net::awaitable<Status> Pipe::DeliverSpooled(
+    std::string from, std::string to, std::shared_ptr<const std::string> head,
+    std::shared_ptr<const safeio::Spool> body) {
+  if (!body) co_return co_await RunPipe(std::move(to), std::move(head), -1);
+  auto fd = body->Materialize(head ? *head : std::string(), /*crlf=*/false);
+  if (!fd.ok()) co_return Status::Permanent(fd.status().message());
+  StdinCopy copy(*fd);
+  co_return co_await RunPipe(std::move(to), nullptr, *fd);
+}
+
+net::awaitable<Status> Pipe::RunPipe(std::string to,
+                                     std::shared_ptr<const std::string> data,
+                                     int stdin_fd) {
   process::Options o;
   for (const auto& w : Split(to, " ")) {
     // strings.Fields: runs of any ASCII whitespace separate words.
@@ -185,6 +244,7 @@ net::awaitable<Status> Pipe::Deliver(std::string from, std::string to,
   }
   if (o.argv.empty()) co_return Status::Permanent("empty pipe");
   o.stdin_data = std::move(data);
+  o.stdin_fd = stdin_fd;
   o.timeout = timeout_;
   o.capture_stdout = o.capture_stderr = false;
   process::Outcome r = co_await process::Run(std::move(o));

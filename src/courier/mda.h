@@ -50,8 +50,18 @@ class MDA : public Courier {
   net::awaitable<Status> Forward(
       std::string from, std::string to, std::vector<std::string> servers,
       std::shared_ptr<const std::string> data) override;
+  // The MDA reads a CRLF copy made on disk beside the spool (unnamed,
+  // gone when it exits), so the body is never in memory.
+  net::awaitable<Status> DeliverSpooled(
+      std::string from, std::string to,
+      std::shared_ptr<const std::string> head,
+      std::shared_ptr<const safeio::Spool> body) override;
 
  private:
+  // Deliver and DeliverSpooled: `head` then `body` (may be null).
+  net::awaitable<Status> RunMDA(std::string from, std::string to,
+                                std::shared_ptr<const std::string> head,
+                                std::shared_ptr<const safeio::Spool> body);
   const std::string binary_;
   const std::vector<std::string> args_;
   const std::chrono::nanoseconds timeout_;
@@ -72,8 +82,17 @@ class Pipe : public Courier {
   net::awaitable<Status> Deliver(
       std::string from, std::string to,
       std::shared_ptr<const std::string> data) override;
+  // The command reads a copy made on disk beside the spool.
+  net::awaitable<Status> DeliverSpooled(
+      std::string from, std::string to,
+      std::shared_ptr<const std::string> head,
+      std::shared_ptr<const safeio::Spool> body) override;
 
  private:
+  // `data`, or the file `stdin_fd` when >= 0, as the command's input.
+  net::awaitable<Status> RunPipe(std::string to,
+                                 std::shared_ptr<const std::string> data,
+                                 int stdin_fd);
   const std::chrono::nanoseconds timeout_;
 };
 

@@ -115,6 +115,8 @@ struct SmtpCourier::Attempt {
   std::string domain;  // Of `to`, as given: the domaininfo key.
   std::shared_ptr<const std::string> data;
   std::optional<sts::Policy> policy;
+  // When set, the message is `data` followed by its contents.
+  std::shared_ptr<const safeio::Spool> body;
 };
 
 SmtpCourier::SmtpCourier(SmtpOptions opts) : opts_(std::move(opts)) {
@@ -175,8 +177,15 @@ net::awaitable<DanePolicy> SmtpCourier::DaneFor(Attempt& a,
 net::awaitable<Status> SmtpCourier::Deliver(
     std::string from, std::string to,
     std::shared_ptr<const std::string> data) {
+  co_return co_await DeliverSpooled(std::move(from), std::move(to),
+                                    std::move(data), nullptr);
+}
+
+net::awaitable<Status> SmtpCourier::DeliverSpooled(
+    std::string from, std::string to, std::shared_ptr<const std::string> data,
+    std::shared_ptr<const safeio::Spool> body) {
   nettrace::Trace tr("Courier.SMTP.Deliver", to);
-  Attempt a{&tr, from, to, DomainOf(to), data, std::nullopt};
+  Attempt a{&tr, from, to, DomainOf(to), data, std::nullopt, body};
   tr.Debugf("from: " + from);
 
   auto ascii = DomainToAscii(a.domain);
@@ -232,7 +241,7 @@ net::awaitable<Status> SmtpCourier::Forward(
     std::shared_ptr<const std::string> data) {
   nettrace::Trace tr("Courier.SMTP.Forward", to);
   // No MX lookup and no MTA-STS: the alias names the servers.
-  Attempt a{&tr, from, to, DomainOf(to), data, std::nullopt};
+  Attempt a{&tr, from, to, DomainOf(to), data, std::nullopt, nullptr};
   Status last = Status::Transient("<nil>");
   for (const auto& server : servers) {
     DanePolicy no_dane;  // The alias names the servers (see smtp.h).
@@ -424,8 +433,31 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
     c->Close();
     co_return r.status().Prefixed("DATA ");
   }
-  std::string body = wire::EncodeData(*a.data);  // Named: base/async.h.
-  s = co_await c->WriteRaw(std::move(body));
+  if (!a.body) {
+    std::string body = wire::EncodeData(a.data ? *a.data : std::string());
+    s = co_await c->WriteRaw(std::move(body));  // Named: base/async.h.
+  } else {
+    // A spooled message goes out a piece at a time: memory stays at one
+    // piece whatever its size.
+    wire::DataEncoder enc;
+    std::string piece, out;
+    if (a.data) enc.Feed(*a.data, &out);
+    constexpr size_t kPiece = 64 * 1024;
+    for (uint64_t off = 0; s.ok() && off < a.body->size();
+         off += piece.size()) {
+      s = a.body->ReadAt(off, kPiece, &piece);
+      if (!s.ok() || piece.empty()) break;
+      enc.Feed(piece, &out);
+      std::string chunk = std::move(out);
+      out.clear();
+      s = co_await c->WriteRaw(std::move(chunk));
+    }
+    if (s.ok()) {
+      enc.Finish(&out);
+      std::string last = std::move(out);
+      s = co_await c->WriteRaw(std::move(last));
+    }
+  }
   if (!s.ok()) {
     c->Close();
     co_return Transient("DATA writing: ", s);

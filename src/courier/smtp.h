@@ -73,6 +73,11 @@ class SmtpCourier : public Courier {
   net::awaitable<Status> Forward(
       std::string from, std::string to, std::vector<std::string> servers,
       std::shared_ptr<const std::string> data) override;
+  // The body is read from its file and sent a piece at a time.
+  net::awaitable<Status> DeliverSpooled(
+      std::string from, std::string to,
+      std::shared_ptr<const std::string> head,
+      std::shared_ptr<const safeio::Spool> body) override;
 
  private:
   struct Attempt;

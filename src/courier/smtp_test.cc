@@ -121,8 +121,13 @@ class SmtpCourierTest : public ::testing::Test {
     net::co_spawn(
         io_,
         [&]() -> net::awaitable<void> {
-          auto data = std::make_shared<std::string>("Subject: hi\n\n.x\n");
-          out = co_await courier.Deliver(from, to, data);
+          auto data = std::make_shared<const std::string>(head_);
+          if (spool_) {
+            auto body = spool_;
+            out = co_await courier.DeliverSpooled(from, to, data, body);
+          } else {
+            out = co_await courier.Deliver(from, to, data);
+          }
           acceptor_.close();
           io_.stop();
         },
@@ -138,7 +143,34 @@ class SmtpCourierTest : public ::testing::Test {
   std::unique_ptr<domaininfo::DB> dinfo_;
   std::vector<std::string> lines_;
   std::string data_;
+  // What Deliver sends: head_, then spool_'s contents when set.
+  std::string head_ = "Subject: hi\n\n.x\n";
+  std::shared_ptr<const safeio::Spool> spool_;
 };
+
+TEST_F(SmtpCourierTest, SpooledBodyIsSentWhole) {
+  // Several of the courier's 64 KiB pieces, with dotted lines that fall
+  // on piece boundaries too.
+  std::string body, stuffed;
+  for (int i = 0; body.size() < 300 * 1024; i++) {
+    std::string line(i % 7 == 0 ? "." : "");
+    line.append(i % 97, 'x');
+    body += line;
+    body += '\n';
+    if (line.rfind(".", 0) == 0) stuffed += '.';
+    stuffed += line;
+    stuffed += '\n';
+  }
+  auto sp = safeio::Spool::Create(dir_, ".m:spool-");
+  ASSERT_TRUE(sp.ok());
+  ASSERT_TRUE((*sp)->Append(body).ok());
+  spool_ = std::move(*sp);
+  head_ = "Received: by me\n";
+  Status s = Deliver("a@from.example", "b@to.example", Accept);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(data_, head_ + stuffed);
+  spool_.reset();
+}
 
 TEST_F(SmtpCourierTest, PlainDelivery) {
   auto* tls = metrics::NewMap("chasquid/smtpOut/tlsCount", "", "");

@@ -66,22 +66,35 @@ Status ReplyStatus(int code, std::string_view text) {
 std::string EncodeData(std::string_view data) {
   std::string out;
   out.reserve(data.size() + data.size() / 50 + 8);
-  bool line_start = true;
+  DataEncoder enc;
+  enc.Feed(data, &out);
+  enc.Finish(&out);
+  return out;
+}
+
+void DataEncoder::Feed(std::string_view data, std::string* out_p) {
+  std::string& out = *out_p;
   for (size_t i = 0; i < data.size(); i++) {
     char c = data[i];
-    if (line_start && c == '.') out += '.';
-    line_start = false;
+    if (line_start_ && c == '.') out += '.';
+    line_start_ = false;
     if (c == '\n') {
-      if (out.empty() || out.back() != '\r') out += '\r';
+      if (last_ != '\r') out += '\r';
       out += '\n';
-      line_start = true;
+      last_ = '\n';
+      line_start_ = true;
       continue;
     }
     out += c;
+    last_ = c;
   }
-  if (!line_start) out += "\r\n";
-  out += ".\r\n";
-  return out;
+}
+
+void DataEncoder::Finish(std::string* out) {
+  if (!line_start_) *out += "\r\n";
+  *out += ".\r\n";
+  line_start_ = true;
+  last_ = '\n';
 }
 
 }  // namespace chasquid::courier::wire

@@ -57,4 +57,17 @@ Status ReplyStatus(int code, std::string_view text);
 // '.' are dot-stuffed, a final CRLF is added if missing, then ".\r\n".
 std::string EncodeData(std::string_view data);
 
+// EncodeData for a body that comes in pieces (a spooled message): Feed
+// each piece in order, then Finish; the concatenated output is
+// EncodeData of the concatenated input. Not thread-safe.
+class DataEncoder {
+ public:
+  void Feed(std::string_view data, std::string* out);
+  void Finish(std::string* out);
+
+ private:
+  bool line_start_ = true;
+  char last_ = 0;  // The last byte written, 0 before any.
+};
+
 }  // namespace chasquid::courier::wire

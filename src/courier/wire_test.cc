@@ -46,6 +46,22 @@ TEST(WireTest, ErrorsAndPermanence) {
   EXPECT_TRUE(CodeMatches(220, 2));
 }
 
+TEST(WireTest, DataEncoderInPiecesIsEncodeData) {
+  const std::string in = ".a\r\n.\n\r\n..b\nc\r\r\n.\n\nend.";
+  // Every split into three pieces, so each boundary falls everywhere.
+  for (size_t i = 0; i <= in.size(); i++) {
+    for (size_t j = i; j <= in.size(); j++) {
+      DataEncoder enc;
+      std::string out;
+      enc.Feed(std::string_view(in).substr(0, i), &out);
+      enc.Feed(std::string_view(in).substr(i, j - i), &out);
+      enc.Feed(std::string_view(in).substr(j), &out);
+      enc.Finish(&out);
+      ASSERT_EQ(out, EncodeData(in)) << i << " " << j;
+    }
+  }
+}
+
 TEST(WireTest, EncodeData) {
   EXPECT_EQ(EncodeData("a\nb\n"), "a\r\nb\r\n.\r\n");
   EXPECT_EQ(EncodeData("a\r\nb"), "a\r\nb\r\n.\r\n");

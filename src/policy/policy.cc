@@ -106,6 +106,10 @@ net::awaitable<bool> Policy::IncomingSecLevelOk(std::string domain,
   co_return ok;
 }
 
+bool Policy::HasDkimKeys(const std::string& from_domain) const {
+  return signers_.count(AsciiToLower(from_domain)) > 0;
+}
+
 net::awaitable<Result<int>> Policy::DkimSign(std::string from_domain,
                                              std::string* data,
                                              nettrace::Trace* tr) {

@@ -47,6 +47,7 @@ class Policy : public smtpsrv::Checks {
       std::string ip, std::string sender, nettrace::Trace* tr) override;
   net::awaitable<bool> IncomingSecLevelOk(std::string domain, bool on_tls,
                                           nettrace::Trace* tr) override;
+  bool HasDkimKeys(const std::string& from_domain) const override;
   net::awaitable<Result<int>> DkimSign(std::string from_domain,
                                        std::string* data,
                                        nettrace::Trace* tr) override;

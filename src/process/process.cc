@@ -161,7 +161,13 @@ int StdinFile(const Options& o) {
 std::string Spawn(const Options& o, const std::string& path, Fds& fds,
                   pid_t* pid) {
   int p[2];
-  fds.in_r = StdinFile(o);
+  if (o.stdin_fd >= 0) {
+    // Never the pipe fallback: it would give the child an empty input.
+    fds.in_r = fcntl(o.stdin_fd, F_DUPFD_CLOEXEC, 3);
+    if (fds.in_r < 0) return std::string("dup: ") + ErrnoText(errno);
+  } else {
+    fds.in_r = StdinFile(o);
+  }
   if (fds.in_r < 0) {
     if (pipe2(p, O_CLOEXEC) != 0) {
       return std::string("pipe: ") + ErrnoText(errno);

@@ -40,6 +40,10 @@ struct Options {
   // never mistake our death for the end of its input; a pipe only if
   // memfd_create fails.
   std::shared_ptr<const std::string> stdin_data;
+  // Instead of stdin_data: a complete file, read from its current offset
+  // (large messages, kept on disk). Not owned: the child gets a duplicate,
+  // the caller closes its own once Run has started.
+  int stdin_fd = -1;
   std::chrono::nanoseconds timeout = std::chrono::seconds(30);
   bool capture_stdout = true;  // Else /dev/null.
   bool capture_stderr = true;  // Into the same buffer as stdout...

@@ -156,7 +156,9 @@ std::string BuildDSN(const DSNParams& p) {
   o += "Content-Description: Undelivered Message\n";
   o += "Content-Transfer-Encoding: 8bit\n";
   o += "\n";
-  if (p.data) o.append(*p.data, 0, std::min<size_t>(p.data->size(), 262144));
+  if (p.data) {
+    o.append(*p.data, 0, std::min<size_t>(p.data->size(), kDSNQuoteMax));
+  }
   o += "\n\n--" + p.boundary + "--\n";
   return o;
 }

@@ -13,6 +13,9 @@
 
 namespace chasquid::queue {
 
+// How much of the original message a DSN quotes, at most.
+constexpr size_t kDSNQuoteMax = 262144;
+
 struct DSNParams {
   std::string from;  // The original envelope sender (DSN's To:).
   const std::string* data = nullptr;  // The original message.

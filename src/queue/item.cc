@@ -81,11 +81,16 @@ std::string FormatTime(std::chrono::system_clock::time_point t) {
   return out;
 }
 
-std::string EscapeText(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + s.size() / 16);
+namespace {
+
+// Escapes s[0, n) where n >= `limit` is where the scan stopped: every
+// UTF-8 sequence starting before `limit` is whole within s when
+// s.size() >= limit + 3. Returns n.
+size_t EscapePrefix(std::string_view s, size_t limit, std::string* out_p) {
+  std::string& out = *out_p;
   char buf[12];
-  for (size_t i = 0; i < s.size();) {
+  size_t i = 0;
+  while (i < limit) {
     // Runs of printable ASCII other than '"' and '\\' (nearly all of a
     // message) are copied in one append: this runs over every byte of
     // every message, twice per item write.
@@ -98,7 +103,7 @@ std::string EscapeText(std::string_view s) {
     if (run > i) {
       out.append(s.data() + i, run - i);
       i = run;
-      if (i == s.size()) break;
+      if (i >= limit) break;
     }
     unsigned char c = s[i];
     if (c < 0x80) {
@@ -133,12 +138,64 @@ std::string EscapeText(std::string_view s) {
       i += len;
     }
   }
+  return i;
+}
+
+}  // namespace
+
+std::string EscapeText(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 16);
+  EscapePrefix(s, s.size(), &out);
   return out;
 }
 
-std::string Marshal(const Item& item, const std::vector<Recipient>& rcpt) {
+void TextEscaper::Feed(std::string_view in, bool final, std::string* out) {
+  std::string_view s = in;
+  if (!carry_.empty()) {
+    carry_.append(in);
+    s = carry_;
+  }
+  // A UTF-8 sequence is at most 4 bytes: one starting before size - 3 is
+  // whole; later ones wait for the next piece (unless this is the last).
+  size_t limit = final ? s.size() : (s.size() > 3 ? s.size() - 3 : 0);
+  size_t n = EscapePrefix(s, limit, out);
+  std::string rest(s.substr(n));
+  carry_ = std::move(rest);
+}
+
+uint64_t Item::DataSize() const {
+  return (data ? data->size() : 0) + (spool ? spool->size() : 0);
+}
+
+Result<std::shared_ptr<const std::string>> Item::LoadData() const {
+  if (!spool) {
+    return data ? data : std::make_shared<const std::string>();
+  }
+  std::string all;
+  all.reserve(DataSize());
+  if (data) all = *data;
+  Status s = spool->ForEachChunk([&all](std::string_view c) {
+    all.append(c);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return std::make_shared<const std::string>(std::move(all));
+}
+
+std::string Item::Prefix(size_t max) const {
+  std::string out = data ? data->substr(0, max) : "";
+  if (!spool || out.size() >= max) return out;
+  (void)spool->ForEachChunk([&out, max](std::string_view c) {
+    out.append(c.substr(0, max - out.size()));
+    // Stops the walk once there is enough.
+    return out.size() < max ? Status::Ok() : Status::Error("enough");
+  });
+  return out;
+}
+
+std::string MarshalHead(const Item& item, const std::vector<Recipient>& rcpt) {
   std::string out;
-  out.reserve((item.data ? item.data->size() * 11 / 10 : 0) + 512);
   if (!item.id.empty()) AppendQuoted(out, "ID", item.id, 0);
   if (!item.from.empty()) AppendQuoted(out, "from", item.from, 0);
   for (const auto& t : item.to) AppendQuoted(out, "To", t, 0);
@@ -164,7 +221,35 @@ std::string Marshal(const Item& item, const std::vector<Recipient>& rcpt) {
     for (const auto& v : r.via) AppendQuoted(out, "via", v, 2);
     out += "}\n";
   }
-  if (item.data && !item.data->empty()) AppendQuoted(out, "data", *item.data, 0);
+  return out;
+}
+
+Status MarshalData(const Item& item,
+                   const std::function<Status(std::string_view)>& sink) {
+  if (item.DataSize() == 0) return Status::Ok();
+  TextEscaper esc;
+  std::string out = "data: \"";
+  bool spooled = item.spool && item.spool->size() > 0;
+  if (item.data) esc.Feed(*item.data, /*final=*/!spooled, &out);
+  if (spooled) {
+    // Each escaped chunk is written before the next is read: memory stays
+    // at about one chunk, whatever the message's size.
+    uint64_t left = item.spool->size();
+    Status s = item.spool->ForEachChunk([&](std::string_view c) {
+      left -= c.size();
+      esc.Feed(c, /*final=*/left == 0, &out);
+      Status w = sink(out);
+      out.clear();
+      return w;
+    });
+    if (!s.ok()) return s;
+  }
+  out += "\"\n";
+  return sink(out);
+}
+
+std::string MarshalTail(const Item& item) {
+  std::string out;
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                 item.created_at.time_since_epoch())
                 .count();
@@ -177,6 +262,17 @@ std::string Marshal(const Item& item, const std::vector<Recipient>& rcpt) {
     if (nanos != 0) out += "  nanos: " + std::to_string(nanos) + "\n";
     out += "}\n";
   }
+  return out;
+}
+
+std::string Marshal(const Item& item, const std::vector<Recipient>& rcpt) {
+  std::string out = MarshalHead(item, rcpt);
+  out.reserve(out.size() + item.DataSize() * 11 / 10 + 128);
+  (void)MarshalData(item, [&out](std::string_view c) {
+    out.append(c);
+    return Status::Ok();
+  });
+  out += MarshalTail(item);
   return out;
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "safeio/spool.h"
 
 namespace chasquid::queue {
 
@@ -62,7 +63,12 @@ struct Item {
   std::string id;
   std::string from;
   std::vector<std::string> to;
+  // The message is `data` followed by the contents of `spool` (when set):
+  // large bodies stay on disk (safeio/spool.h), only the headers the
+  // server added are in memory. The file holds the whole message all the
+  // same, in the one `data` field.
   std::shared_ptr<const std::string> data;
+  std::shared_ptr<const safeio::Spool> spool;
   std::chrono::system_clock::time_point created_at;
   // Whether CreatedAt came from a file (shown in UTC on /debug/queue, as Go
   // does for times it parsed).
@@ -93,16 +99,47 @@ struct Item {
   // Guarded by write_mu: the file was removed by an administrator, so a
   // status write still in flight must not create it again.
   bool removed = false;
+
+  // The message's size: data, then the spool.
+  uint64_t DataSize() const;
+  // The whole message in memory, for the paths that still need it (the
+  // SMTP courier, DSNs): data followed by the spool's contents.
+  Result<std::shared_ptr<const std::string>> LoadData() const;
+  // The message's first `max` bytes (all of it if shorter); what cannot
+  // be read is left out.
+  std::string Prefix(size_t max) const;
 };
 
 // The text-format file contents for `item` (rcpt read under item.mu by the
-// caller or before the item is shared).
+// caller or before the item is shared). In memory: for tests and small
+// items; the queue writes through the three parts below.
 std::string Marshal(const Item& item, const std::vector<Recipient>& rcpt);
+
+// The file in three parts, so a large message streams from its spool to
+// the file in bounded memory: the fields before the data, the data field
+// (given to `sink` a chunk at a time; nothing for an empty message) and
+// the fields after it. Together they are Marshal's bytes, exactly.
+std::string MarshalHead(const Item& item, const std::vector<Recipient>& rcpt);
+Status MarshalData(const Item& item,
+                   const std::function<Status(std::string_view)>& sink);
+std::string MarshalTail(const Item& item);
 
 // Parses a file's contents. Errors carry the parser's message.
 Result<std::shared_ptr<Item>> Unmarshal(const std::string& text);
 
 // Escapes a string or bytes value as Go's prototext does (without quotes).
 std::string EscapeText(std::string_view s);
+
+// EscapeText for a value that comes in pieces: Feed the pieces in order,
+// the last with `final`; the concatenated output is EscapeText of the
+// concatenated input (a UTF-8 sequence split between pieces is held back
+// until it is whole). Not thread-safe.
+class TextEscaper {
+ public:
+  void Feed(std::string_view in, bool final, std::string* out);
+
+ private:
+  std::string carry_;
+};
 
 }  // namespace chasquid::queue

@@ -1,5 +1,10 @@
 #include "queue/item.h"
 
+#include <stdlib.h>
+
+#include <filesystem>
+#include <random>
+
 #include <gtest/gtest.h>
 
 namespace chasquid::queue {
@@ -119,6 +124,86 @@ TEST(ItemTest, ParsesWhatGoWrites) {
 TEST(ItemTest, RejectsGarbage) {
   EXPECT_FALSE(Unmarshal("ID: \"x\"\nunknown_field: 3\n").ok());
   EXPECT_FALSE(Unmarshal("rcpt: {").ok());
+}
+
+// Every byte class the escaper treats apart, multi-byte runes of each
+// length, invalid and cut sequences: what a piece boundary may split.
+std::string TrickyText(size_t n, uint32_t seed) {
+  static const std::vector<std::string> kBits = {
+      "plain ascii text ", "\n", "\r\n", "\"", "\\", "\t", "\x01",
+      "\x7f", "\xc2\x85", "\xc3\xb1", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+      "\xff", "\xe2\x82", "\xc3", "\xf0\x9f\x98"};
+  std::mt19937 rng(seed);
+  std::string out;
+  while (out.size() < n) out += kBits[rng() % kBits.size()];
+  return out;
+}
+
+TEST(ItemTest, TextEscaperMatchesEscapeTextWhateverThePieces) {
+  for (uint32_t seed = 1; seed <= 20; seed++) {
+    std::string text = TrickyText(5000, seed);
+    std::mt19937 rng(seed);
+    TextEscaper esc;
+    std::string out;
+    size_t i = 0;
+    while (i < text.size()) {
+      size_t n = std::min<size_t>(rng() % 7, text.size() - i);
+      esc.Feed(std::string_view(text).substr(i, n), false, &out);
+      i += n;
+    }
+    esc.Feed("", true, &out);
+    ASSERT_EQ(out, EscapeText(text)) << "seed " << seed;
+  }
+}
+
+TEST(ItemTest, SpooledItemMarshalsToTheSameBytes) {
+  char tmpl[] = "/tmp/itemtestXXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  // Larger than a few of the 64 KiB chunks the spool is read in, so
+  // runes are cut at chunk boundaries too.
+  std::string body = TrickyText(300 * 1024, 7);
+  std::string head = "Received: from x\n\tby y\xc3";  // A rune cut here.
+  Item whole;
+  whole.id = "abc";
+  whole.from = "a@b";
+  whole.to = {"c@d"};
+  whole.created_at = std::chrono::system_clock::time_point(
+      std::chrono::seconds(1717700000));
+  whole.data = std::make_shared<const std::string>(head + body);
+  Recipient r;
+  r.address = "c@d";
+  r.original_address = "c@d";
+  Item spooled;
+  spooled.id = whole.id;
+  spooled.from = whole.from;
+  spooled.to = whole.to;
+  spooled.created_at = whole.created_at;
+  spooled.data = std::make_shared<const std::string>(head);
+  auto sp = safeio::Spool::Create(dir, ".m:spool-");
+  ASSERT_TRUE(sp.ok());
+  ASSERT_TRUE((*sp)->Append(body).ok());
+  spooled.spool = std::move(*sp);
+  EXPECT_EQ(spooled.DataSize(), whole.DataSize());
+  std::string streamed = MarshalHead(spooled, {r});
+  size_t pieces = 0;
+  ASSERT_TRUE(MarshalData(spooled, [&](std::string_view c) {
+                pieces++;
+                streamed.append(c);
+                return Status::Ok();
+              }).ok());
+  streamed += MarshalTail(spooled);
+  EXPECT_GT(pieces, 4u);  // Streamed, not built whole.
+  EXPECT_EQ(streamed, Marshal(whole, {r}));
+  EXPECT_EQ(Marshal(spooled, {r}), Marshal(whole, {r}));
+  // And it reads back as the same message.
+  auto back = Unmarshal(streamed);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*(*back)->data, head + body);
+  EXPECT_EQ(**spooled.LoadData(), head + body);
+  EXPECT_EQ(spooled.Prefix(10), (head + body).substr(0, 10));
+  EXPECT_EQ(spooled.Prefix(100000), (head + body).substr(0, 100000));
+  spooled.spool.reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

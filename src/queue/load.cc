@@ -1,12 +1,13 @@
 // Loading the queue at start-up, and moving aside what cannot be loaded.
 //
 // The queue directory holds items ("m:<id>"), recycled files of delivered
-// items (".m:spare-<id>", empty) and, only while a write is under way,
-// temporary files (".m:<id><digits>"). Anything else found at start-up is
-// garbage: a file cut short by a broken disk or a restore, an empty or
-// unparsable one, one too large to be an item, a half-written temporary
-// or spare file, or a file someone else put there. None of it is deleted:
-// it may be the only copy of someone's mail. Each is moved to
+// items (".m:spare-<id>", empty), bodies of large messages (".m:spool-*",
+// removed at start-up: see safeio/spool.h) and, only while a write is
+// under way, temporary files (".m:<id><digits>"). Anything else found at
+// start-up is garbage: a file cut short by a broken disk or a restore, an
+// empty or unparsable one, one too large to be an item, a half-written
+// temporary or spare file, or a file someone else put there. None of it is
+// deleted: it may be the only copy of someone's mail. Each is moved to
 // <queue dir>/.quarantine/ (same name, ".1", ".2"... if taken), logged
 // with its path and reason, and counted in chasquid/queue/quarantined.
 // Loading (ours and chasquid's) reads only "m:*" at the top level, so a
@@ -115,6 +116,14 @@ Status DiskQueue::Load() {
       } else {
         unlink(path.c_str());  // Empty: nothing is lost.
       }
+    } else if (HasPrefix(name, kSpoolPrefix)) {
+      // A body being received, or the on-disk copy of a queued item's
+      // data, when the daemon stopped: the first was never answered 250,
+      // the second is in its item file too. Neither is anyone's only
+      // copy of accepted mail.
+      if (unlink(path.c_str()) == 0) {
+        CLOG_INFO("queue: removed leftover spool file " + GoQuote(path));
+      }
     } else if (HasPrefix(name, ".m:spare-")) {
       // A crash while its item was removed (then a delivered message) or
       // while it was being reused for a new write (a message not yet
@@ -148,6 +157,15 @@ Status DiskQueue::Load() {
     if (std::string why = Incomplete(**item, name); !why.empty()) {
       Quarantine(name, "incomplete queue item (" + why + ")");
       continue;
+    }
+    // A large message goes back to a spool file, as when it was received:
+    // the queue never holds it in memory while it waits.
+    if ((*item)->data->size() > kSpoolMemory) {
+      auto spool = safeio::Spool::Create(opts_.dir, kSpoolPrefix);
+      if (spool.ok() && (*spool)->Append(*(*item)->data).ok()) {
+        (*item)->spool = std::move(*spool);
+        (*item)->data = std::make_shared<const std::string>();
+      }
     }
     Start(std::move(*item));
   }

@@ -225,16 +225,33 @@ Status DiskQueue::Write(Item& item, bool sync) {
   // Removed by an administrator while an attempt was running: writing the
   // status would bring the item back at the next start.
   if (item.removed) return Status::Ok();
-  std::string text;
+  std::string head;
   {
     std::lock_guard<std::mutex> l(item.mu);
-    text = Marshal(item, item.rcpt);
+    head = MarshalHead(item, item.rcpt);
   }
   items_written->Add();
+  // The fields before the data are the file's first write; the data (from
+  // memory and the spool, a chunk at a time) and the fields after it are
+  // appended by the first step, before the fsync: a large message never
+  // sits whole in memory, and the file is Marshal's bytes all the same.
+  std::string path = opts_.dir + "/m:" + item.id;
   std::vector<safeio::FileOp> ops;
+  ops.push_back([&item](const std::string& tmp, int fd) {
+    auto write = [&tmp, fd](std::string_view c) -> Status {
+      while (!c.empty()) {
+        ssize_t n = ::write(fd, c.data(), c.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Status::Error(PathError("write", tmp, errno));
+        c.remove_prefix(static_cast<size_t>(n));
+      }
+      return Status::Ok();
+    };
+    if (Status s = MarshalData(item, write); !s.ok()) return s;
+    return write(MarshalTail(item));
+  });
   if (sync) ops.push_back(safeio::FsyncFileOp);
-  Status s = safeio::WriteFileReusing(opts_.dir + "/m:" + item.id, text,
-                                      0600, ops, TakeSpare());
+  Status s = safeio::WriteFileReusing(path, head, 0600, ops, TakeSpare());
   // The data was fsync'd before the rename; the rename itself only
   // survives a power cut once the directory is fsync'd too.
   if (s.ok() && sync) s = dir_sync_->Sync();
@@ -250,10 +267,35 @@ std::string DiskQueue::TakeSpare() {
   return s;
 }
 
+Result<std::unique_ptr<safeio::Spool>> DiskQueue::NewSpool() {
+  auto s = safeio::Spool::Create(opts_.dir, kSpoolPrefix, kSpoolMemory);
+  if (s.ok()) return s;
+  // Where the message would have been written: counted as a failed item
+  // write, and reported as one (the 451's text).
+  write_errors->Add();
+  return Status::Transient("failed to write item: " + s.status().message());
+}
+
 net::awaitable<Result<std::string>> DiskQueue::Put(
     std::string from, std::vector<std::string> to,
     std::shared_ptr<const std::string> data) {
+  co_return co_await PutSpooled(std::move(from), std::move(to),
+                                std::move(data), nullptr);
+}
+
+net::awaitable<Result<std::string>> DiskQueue::PutSpooled(
+    std::string from, std::vector<std::string> to,
+    std::shared_ptr<const std::string> data,
+    std::shared_ptr<const safeio::Spool> body) {
   nettrace::Trace tr("Queue.Put", from);
+  if (body && !body->error().ok()) {
+    // Spooling failed while the message came in (a full disk, EIO): as a
+    // failed item write, which it would have been.
+    write_errors->Add();
+    tr.Error("spool: " + body->error().message());
+    co_return Status::Transient("failed to write item: " +
+                                body->error().message());
+  }
   {
     std::lock_guard<std::mutex> l(mu_);
     if (items_.size() >= opts_.max_items) {
@@ -266,6 +308,15 @@ net::awaitable<Result<std::string>> DiskQueue::Put(
   item->id = NewID();
   item->from = std::move(from);
   item->data = std::move(data);
+  if (body && body->in_memory()) {
+    // Small: whole in memory, as it was received.
+    std::string all = item->data ? *item->data : std::string();
+    all += body->memory();
+    item->data = std::make_shared<const std::string>(std::move(all));
+  } else if (body && body->size() > 0) {
+    item->spool = std::move(body);
+    tr.Debugf("spooled: " + std::to_string(item->spool->size()) + " bytes");
+  }
   item->created_at = system_clock::now();
   // Alias hooks may take seconds and the fsync milliseconds: both run on
   // the queue's pool, in one hop. The item is durable when this returns.
@@ -345,7 +396,7 @@ void DiskQueue::UpdateGaugesLocked() {
   int64_t bytes = 0;
   auto oldest = system_clock::time_point::max();
   for (const auto& [id, item] : items_) {
-    if (item->data) bytes += static_cast<int64_t>(item->data->size());
+    bytes += static_cast<int64_t>(item->DataSize());
     oldest = std::min(oldest, item->created_at);
   }
   metrics::QueueLength()->Set(static_cast<int64_t>(items_.size()));
@@ -373,15 +424,32 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
   // Every courier argument is a named local: GCC 12 may destroy
   // temporaries inside a co_await full-expression twice (base/async.h).
   std::shared_ptr<const std::string> data = item->data;
+  std::shared_ptr<const safeio::Spool> spool = item->spool;
   std::string to = r.address;
+  // A spooled message goes to the couriers as it is (they read it from
+  // its file); only forwarding ("via" aliases, rare) gets it whole in
+  // memory, for the length of the attempt.
+  if (spool && r.type == Recipient::Type::kForward) {
+    auto whole = item->LoadData();
+    if (whole.ok()) {
+      data = std::move(*whole);
+      spool = nullptr;
+    }
+  }
   switch (r.type) {
     case Recipient::Type::kPipe: {
       type = "pipe";
       deliver_attempts->Add("pipe");
       if (opts_.pipe) {
         std::string from = item->from;
-        s = co_await opts_.pipe->Deliver(std::move(from), std::move(to),
-                                         std::move(data));
+        if (spool) {
+          s = co_await opts_.pipe->DeliverSpooled(
+              std::move(from), std::move(to), std::move(data),
+              std::move(spool));
+        } else {
+          s = co_await opts_.pipe->Deliver(std::move(from), std::move(to),
+                                           std::move(data));
+        }
       } else {
         s = Status::Permanent("pipe delivery not available");
       }
@@ -408,8 +476,14 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
         deliver_attempts->Add("email:local");
         if (opts_.local) {
           std::string from = item->from;
-          s = co_await opts_.local->Deliver(std::move(from), std::move(to),
-                                            std::move(data));
+          if (spool) {
+            s = co_await opts_.local->DeliverSpooled(
+                std::move(from), std::move(to), std::move(data),
+                std::move(spool));
+          } else {
+            s = co_await opts_.local->Deliver(std::move(from), std::move(to),
+                                              std::move(data));
+          }
         } else {
           s = Status::Transient("local delivery not available");
         }
@@ -417,8 +491,14 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
         deliver_attempts->Add("email:remote");
         if (opts_.remote) {
           std::string from = RewriteSender(item->from, r.original_address);
-          s = co_await opts_.remote->Deliver(std::move(from), std::move(to),
-                                             std::move(data));
+          if (spool) {
+            s = co_await opts_.remote->DeliverSpooled(
+                std::move(from), std::move(to), std::move(data),
+                std::move(spool));
+          } else {
+            s = co_await opts_.remote->Deliver(std::move(from), std::move(to),
+                                               std::move(data));
+          }
         } else {
           s = Status::Transient("remote delivery not available");
         }
@@ -636,7 +716,11 @@ net::awaitable<bool> DiskQueue::SendDSN(std::shared_ptr<Item> item,
   tr->Debugf("sending DSN");
   DSNParams p;
   p.from = item->from;
-  p.data = item->data.get();
+  // The DSN quotes at most the message's first 256 KiB (dsn.h).
+  auto quoted = item->spool ? std::make_shared<const std::string>(
+                                  item->Prefix(kDSNQuoteMax))
+                            : item->data;
+  p.data = quoted.get();
   {
     std::lock_guard<std::mutex> l(item->mu);
     p.rcpt = item->rcpt;

@@ -7,6 +7,8 @@
 // smtpsrv uses only Put and Len. Thread-safe.
 #pragma once
 
+#include <stdlib.h>
+
 #include <chrono>
 #include <functional>
 #include <map>
@@ -22,6 +24,7 @@
 
 #include "base/status.h"
 #include "safeio/dirsync.h"
+#include "safeio/spool.h"
 
 namespace chasquid::aliases {
 class Resolver;
@@ -50,6 +53,35 @@ class Queue {
       std::shared_ptr<const std::string> data) = 0;
 
   virtual size_t Len() const = 0;
+
+  // Large messages (ours): the SMTP server spools DATA to a file as it
+  // arrives instead of holding it in memory (safeio/spool.h).
+  //
+  // A new, empty spool for one message. The default makes it in the
+  // system's temporary directory; DiskQueue in its own directory, where
+  // the copy into the item file is cheapest and start-up cleans up.
+  virtual Result<std::unique_ptr<safeio::Spool>> NewSpool() {
+    const char* tmp = getenv("TMPDIR");
+    return safeio::Spool::Create(tmp && *tmp ? tmp : "/tmp",
+                                 ".chasquid-spool-", 128 * 1024);
+  }
+  // Put for the message `head` followed by `body`'s contents (which the
+  // queue keeps for delivery; it must not change any more). Same
+  // replies and errors as Put. The default reads the body into memory
+  // and calls Put.
+  virtual net::awaitable<Result<std::string>> PutSpooled(
+      std::string from, std::vector<std::string> to,
+      std::shared_ptr<const std::string> head,
+      std::shared_ptr<const safeio::Spool> body) {
+    std::string all = head ? *head : std::string();
+    if (body) {
+      auto rest = body->ReadAll();
+      if (!rest.ok()) co_return Status::Transient(rest.status().message());
+      all += *rest;
+    }
+    auto data = std::make_shared<const std::string>(std::move(all));
+    co_return co_await Put(std::move(from), std::move(to), std::move(data));
+  }
 };
 
 struct Item;
@@ -115,6 +147,18 @@ class DiskQueue : public Queue {
       std::string from, std::vector<std::string> to,
       std::shared_ptr<const std::string> data) override;
   size_t Len() const override;
+  // Spools are ".m:spool-<digits>" in the queue directory (made once a
+  // message outgrows kSpoolMemory): dot-files, so
+  // no loader reads them as items; Load removes any a crash left.
+  static constexpr char kSpoolPrefix[] = ".m:spool-";
+  // Messages up to this size stay in memory, as before: a file per
+  // message would cost small ones an inode each.
+  static constexpr size_t kSpoolMemory = 128 * 1024;
+  Result<std::unique_ptr<safeio::Spool>> NewSpool() override;
+  net::awaitable<Result<std::string>> PutSpooled(
+      std::string from, std::vector<std::string> to,
+      std::shared_ptr<const std::string> head,
+      std::shared_ptr<const safeio::Spool> body) override;
 
   // The /debug/queue page (dump.cc): chasquid's layout, plus each item's
   // attempt history and next attempt (ours).

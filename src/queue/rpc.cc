@@ -50,7 +50,7 @@ json::object ItemObject(const Item& item, bool history) {
   o["age_seconds"] = std::chrono::duration_cast<std::chrono::seconds>(
                          system_clock::now() - item.created_at)
                          .count();
-  o["size"] = item.data ? item.data->size() : 0;
+  o["size"] = item.DataSize();
 
   std::lock_guard<std::mutex> l(item.mu);
   o["state"] = StateOf(item);
@@ -87,7 +87,7 @@ json::object ItemObject(const Item& item, bool history) {
       attempts.emplace_back(std::move(ao));
     }
     o["attempts"] = std::move(attempts);
-    o["headers"] = item.data ? HeaderBlock(*item.data) : "";
+    o["headers"] = HeaderBlock(item.Prefix(kMaxHeaderBytes + 1));
   }
   return o;
 }

@@ -33,6 +33,9 @@
 namespace chasquid::maillog {
 class Logger;
 }
+namespace chasquid::safeio {
+class Spool;
+}
 
 namespace chasquid::smtpsrv {
 
@@ -106,9 +109,13 @@ class Conn {
 
   // conn_data.cc
   net::awaitable<Reply> Data();
-  net::awaitable<Reply> ProcessData(std::string data);
+  // The message is in `spool` (the body as received, on disk).
+  net::awaitable<Reply> ProcessData(std::shared_ptr<safeio::Spool> spool);
   std::string ReceivedHeader() const;
-  net::awaitable<std::optional<Reply>> PostDataHook(std::string* data);
+  // Runs the hook on `*head` then `body`; its output is prepended to
+  // *head.
+  net::awaitable<std::optional<Reply>> PostDataHook(
+      std::string* head, std::shared_ptr<safeio::Spool> body);
 
   // conn_tls.cc
   net::awaitable<Reply> StartTls();

@@ -3,6 +3,7 @@
 // queue, the final reply.
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <random>
@@ -11,6 +12,7 @@
 #include "maillog/maillog.h"
 #include "process/process.h"
 #include "queue/queue.h"
+#include "safeio/spool.h"
 #include "smtp/dotreader.h"
 #include "smtp/headers.h"
 #include "base/strings.h"
@@ -67,9 +69,29 @@ net::awaitable<Conn::Reply> Conn::Data() {
   // The whole body shares the connection's absolute deadline.
   io_deadline_.Set(deadline_);
   task_.SetState("reading DATA");
+  // The body goes to a file as it arrives, a chunk at a time (after
+  // dot-unstuffing), so memory does not grow with the message: only the
+  // headers we add stay in memory. A spool that cannot be made or
+  // written still lets the body be read to its end: the client gets the
+  // queue's 451 after it, not a broken dialog.
+  std::shared_ptr<safeio::Spool> spool;
+  std::string spool_error = "no queue";
+  if (deps_.queue) {
+    auto made = deps_.queue->NewSpool();
+    if (made.ok()) {
+      spool = std::move(*made);
+    } else {
+      spool_error = made.status().message();
+    }
+  }
   smtp::DotReader reader(opts_.max_data_size);
-  size_t used = reader.Feed(inbuf_);
-  inbuf_.erase(0, used);
+  auto take = [&]() {
+    size_t n = reader.Feed(inbuf_);
+    inbuf_.erase(0, n);
+    if (spool && !reader.data().empty()) (void)spool->Append(reader.data());
+    reader.data().clear();  // Keeps its capacity: one chunk, reused.
+  };
+  take();
   while (reader.state() == smtp::DotReader::State::kMore) {
     auto ec = co_await ReadSome(kDataChunk);
     if (ec) {
@@ -79,12 +101,12 @@ net::awaitable<Conn::Reply> Conn::Data() {
                                               : ReadErrorText(ec);
       co_return Reply{554, "5.4.0 Error reading DATA: " + err};
     }
-    used = reader.Feed(inbuf_);
-    inbuf_.erase(0, used);
+    take();
   }
   // What follows the terminator (pipelined commands) stays in inbuf_;
   // the 16 KiB read buffer itself is released.
   inbuf_.shrink_to_fit();
+  reader.data().shrink_to_fit();
 
   if (reader.state() == smtp::DotReader::State::kInvalidLineEnding) {
     // SMTP smuggling protection (CVE-2023-52354): a bare CR or LF is a
@@ -94,12 +116,64 @@ net::awaitable<Conn::Reply> Conn::Data() {
     co_return Reply{-1, "Invalid line ending, closing connection"};
   }
   if (reader.too_big()) co_return Reply{552, "5.3.4 Message too big"};
-  co_return co_await ProcessData(std::move(reader.data()));
+  if (!deps_.queue) {
+    co_return Reply{451, "4.3.0 Failed to queue message: no queue"};
+  }
+  if (!spool) {
+    co_return Reply{451, "4.3.0 Failed to queue message: " + spool_error};
+  }
+  if (!spool->in_memory()) {
+    GetVars().spooled_messages->Add();
+    tr_.Debugf("DATA spooled to " + spool->path() + ": " +
+               std::to_string(spool->size()) + " bytes");
+  }
+  if (!spool->error().ok()) {
+    // The queue reports (and counts) the failed write as its own.
+    std::string from = mail_from_;
+    std::vector<std::string> to = rcpt_to_;
+    auto head = std::make_shared<const std::string>();
+    std::shared_ptr<const safeio::Spool> body = std::move(spool);
+    auto id = co_await deps_.queue->PutSpooled(std::move(from), std::move(to),
+                                               std::move(head),
+                                               std::move(body));
+    co_return Reply{451, "4.3.0 Failed to queue message: " +
+                             id.status().message()};
+  }
+  co_return co_await ProcessData(std::move(spool));
 }
 
-net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
+namespace {
+
+// The header block, for the checks that read only headers. A block
+// larger than this (pathological) is read with the whole message.
+constexpr size_t kMaxHeaderBlock = 1 << 20;
+
+Result<std::string> HeadersOf(const safeio::Spool& spool) {
+  auto h = spool.HeaderBlock(kMaxHeaderBlock);
+  if (!h.ok() || h->size() < kMaxHeaderBlock) return h;
+  return spool.ReadAll();
+}
+
+bool HasDkimSignature(const std::string& headers) {
+  // Loose on purpose (any mention, any case): a miss would verify a
+  // signed message without its body; a false hit only costs memory.
+  std::string lower = AsciiToLower(headers);
+  return lower.find("dkim-signature") != std::string::npos;
+}
+
+}  // namespace
+
+net::awaitable<Conn::Reply> Conn::ProcessData(
+    std::shared_ptr<safeio::Spool> spool) {
+  // What we add goes in `head`, in memory; the body stays in the spool.
+  std::string head;
+  auto headers = HeadersOf(*spool);
+  if (!headers.ok()) {
+    co_return Reply{451, "4.3.0 Failed to queue message: " +
+                             headers.status().message()};
+  }
   // 1. Parse and loop detection.
-  auto received = smtp::CountReceivedHeaders(data);
+  auto received = smtp::CountReceivedHeaders(*headers);
   if (!received.ok()) {
     std::string text = "5.6.0 Error parsing message: " +
                        received.status().message();
@@ -117,22 +191,30 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
   // Sender authorization of the header (ours; off by default), before
   // anything is added to the message.
   if (opts_.authorize_header_from) {
-    // The header block only: the body may be megabytes.
-    std::string head = data.substr(0, data.find("\n\n"));
-    auto refused = co_await AuthorizeHeaderFrom(std::move(head));
+    std::string block = headers->substr(0, headers->find("\n\n"));
+    auto refused = co_await AuthorizeHeaderFrom(std::move(block));
     if (refused) co_return *refused;
   }
 
-  // 2. DKIM, through the Checks seam.
+  // 2. DKIM, through the Checks seam. Both need the body's hash,
+  // so a message that is signed here, or carries a signature to verify,
+  // is read into memory for it (not streamed yet); others never are.
   if (deps_.checks) {
     if (completed_auth_) {
-      if (mail_from_ != "<>") {
+      size_t at = mail_from_.find('@');
+      std::string from_domain;
+      if (at != std::string::npos) from_domain = mail_from_.substr(at + 1);
+      if (mail_from_ != "<>" && deps_.checks->HasDkimKeys(from_domain)) {
         task_.SetState("DKIM signing");
+        auto whole = spool->ReadAll();
+        if (!whole.ok()) {
+          co_return Reply{451, "4.3.0 Failed to queue message: " +
+                                   whole.status().message()};
+        }
+        std::string data = std::move(*whole);
+        size_t body_size = data.size();
         // Named, not a conditional temporary inside the co_await: GCC 12
         // miscompiles the latter (the frame got corrupted, a crash later).
-        size_t at = mail_from_.find('@');
-        std::string from_domain;
-        if (at != std::string::npos) from_domain = mail_from_.substr(at + 1);
         auto signed_n = co_await deps_.checks->DkimSign(std::move(from_domain),
                                                         &data, &tr_);
         if (!signed_n.ok()) {
@@ -141,21 +223,35 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
           co_return Reply{451, "4.3.0 DKIM signing failed"};
         }
         if (*signed_n > 0) GetVars().dkim_signed->Add();
+        // Signing only prepends its headers.
+        head = data.substr(0, data.size() - body_size);
       }
     } else {
       task_.SetState("DKIM verification");
-      auto copy = std::make_shared<const std::string>(data);
+      std::shared_ptr<const std::string> copy;
+      if (HasDkimSignature(*headers)) {
+        auto whole = spool->ReadAll();
+        if (!whole.ok()) {
+          co_return Reply{451, "4.3.0 Failed to queue message: " +
+                                   whole.status().message()};
+        }
+        copy = std::make_shared<const std::string>(std::move(*whole));
+      } else {
+        // No signature: the result ("none") comes from the headers alone.
+        copy = std::make_shared<const std::string>(*headers);
+      }
       auto r = co_await deps_.checks->DkimVerify(std::move(copy), &tr_);
       // Unparseable: no DKIM result for this message, not
       // the previous message's.
       dkim_verify_ = r ? std::make_unique<std::string>(std::move(*r)) : nullptr;
     }
   }
+  headers = std::string();
 
   // 3. Trace headers, each prepended.
-  smtp::PrependHeader(&data, "Received", ReceivedHeader());
+  smtp::PrependHeader(&head, "Received", ReceivedHeader());
   if (spf_) {
-    smtp::PrependHeader(&data, "Received-SPF",
+    smtp::PrependHeader(&head, "Received-SPF",
                         spf_->result + " (" + spf_->explanation + ")");
   }
   if (spf_ || dkim_verify_) {
@@ -172,24 +268,22 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
       if (c == '\n' && !lf.empty() && lf.back() == '\r') lf.pop_back();
       lf += c;
     }
-    smtp::PrependHeader(&data, "Authentication-Results", lf);
+    smtp::PrependHeader(&head, "Authentication-Results", lf);
   }
 
   // 4. The post-data hook.
-  auto hook = co_await PostDataHook(&data);
+  auto hook = co_await PostDataHook(&head, spool);
   if (hook) co_return *hook;
 
-  // 5. The queue: it owns the message once Put returns.
-  if (!deps_.queue) {
-    co_return Reply{451, "4.3.0 Failed to queue message: no queue"};
-  }
+  // 5. The queue: it owns the message once PutSpooled returns.
   task_.SetState("queueing");
   // Arguments named first (GCC 12 and co_await temporaries: base/async.h).
   std::string from = mail_from_;
   std::vector<std::string> to = rcpt_to_;
-  auto msg = std::make_shared<const std::string>(std::move(data));
-  auto id = co_await deps_.queue->Put(std::move(from), std::move(to),
-                                      std::move(msg));
+  auto msg = std::make_shared<const std::string>(std::move(head));
+  std::shared_ptr<const safeio::Spool> body = std::move(spool);
+  auto id = co_await deps_.queue->PutSpooled(std::move(from), std::move(to),
+                                             std::move(msg), std::move(body));
   if (!id.ok()) {
     co_return Reply{451,
                     "4.3.0 Failed to queue message: " + id.status().message()};
@@ -218,7 +312,7 @@ std::string Conn::ReceivedHeader() const {
 }
 
 net::awaitable<std::optional<Conn::Reply>> Conn::PostDataHook(
-    std::string* data) {
+    std::string* head, std::shared_ptr<safeio::Spool> body) {
   std::string path = opts_.hooks_dir + "/post-data";
   struct stat st;
   if (stat(path.c_str(), &st) != 0) {
@@ -251,11 +345,20 @@ net::awaitable<std::optional<Conn::Reply>> Conn::PostDataHook(
   process::Options o;
   o.argv = {path};
   o.env = std::move(env);
-  o.stdin_data = std::make_shared<const std::string>(*data);
+  // The message as a file: `head`, then the spool (a copy on disk, gone
+  // when the hook is done), never whole in memory.
+  auto copy = body->Materialize(*head, /*crlf=*/false);
+  if (!copy.ok()) {
+    co_return Reply{451, "4.3.0 Failed to queue message: " +
+                             copy.status().message()};
+  }
+  int stdin_fd = *copy;
+  o.stdin_fd = stdin_fd;
   o.timeout = opts_.hook_timeout;
   o.stderr_apart = true;
   auto running = process::Run(std::move(o));
   process::Outcome run = co_await std::move(running);
+  close(stdin_fd);
   if (run.ok()) {
     if (!LooksLikeHeaders(run.output)) {
       GetVars().hook_results->Add("post-data:badoutput");
@@ -263,7 +366,7 @@ net::awaitable<std::optional<Conn::Reply>> Conn::PostDataHook(
       co_return std::nullopt;
     }
     GetVars().hook_results->Add("post-data:success");
-    data->insert(0, run.output);
+    head->insert(0, run.output);
     co_return std::nullopt;
   }
   GetVars().hook_results->Add("post-data:fail");

@@ -73,6 +73,10 @@ const Vars& GetVars() {
         name("refusedOutOfFds"),
         "count of connections closed with 421 because the process had no "
         "file descriptor left for them");
+    v.spooled_messages = metrics::NewCounter(
+        name("spooledMessages"),
+        "count of messages whose body was spooled to disk while received "
+        "(larger than 128 KiB), instead of being held in memory");
     return v;
   }();
   return v;

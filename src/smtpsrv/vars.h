@@ -37,6 +37,9 @@ struct Vars {
   metrics::CounterMap* limit_refusals;
   // Ours: connections turned away (421) while out of file descriptors.
   metrics::Counter* refused_out_of_fds;
+  // Ours: messages whose body outgrew memory and was spooled to disk
+  // while it was received (conn_data.cc).
+  metrics::Counter* spooled_messages;
 };
 
 const Vars& GetVars();

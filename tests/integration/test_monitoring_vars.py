@@ -45,6 +45,7 @@ OUR_VARS = {
     "chasquid/queue/dsnErrors": "counter",
     "chasquid/domaininfo/writeErrors": "counter",
     "chasquid/smtpIn/refusedOutOfFds": "counter",
+    "chasquid/smtpIn/spooledMessages": "counter",
     "process": "func",
     # Operations: certificates, TLS versions, AUTH, delivery results.
     "chasquid/tls/certReloads": "map",
