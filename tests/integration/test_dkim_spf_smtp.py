@@ -38,7 +38,7 @@ MSG = ("From: Alice <alice@{dom}>\n"
 
 # Accepted by the header parser of the loop check (Go's net/mail joins the
 # continuation before looking for the colon) but not by DKIM's (a header
-# line without a colon): DKIM cannot parse this message (spec §3.2, §4.1).
+# line without a colon): DKIM cannot parse this message.
 DKIM_UNPARSEABLE = ("From: alice@{dom}\n"
                     "To: user@testserver\n"
                     "X-Folded-Name\n"
@@ -169,7 +169,7 @@ def test_spf_results_and_headers(chasquid_factory, dns, tmp_path):
     cl = Client(c.smtp_port)
     assert cl.do("EHLO client.example").startswith("250")
 
-    # fail rejects at MAIL with the library's text; exp= is ignored (§7.3).
+    # fail rejects at MAIL with the library's text; exp= is ignored.
     assert cl.do("MAIL FROM:<x@fail.example>") == \
         "550 5.7.23 SPF check failed: matched all"
     assert cl.do("MAIL FROM:<x@exp.example>") == \
@@ -419,7 +419,7 @@ def test_authenticated_mail_is_signed(chasquid_factory, dns, keys):
     m = next_delivery(c, 1)
     h = header_block(m)
     # No SPF and no verification for authenticated mail; both signatures
-    # below Received, the last key's on top (spec §3.7, §5.3).
+    # below Received, the last key's on top.
     text = "\n".join(h)
     assert "Authentication-Results:" not in text
     assert "Received-SPF:" not in text

@@ -1,5 +1,5 @@
-"""The exported variables as a whole: chasquid's complete set (spec
-§8.7) and our own latency histograms and gauges."""
+"""The exported variables as a whole: chasquid's complete set and our own
+latency histograms and gauges."""
 
 import json
 import re

@@ -186,7 +186,7 @@ def test_unreachable_mx_gives_dsn(chasquid_factory, tmp_path, dns):
 
 def test_null_mx_mx_fallback_and_implicit_mx(chasquid_factory, tmp_path,
                                              dns):
-    """MX handling (§11.1): the first MX cannot be resolved so the second
+    """MX handling: the first MX cannot be resolved so the second
     gets the mail; a domain without MX gets it at its A record; a null MX
     (RFC 7505) bounces at once, without a connection attempt."""
     ca = CA(tmp_path / "ca")
@@ -227,8 +227,8 @@ def test_null_mx_mx_fallback_and_implicit_mx(chasquid_factory, tmp_path,
 def test_forwarding_rewrites_sender_and_via(chasquid_factory, tmp_path,
                                            dns):
     """Mail from outside to a local alias that points elsewhere leaves with
-    the rewritten sender (§8); a "via" alias goes through the listed
-    servers in order, with no MX lookup (§12)."""
+    the rewritten sender; a "via" alias goes through the listed
+    servers in order, with no MX lookup."""
     ca = CA(tmp_path / "ca")
     a = make_daemon(chasquid_factory, ca, "srv-a", ("a.test",),
                     tmp_path / "mbox")
@@ -260,7 +260,7 @@ def test_forwarding_rewrites_sender_and_via(chasquid_factory, tmp_path,
 def test_starttls_failure_falls_back_to_plain(chasquid_factory, tmp_path,
                                               dns):
     """A peer that advertises STARTTLS but refuses it: counted as
-    tls:failed, and the attempt is redone in plain text (§11.4 step 6)."""
+    tls:failed, and the attempt is redone in plain text."""
     ca = CA(tmp_path / "ca")
     a = make_daemon(chasquid_factory, ca, "srv-a", ("a.test",),
                     tmp_path / "mbox")

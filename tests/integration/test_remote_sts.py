@@ -124,7 +124,7 @@ def test_sts_cache_counters_and_refresh(chasquid_factory, tmp_path, dns):
 
 def test_sts_testing_and_none_modes_do_not_restrict(chasquid_factory,
                                                     tmp_path, dns):
-    """Only enforce restricts MXs and requires valid TLS (§13.3): a
+    """Only enforce restricts MXs and requires valid TLS: a
     testing and a none policy that name other MXs, with a self-signed MX
     certificate, still get the mail."""
     ca = CA(tmp_path / "ca")
