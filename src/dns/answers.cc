@@ -4,6 +4,8 @@
 #include <ares.h>
 #include <netdb.h>
 
+#include <string_view>
+
 namespace chasquid::dns {
 
 namespace {
@@ -18,6 +20,15 @@ std::string WithoutTrailingDot(const char* name) {
   return n;
 }
 
+// c-ares escapes what a label holds beyond a host name's characters ("\."
+// for a dot inside a label, "\DDD" for other bytes). Such a name can be
+// no host to connect to, and stripping a "trailing dot" from "mx\." would
+// make another name: Go's resolver drops these records too (found by
+// dns_answer_fuzz).
+bool IsEscaped(const char* name) {
+  return name && std::string_view(name).find('\\') != std::string_view::npos;
+}
+
 }  // namespace
 
 int ParseMXAnswer(const std::string& answer, std::vector<MX>* out) {
@@ -26,6 +37,7 @@ int ParseMXAnswer(const std::string& answer, std::vector<MX>* out) {
                                    &reply);
   if (status != ARES_SUCCESS) return status;
   for (auto* r = reply; r; r = r->next) {
+    if (IsEscaped(r->host)) continue;
     out->push_back(MX{WithoutTrailingDot(r->host), r->priority});
   }
   ares_free_data(reply);
@@ -97,6 +109,7 @@ int ParsePTRAnswer(const std::string& ip, const std::string& answer,
   // ares_parse_ptr_reply lists every PTR name in h_aliases (h_name is only
   // the last one).
   for (char** a = host->h_aliases; a && *a; a++) {
+    if (IsEscaped(*a)) continue;
     std::string n = WithoutTrailingDot(*a);
     if (!n.empty()) out->push_back(n);
   }

@@ -15,6 +15,8 @@ namespace chasquid::dns {
 // Each parser returns the c-ares status (ARES_SUCCESS, ARES_ENODATA for an
 // answer without records of the type, ARES_EBADRESP...) and appends what it
 // found to `out` only on success.
+// MX hosts with escaped bytes (a dot or a control byte inside a label)
+// are dropped: no host has such a name.
 int ParseMXAnswer(const std::string& answer, std::vector<MX>* out);
 int ParseTXTAnswer(const std::string& answer, std::vector<std::string>* out);
 // `family` is AF_INET (A records) or AF_INET6 (AAAA). At most 64 addresses
@@ -22,7 +24,7 @@ int ParseTXTAnswer(const std::string& answer, std::vector<std::string>* out);
 int ParseAddrAnswer(const std::string& answer, int family,
                     std::vector<std::string>* out);
 // The PTR targets for `ip` (its text form) in answer order, without the
-// trailing dot; empty names are dropped.
+// trailing dot; empty names and names with escaped bytes are dropped.
 int ParsePTRAnswer(const std::string& ip, const std::string& answer,
                    std::vector<std::string>* out);
 
