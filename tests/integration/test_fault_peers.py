@@ -1,8 +1,9 @@
 """Fault: peers that stall, reset, or send TLS garbage.
 
-Incoming, against the real daemon (no --testing__dns_addr: the system resolver and
-the hosts file serve it), while misbehaving clients hold or break their
-connections:
+Incoming, against the real daemon started without --testing__dns_addr
+(its resolver is set up from the system's configuration; the null sender
+keeps SPF, and so any query, out of it), while misbehaving clients hold or
+break their connections:
 
   * clients that stall (silent after connecting, half a command, half a
     DATA body) hold nothing but their own connection: a normal client's
@@ -39,7 +40,7 @@ def send_mail(port, subject):
     cl = RawClient(port)
     assert cl.reply()[0].startswith("220")
     assert cl.do("EHLO client").startswith("250")
-    assert cl.do("MAIL FROM:<a@far>").startswith("250")
+    assert cl.do("MAIL FROM:<>").startswith("250")
     assert cl.do("RCPT TO:<user@testserver>").startswith("250")
     assert cl.do("DATA").startswith("354")
     reply = cl.do(f"Subject: {subject}\r\n\r\nbody\r\n.")
@@ -55,19 +56,20 @@ def reset(cl):
     cl.sock.close()
 
 
-def closed_within(cl, seconds):
-    """Reads until EOF; returns how long that took (or None if it did
-    not come within `seconds`)."""
+def read_to_close(cl, seconds):
+    """Reads until EOF; returns (how long that took, or None if it did not
+    come within `seconds`; what was read)."""
     cl.sock.settimeout(seconds)
     t0 = time.monotonic()
+    data = cl.buf
     try:
-        while cl.sock.recv(4096):
-            pass
+        while chunk := cl.sock.recv(4096):
+            data += chunk
     except socket.timeout:
-        return None
+        return None, data
     except ConnectionResetError:
         pass
-    return time.monotonic() - t0
+    return time.monotonic() - t0, data
 
 
 def test_stalls_resets_and_tls_garbage(chasquid_factory):
@@ -88,7 +90,7 @@ def test_stalls_resets_and_tls_garbage(chasquid_factory):
     half_data = RawClient(c.smtp_port)
     assert half_data.reply()[0].startswith("220")
     half_data.do("EHLO x")
-    assert half_data.do("MAIL FROM:<a@far>").startswith("250")
+    assert half_data.do("MAIL FROM:<>").startswith("250")
     assert half_data.do("RCPT TO:<user@testserver>").startswith("250")
     assert half_data.do("DATA").startswith("354")
     half_data.send("Subject: stalled\r\n\r\nnever finished\r\n")
@@ -96,19 +98,20 @@ def test_stalls_resets_and_tls_garbage(chasquid_factory):
     t0 = time.monotonic()
     assert send_mail(c.smtp_port, "during-stalls").startswith("250 2.0.0")
     during_stalls = time.monotonic() - t0
+    print(f"mail during 3 stalls: {during_stalls:.2f} s")
     assert during_stalls < 5, during_stalls
 
     # 2. Resets: mid-dialog and mid-DATA.
     for _ in range(5):
         cl = RawClient(c.smtp_port)
         cl.reply()
-        cl.send("EHLO x\r\nMAIL FROM:<a@far>\r\n")
+        cl.send("EHLO x\r\nMAIL FROM:<>\r\n")
         reset(cl)
     for _ in range(5):
         cl = RawClient(c.smtp_port)
         cl.reply()
         cl.do("EHLO x")
-        cl.do("MAIL FROM:<a@far>")
+        cl.do("MAIL FROM:<>")
         cl.do("RCPT TO:<user@testserver>")
         cl.do("DATA")
         cl.send("Subject: reset\r\n\r\n" + "x" * 10000 + "\r\n")
@@ -120,22 +123,24 @@ def test_stalls_resets_and_tls_garbage(chasquid_factory):
     cl.do("EHLO x")
     assert cl.do("STARTTLS").startswith("220 2.0.0")
     cl.send(b"\x16\x03\x01\x00\x05hello, this is no ClientHello\r\n")
-    assert cl.reply()[0].startswith("554 5.5.0 Error in TLS handshake")
-    took = closed_within(cl, 10)
+    # A TLS alert record, then the reply in plain text, then the close.
+    took, data = read_to_close(cl, 10)
+    assert b"554 5.5.0 Error in TLS handshake" in data, data
     assert took is not None and took < 2, took
     cl = RawClient(c.smtp_port)
     cl.reply()
     cl.do("EHLO x")
     assert cl.do("STARTTLS").startswith("220 2.0.0")
     cl.sock.shutdown(socket.SHUT_WR)
-    assert cl.reply()[0].startswith("554 5.5.0 Error in TLS handshake")
-    took = closed_within(cl, 10)
+    took, data = read_to_close(cl, 10)
+    assert b"554 5.5.0 Error in TLS handshake" in data, data
     # The command timeout is a minute: this is the connection ending.
     assert took is not None and took < 2, took
+    print(f"STARTTLS then hang-up: closed in {took:.3f} s")
     # Implicit TLS: garbage instead of a ClientHello.
     cl = RawClient(c.submission_tls_port)
     cl.send(b"EHLO this is not TLS\r\n")
-    took = closed_within(cl, 10)
+    took, _ = read_to_close(cl, 10)
     assert took is not None and took < 2, took
 
     wait_for(lambda: c.var("chasquid/smtpIn/responseCodeCount", "554") >=
@@ -185,6 +190,8 @@ def test_outgoing_peers_reset_and_send_garbage(chasquid_factory, tmp_path):
                 wait_for(lambda: peer.messages, timeout=30,
                          what=f"delivery after the peer's {mode}")
                 assert peer.misbehaved == 2
+                print(f"{mode}: delivered after {peer.connections} "
+                      f"connections")
                 assert len(peer.messages) == 1, peer.messages
                 assert f"body-{mode}".encode() in peer.messages[0][2]
                 # Still serving: a session on the submission port works.
