@@ -17,6 +17,7 @@
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -44,7 +45,11 @@ std::string Session(uint16_t port, const uint8_t* data, size_t size) {
     pollfd p{fd, POLLIN, 0};
     if (!closed_write) p.events |= POLLOUT;
     // The server's command timeout is a minute; it must not need one here.
-    if (poll(&p, 1, 30000) != 1) abort();
+    if (poll(&p, 1, 30000) != 1) {
+      fprintf(stderr, "session_fuzz: no close after 30 s (sent %zu of %zu"
+              " bytes); the server wrote:\n%s\n", off, size, out.c_str());
+      abort();
+    }
     if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = recv(fd, buf, sizeof(buf), 0);
       if (n <= 0) break;  // Closed (or reset after our last bytes).
