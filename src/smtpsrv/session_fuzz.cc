@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -41,17 +43,24 @@ std::string Session(uint16_t port, const uint8_t* data, size_t size) {
   char buf[8192];
   size_t off = 0;
   bool closed_write = false;
+  // The server's command timeout is a minute; it must not need one here.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (true) {
     pollfd p{fd, POLLIN, 0};
     if (!closed_write) p.events |= POLLOUT;
-    // The server's command timeout is a minute; it must not need one here.
-    if (poll(&p, 1, 30000) != 1) {
+    int r = poll(&p, 1, 1000);
+    // libFuzzer's timeout alarm interrupts poll now and then: not an end.
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) abort();
+    if (r == 0) {
+      if (std::chrono::steady_clock::now() < deadline) continue;
       fprintf(stderr, "session_fuzz: no close after 30 s (sent %zu of %zu"
               " bytes); the server wrote:\n%s\n", off, size, out.c_str());
       abort();
     }
     if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = recv(fd, buf, sizeof(buf), 0);
+      ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       if (n <= 0) break;  // Closed (or reset after our last bytes).
       out.append(buf, static_cast<size_t>(n));
       continue;
@@ -59,7 +68,8 @@ std::string Session(uint16_t port, const uint8_t* data, size_t size) {
     if (p.revents & POLLOUT) {
       ssize_t n = send(fd, data + off, size - off, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) off += static_cast<size_t>(n);
-      if (n < 0 && errno != EAGAIN) off = size;  // The server hung up.
+      // Otherwise the server hung up.
+      if (n < 0 && errno != EAGAIN && errno != EINTR) off = size;
       if (off == size) {
         shutdown(fd, SHUT_WR);
         closed_write = true;
