@@ -1,6 +1,7 @@
 #include "base/strings.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -111,12 +112,17 @@ Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view orig) {
   if (s.empty()) return invalid();
   long double total = 0;
   while (!s.empty()) {
-    size_t i = 0;
-    std::string num;
-    while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) {
-      num += s[i++];
+    // Go's form: digits, then optionally '.' and more digits, with at
+    // least one digit in all. A second '.' starts the unit, which is then
+    // missing ("1.2.3s"), as in Go.
+    size_t i = 0, digits = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') i++, digits++;
+    if (i < s.size() && s[i] == '.') {
+      i++;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') i++, digits++;
     }
-    if (num.empty() || num == ".") return invalid();
+    if (digits == 0) return invalid();
+    std::string num(s.substr(0, i));
     s.remove_prefix(i);
     size_t u = 0;
     while (u < s.size() && s[u] != '.' && !(s[u] >= '0' && s[u] <= '9')) u++;
@@ -135,7 +141,9 @@ Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view orig) {
     else
       return Status::Error("time: unknown unit " + GoQuote(unit) +
                            " in duration " + GoQuote(orig));
-    total += std::stold(num) * mult;
+    // strtold, not std::stold: a thousand digits overflow to infinity
+    // (caught below) instead of throwing out of the config loader.
+    total += std::strtold(num.c_str(), nullptr) * mult;
   }
   if (total > 9.2e18L) return invalid();
   auto ns = static_cast<int64_t>(std::llround(total));

@@ -130,6 +130,22 @@ TEST(DurationTest, Parse) {
   EXPECT_FALSE(ParseGoDuration("abc").ok());
 }
 
+// Found by config_fuzz: these threw out of std::stold and ended the process
+// (give_up_send_after is parsed at start-up).
+TEST(DurationTest, MalformedNumbersAreErrors) {
+  auto dots = ParseGoDuration("......s");
+  ASSERT_FALSE(dots.ok());
+  EXPECT_EQ(dots.status().message(), "time: invalid duration \"......s\"");
+  EXPECT_FALSE(ParseGoDuration(".s").ok());
+  EXPECT_FALSE(ParseGoDuration(std::string(5000, '9') + "s").ok());
+  auto two = ParseGoDuration("1.2.3s");
+  ASSERT_FALSE(two.ok());
+  EXPECT_EQ(two.status().message(),
+            "time: missing unit in duration \"1.2.3s\"");
+  EXPECT_EQ(*ParseGoDuration(".5s"), milliseconds(500));
+  EXPECT_EQ(*ParseGoDuration("5.s"), seconds(5));
+}
+
 TEST(DurationTest, Format) {
   EXPECT_EQ(FormatGoDuration(seconds(30)), "30s");
   EXPECT_EQ(FormatGoDuration(milliseconds(50)), "50ms");

@@ -27,6 +27,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "base/log.h"
+#include "dns/answers.h"
 #include "dns/dns.h"
 #include "metrics/metrics.h"
 
@@ -282,17 +283,10 @@ class CaresResolver : public Resolver {
     auto [status, answer] = co_await Query(name, ns_t_mx);
     if (status == ARES_ENODATA) co_return std::vector<MX>{};
     if (status != ARES_SUCCESS) co_return QueryError(name, status);
-    ares_mx_reply* reply = nullptr;
-    status = ares_parse_mx_reply(Bytes(answer), answer.size(), &reply);
+    std::vector<MX> mxs;
+    status = ParseMXAnswer(answer, &mxs);
     if (status == ARES_ENODATA) co_return std::vector<MX>{};
     if (status != ARES_SUCCESS) co_return QueryError(name, status);
-    std::vector<MX> mxs;
-    for (auto* r = reply; r; r = r->next) {
-      std::string host = r->host ? r->host : "";
-      if (!host.empty() && host.back() == '.') host.pop_back();
-      mxs.push_back(MX{host, r->priority});
-    }
-    ares_free_data(reply);
     co_return mxs;
   }
 
@@ -326,12 +320,13 @@ class CaresResolver : public Resolver {
     const std::string& a4 = std::get<1>(q4);
     const std::string& a6 = std::get<1>(q6);
     bool any_ok = false;
+    // An answer that does not parse adds nothing, as before.
     if (s4 == ARES_SUCCESS) {
-      AppendAddrs<ares_addrttl>(a4, AF_INET, &ips);
+      (void)ParseAddrAnswer(a4, AF_INET, &ips);
       any_ok = true;
     }
     if (s6 == ARES_SUCCESS) {
-      AppendAddrs<ares_addr6ttl>(a6, AF_INET6, &ips);
+      (void)ParseAddrAnswer(a6, AF_INET6, &ips);
       any_ok = true;
     }
     if (any_ok || s4 == ARES_ENODATA || s6 == ARES_ENODATA) co_return ips;
@@ -346,7 +341,7 @@ class CaresResolver : public Resolver {
     if (status == ARES_ENODATA) co_return std::vector<std::string>{};
     if (status != ARES_SUCCESS) co_return QueryError(*rev, status);
     std::vector<std::string> names;
-    ParsePTR(ip, answer, &names);
+    (void)ParsePTRAnswer(ip, answer, &names);
     co_return names;
   }
 
@@ -355,20 +350,10 @@ class CaresResolver : public Resolver {
     auto [status, answer] = co_await Query(name, ns_t_txt);
     if (status == ARES_ENODATA) co_return std::vector<std::string>{};
     if (status != ARES_SUCCESS) co_return QueryError(name, status);
-    ares_txt_ext* reply = nullptr;
-    status = ares_parse_txt_reply_ext(Bytes(answer), answer.size(), &reply);
+    std::vector<std::string> txts;
+    status = ParseTXTAnswer(answer, &txts);
     if (status == ARES_ENODATA) co_return std::vector<std::string>{};
     if (status != ARES_SUCCESS) co_return QueryError(name, status);
-    std::vector<std::string> txts;
-    for (auto* r = reply; r; r = r->next) {
-      std::string part(reinterpret_cast<char*>(r->txt), r->length);
-      if (r->record_start || txts.empty()) {
-        txts.push_back(std::move(part));
-      } else {
-        txts.back() += part;
-      }
-    }
-    ares_free_data(reply);
     co_return txts;
   }
 
@@ -381,62 +366,6 @@ class CaresResolver : public Resolver {
     bool reading = false, writing = false;
     bool alive = true;
   };
-
-  static const unsigned char* Bytes(const std::string& s) {
-    return reinterpret_cast<const unsigned char*>(s.data());
-  }
-
-  template <typename T>
-  static void AppendAddrs(const std::string& answer, int family,
-                          std::vector<std::string>* out) {
-    T addrs[64];
-    int n = 64;
-    int rc;
-    if constexpr (std::is_same_v<T, ares_addrttl>) {
-      rc = ares_parse_a_reply(Bytes(answer), answer.size(), nullptr, addrs,
-                              &n);
-    } else {
-      rc = ares_parse_aaaa_reply(Bytes(answer), answer.size(), nullptr,
-                                 addrs, &n);
-    }
-    if (rc != ARES_SUCCESS) return;
-    char text[INET6_ADDRSTRLEN];
-    for (int i = 0; i < n; i++) {
-      const void* a;
-      if constexpr (std::is_same_v<T, ares_addrttl>) {
-        a = &addrs[i].ipaddr;
-      } else {
-        a = &addrs[i].ip6addr;
-      }
-      if (inet_ntop(family, a, text, sizeof(text))) {
-        out->push_back(text);
-      }
-    }
-  }
-
-  // The PTR targets in `answer`, in answer order. ares_parse_ptr_reply
-  // lists every PTR name in h_aliases (h_name is only the last one).
-  static void ParsePTR(const std::string& ip, const std::string& answer,
-                       std::vector<std::string>* out) {
-    unsigned char addr[sizeof(in6_addr)];
-    int family = AF_INET, len = sizeof(in_addr);
-    if (inet_pton(AF_INET, ip.c_str(), addr) != 1) {
-      inet_pton(AF_INET6, ip.c_str(), addr);
-      family = AF_INET6;
-      len = sizeof(in6_addr);
-    }
-    hostent* host = nullptr;
-    if (ares_parse_ptr_reply(Bytes(answer), answer.size(), addr, len,
-                             family, &host) != ARES_SUCCESS) {
-      return;
-    }
-    for (char** a = host->h_aliases; a && *a; a++) {
-      std::string n = *a;
-      if (!n.empty() && n.back() == '.') n.pop_back();
-      if (!n.empty()) out->push_back(n);
-    }
-    ares_free_hostent(host);
-  }
 
   // On the strand.
   std::vector<std::string> FromHostsFile(const std::string& name) {

@@ -50,6 +50,15 @@ struct Reply {
   Values values;
 };
 
+// An error text as one reply line: a handler's error may quote what the
+// request carried (decoded, so CR and LF are possible), and a line break
+// would end the reply early and leave the rest to be read as garbage.
+std::string OneLine(std::string s) {
+  std::replace(s.begin(), s.end(), '\r', ' ');
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s;
+}
+
 }  // namespace
 
 std::string EncodeValues(const Values& v) {
@@ -146,7 +155,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       resp = "500 unknown method";
       calls->Add("unknown:error");
     } else if (auto vals = DecodeValues(args); !vals.ok()) {
-      resp = "500 " + vals.status().message();
+      resp = "500 " + OneLine(vals.status().message());
       calls->Add(method + ":error");
     } else {
       Handler h = it->second;
@@ -161,7 +170,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         calls->Add(method + ":ok");
       } else {
         tr.Error(rep.status.message());
-        resp = "500 " + rep.status.message();
+        resp = "500 " + OneLine(rep.status.message());
         calls->Add(method + ":error");
       }
     }

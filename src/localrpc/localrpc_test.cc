@@ -36,6 +36,9 @@ TEST(ServerTest, RoundTrip) {
   Server srv(io.get_executor(), &pool);
   srv.Register("Echo", [](const Values& args) -> Result<Values> {
     if (Get(args, "Fail") == "yes") return Status::Error("does not exist");
+    if (!Get(args, "Quote").empty()) {
+      return Status::Error("no item " + Get(args, "Quote"));
+    }
     return Values{{"Got", Get(args, "Address")}, {"Got", "second"}};
   });
   srv.Register("Big", [](const Values&) -> Result<Values> {
@@ -53,6 +56,11 @@ TEST(ServerTest, RoundTrip) {
   r = Call(path, "Echo", {{"Fail", "yes"}});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "does not exist");
+  // An error that quotes the request stays one reply line (the request's
+  // values are decoded: CR and LF can be in them).
+  r = Call(path, "Echo", {{"Quote", "x\r\n200 Got=forged"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "no item x  200 Got=forged");
   r = Call(path, "Nope", {});
   EXPECT_EQ(r.status().message(), "unknown method");
   r = Call(dir + "/missing", "Echo", {});
@@ -60,7 +68,7 @@ TEST(ServerTest, RoundTrip) {
                                       "/missing: connect: no such file or "
                                       "directory");
   EXPECT_EQ(calls->Value("Echo:ok"), 1);
-  EXPECT_EQ(calls->Value("Echo:error"), 1);
+  EXPECT_EQ(calls->Value("Echo:error"), 2);
   EXPECT_EQ(calls->Value("unknown:error"), 1);
 
   // A reply far longer than a request line still arrives whole.

@@ -298,8 +298,17 @@ Result<std::shared_ptr<Item>> Unmarshal(const std::string& text) {
   for (const auto& pr : m.rcpt()) {
     Recipient r;
     r.address = pr.address();
-    r.type = static_cast<Recipient::Type>(pr.type());
-    r.status = static_cast<Recipient::Status>(pr.status());
+    // A number outside the enum (a newer writer, or a corrupt file) is
+    // read as what Marshal writes for it, EMAIL and PENDING, so that the
+    // item behaves the same before and after its next write: an unknown
+    // status kept as is counted as neither pending nor sent, and its
+    // recipient failed without an attempt (found by item_fuzz).
+    r.type = pr.type() == 1   ? Recipient::Type::kPipe
+             : pr.type() == 2 ? Recipient::Type::kForward
+                              : Recipient::Type::kEmail;
+    r.status = pr.status() == 1   ? Recipient::Status::kSent
+               : pr.status() == 2 ? Recipient::Status::kFailed
+                                  : Recipient::Status::kPending;
     r.last_failure_message = pr.last_failure_message();
     r.original_address = pr.original_address();
     r.via.assign(pr.via().begin(), pr.via().end());

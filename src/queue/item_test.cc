@@ -206,5 +206,20 @@ TEST(ItemTest, SpooledItemMarshalsToTheSameBytes) {
   std::filesystem::remove_all(dir);
 }
 
+// Found by item_fuzz: numbers outside the enums load as what Marshal
+// writes for them, so the item means the same after its next write.
+TEST(ItemTest, UnknownEnumNumbersLoadAsEmailAndPending) {
+  auto it = Unmarshal(
+      "ID: \"x\"\nrcpt: { address: \"a@b\" type: 123456789 status: 7 }\n");
+  ASSERT_TRUE(it.ok()) << it.status().message();
+  ASSERT_EQ((*it)->rcpt.size(), 1u);
+  EXPECT_EQ((*it)->rcpt[0].type, Recipient::Type::kEmail);
+  EXPECT_EQ((*it)->rcpt[0].status, Recipient::Status::kPending);
+  std::string out = Marshal(**it, (*it)->rcpt);
+  auto again = Unmarshal(out);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(Marshal(**again, (*again)->rcpt), out);
+}
+
 }  // namespace
 }  // namespace chasquid::queue

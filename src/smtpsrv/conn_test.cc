@@ -365,6 +365,33 @@ TEST(ConnTest, StartTlsThenAuthPlain) {
                                "auth succeeded for user@testserver")));
 }
 
+// A failed handshake ends the connection at once, whether the client sent
+// garbage or hung up (which used to leave the connection waiting for the
+// command timeout: the handshake had already read the EOF).
+TEST(ConnTest, FailedStartTlsHandshakeCloses) {
+  TestServer s;
+  Client c(s.port(Mode::kSmtp));
+  c.Reply();
+  c.Do("EHLO x");
+  EXPECT_EQ(c.Do("STARTTLS"),
+            "220 2.0.0 You experience a strange sense of peace");
+  c.Send("this is not a TLS ClientHello\r\n");
+  EXPECT_THAT(c.Reply(), StartsWith("554 5.5.0 Error in TLS handshake: "));
+  EXPECT_TRUE(c.Closed());
+
+  Client c2(s.port(Mode::kSmtp));
+  c2.Reply();
+  c2.Cmd("EHLO x");
+  c2.Cmd("STARTTLS");
+  c2.HalfClose();
+  EXPECT_EQ(c2.Reply().substr(0, 4), "250-");
+  EXPECT_EQ(c2.Reply(), "220 2.0.0 You experience a strange sense of peace");
+  EXPECT_THAT(c2.Reply(), StartsWith("554 5.5.0 Error in TLS handshake: "));
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c2.Closed());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
 TEST(ConnTest, StartTlsTwiceAndUnknownMechanism) {
   TestServer s;
   int64_t tls = GetVars().tls_count->Value("tls");

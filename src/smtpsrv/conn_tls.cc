@@ -88,6 +88,12 @@ net::awaitable<Conn::Reply> Conn::StartTls() {
   task_.SetState("TLS handshake");
   s = co_await Handshake();
   if (!s.ok()) {
+    // Nothing useful can follow a failed handshake, and its read may have
+    // taken the client's EOF: reading again would wait for an edge that
+    // already came, holding the connection until the command timeout
+    // (found by session_fuzz). Go's chasquid ends here too, on its next
+    // read of the broken TLS connection.
+    close_after_reply_ = true;
     co_return Reply{554, "5.5.0 Error in TLS handshake: " + s.message()};
   }
   // Everything before STARTTLS is forgotten (RFC 3207 §4.2), except the

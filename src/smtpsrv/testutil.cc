@@ -31,6 +31,11 @@ std::vector<FakeQueue::Msg> FakeQueue::Messages() const {
   return msgs_;
 }
 
+void FakeQueue::Clear() {
+  std::lock_guard<std::mutex> l(mu_);
+  msgs_.clear();
+}
+
 namespace {
 
 class CaptureSink : public maillog::Sink {
@@ -113,6 +118,11 @@ TestServer::~TestServer() {
   pool_.join();
 }
 
+void TestServer::ClearMaillog() {
+  std::lock_guard<std::mutex> l(*lines_mu_);
+  lines_->clear();
+}
+
 uint16_t TestServer::port(Mode m) const {
   return srv_->local_endpoints().at(static_cast<int>(m)).port();
 }
@@ -132,6 +142,11 @@ Client::Client(uint16_t port) : sock_(io_) {
 }
 
 Client::~Client() = default;
+
+void Client::HalfClose() {
+  boost::system::error_code ec;
+  sock_.shutdown(net::ip::tcp::socket::shutdown_send, ec);
+}
 
 void Client::Send(const std::string& raw) {
   boost::system::error_code ec;

@@ -37,6 +37,7 @@ class FakeQueue : public queue::Queue {
       std::shared_ptr<const std::string> data) override;
   size_t Len() const override;
   std::vector<Msg> Messages() const;
+  void Clear();  // Forgets what it kept (a fuzzer's long runs).
   std::atomic<bool> fail{false};
 
  private:
@@ -57,6 +58,7 @@ class TestServer {
   uint16_t port(Mode m) const;
   FakeQueue& queue() { return queue_; }
   std::vector<std::string> maillog() const;  // Lines so far.
+  void ClearMaillog();
   Server& server() { return *srv_; }
 
  private:
@@ -89,6 +91,8 @@ class Client {
   }
   // True if the server closed the connection (EOF on the next read).
   bool Closed();
+  // Shuts down our sending side (the server reads EOF).
+  void HalfClose();
   // STARTTLS handshake (after the 220 was read); false on failure.
   bool StartTls(const std::string& sni = "testserver");
   // For implicit TLS listeners.

@@ -12,6 +12,7 @@ import smtplib
 import socket
 import socketserver
 import ssl
+import struct
 import subprocess
 import threading
 
@@ -155,11 +156,19 @@ class SMTPPeer:
     `starttls_reply`: advertise STARTTLS but refuse it with this reply.
     `tls_enabled` can be switched off and on while serving (a peer that
     loses its TLS set-up).
+    `misbehave`, for the first `misbehave_times` connections: "reset"
+    (an RST after the client's MAIL), "tls_garbage" (accepts STARTTLS,
+    then sends bytes that are no TLS record and hangs up), "garbage"
+    (binary junk instead of a greeting, then a hang-up).
     """
 
     def __init__(self, port, certfile=None, keyfile=None, stall_at=None,
-                 rcpt_reply="250 ok", starttls_reply=None, host="127.0.0.1"):
+                 rcpt_reply="250 ok", starttls_reply=None, host="127.0.0.1",
+                 misbehave=None, misbehave_times=0):
         self.port = port
+        self.misbehave = misbehave
+        self.misbehave_times = misbehave_times
+        self.misbehaved = 0
         self.starttls_reply = starttls_reply
         self.tls_enabled = True
         self.stalled = 0
@@ -197,6 +206,14 @@ class SMTPPeer:
             f.write(line.encode() + b"\r\n")
             f.flush()
 
+        bad = None
+        if self.misbehave and self.misbehaved < self.misbehave_times:
+            self.misbehaved += 1
+            bad = self.misbehave
+        if bad == "garbage":
+            f.write(b"\x00\xff\xfe junk \x1b[2J\r\n\x00")
+            f.flush()
+            return
         send("220 peer ESMTP")
         mail_from, rcpts = None, []
         while True:
@@ -220,6 +237,17 @@ class SMTPPeer:
                     send(e)
             elif verb == "STARTTLS" and self.starttls_reply:
                 send(self.starttls_reply)
+            elif verb == "STARTTLS" and offers_tls and bad == "tls_garbage":
+                send("220 go ahead")
+                f.write(b"\x15\x03\x03\x00\x02this is no TLS record\r\n")
+                f.flush()
+                return
+            elif verb == "MAIL" and bad == "reset":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                struct.pack("ii", 1, 0))
+                f.close()  # The file holds the socket open until closed.
+                sock.close()
+                return
             elif verb == "STARTTLS" and offers_tls:
                 send("220 go ahead")
                 try:
