@@ -26,6 +26,7 @@
 #include "courier/mda.h"
 #include "courier/options.h"
 #include "courier/smtp.h"
+#include "tlsrpt/tlsrpt.h"
 #include "daemon/cert_reload.h"
 #include "daemon/daemon.h"
 #include "daemon/flags.h"
@@ -84,6 +85,7 @@ void RegisterBuildVars(std::vector<std::string> args) {
   metrics::RegisterBuildInfo(version::Version(), version::SourceDateStr());
   metrics::RegisterLatencyMetrics();
   courier::RegisterSmtpOutVars();
+  tlsrpt::RegisterVars();
 }
 
 // Runs `io` on one thread per core (at least two), this one included.

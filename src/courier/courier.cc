@@ -8,4 +8,11 @@ net::awaitable<Status> Courier::Forward(
   co_return Status::Permanent("forwarding not supported by this courier");
 }
 
+net::awaitable<Status> Courier::DeliverRequireTls(
+    std::string from, std::string to,
+    std::shared_ptr<const std::string> data) {
+  auto d = Deliver(std::move(from), std::move(to), std::move(data));
+  co_return co_await std::move(d);
+}
+
 }  // namespace chasquid::courier

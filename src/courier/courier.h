@@ -33,6 +33,15 @@ class Courier {
   virtual net::awaitable<Status> Forward(
       std::string from, std::string to, std::vector<std::string> servers,
       std::shared_ptr<const std::string> data);
+
+  // Ours (RFC 8689 REQUIRETLS): delivery of a message whose sender asked
+  // for validated TLS on every hop. The SMTP courier relays it only to an
+  // MX whose TLS a policy validated and that takes REQUIRETLS on, else
+  // fails permanently with 5.7.30. The default is Deliver: local delivery
+  // is the last hop, where the requirement ends.
+  virtual net::awaitable<Status> DeliverRequireTls(
+      std::string from, std::string to,
+      std::shared_ptr<const std::string> data);
 };
 
 }  // namespace chasquid::courier

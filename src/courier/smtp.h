@@ -22,6 +22,7 @@
 #include "dns/dns.h"
 #include "domaininfo/domaininfo.h"
 #include "sts/policy.h"
+#include "tlsrpt/tlsrpt.h"
 
 namespace chasquid::courier {
 
@@ -42,6 +43,9 @@ struct SmtpOptions {
       std::chrono::minutes(10);
   // Local addresses to connect from (config outgoing_source_ipv4/6).
   SourceAddrs source;
+  // Ours: where each session's TLS outcome is recorded for TLS reporting
+  // (RFC 8460); null: counted only. Must outlive the courier.
+  tlsrpt::Recorder* tlsrpt = nullptr;
 };
 
 // Thread-safe: each call uses its own connection; shared state is the
@@ -56,9 +60,19 @@ class SmtpCourier : public Courier {
   net::awaitable<Status> Forward(
       std::string from, std::string to, std::vector<std::string> servers,
       std::shared_ptr<const std::string> data) override;
+  // Ours: RFC 8689 (courier.h).
+  net::awaitable<Status> DeliverRequireTls(
+      std::string from, std::string to,
+      std::shared_ptr<const std::string> data) override;
 
  private:
   struct Attempt;
+  net::awaitable<Status> DeliverWith(std::string from, std::string to,
+                                     std::shared_ptr<const std::string> data,
+                                     bool require_tls);
+  // Records one session's TLS outcome (counters and opts_.tlsrpt).
+  void RecordTls(const Attempt& a, const std::string& host, bool offered,
+                 SSL* ssl, bool verified);
   net::awaitable<Status> TryHost(Attempt& a, std::string host);
   net::awaitable<Status> TryHostOnce(Attempt& a, std::string host,
                                      bool allow_tls, bool* tls_failed);

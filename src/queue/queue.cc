@@ -23,6 +23,7 @@
 #include "metrics/latency.h"
 #include "metrics/metrics.h"
 #include "nettrace/trace.h"
+#include "tlsrpt/tlsrpt.h"
 #include "queue/dsn.h"
 #include "queue/item.h"
 #include "maillog/maillog.h"
@@ -252,6 +253,14 @@ std::string DiskQueue::TakeSpare() {
 net::awaitable<Result<std::string>> DiskQueue::Put(
     std::string from, std::vector<std::string> to,
     std::shared_ptr<const std::string> data) {
+  auto put = PutWithOptions(std::move(from), std::move(to), std::move(data),
+                            PutOptions{});
+  co_return co_await std::move(put);
+}
+
+net::awaitable<Result<std::string>> DiskQueue::PutWithOptions(
+    std::string from, std::vector<std::string> to,
+    std::shared_ptr<const std::string> data, PutOptions put_opts) {
   nettrace::Trace tr("Queue.Put", from);
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -266,6 +275,8 @@ net::awaitable<Result<std::string>> DiskQueue::Put(
   item->from = std::move(from);
   item->data = std::move(data);
   item->created_at = system_clock::now();
+  item->require_tls = put_opts.require_tls;
+  if (item->require_tls) tr.Debugf("REQUIRETLS");
   // Alias hooks may take seconds and the fsync milliseconds: both run on
   // the queue's pool, in one hop. The item is durable when this returns.
   // (A named lambda: GCC 12 destroys a temporary lambda argument of a
@@ -394,6 +405,15 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
       if (opts_.remote) {
         std::string from = RewriteSender(item->from, r.original_address);
         std::vector<std::string> via = r.via;
+        if (item->require_tls) {
+          // RFC 8689 §5: the servers a "via" alias names are validated by
+          // neither MTA-STS nor DANE, so the message may not go there.
+          tlsrpt::RequireTlsCount()->Add("bounced");
+          s = Status::Permanent(
+              "5.7.30 REQUIRETLS support required (forwarding via the "
+              "alias's servers cannot validate TLS)");
+          break;
+        }
         s = co_await opts_.remote->Forward(std::move(from), std::move(to),
                                            std::move(via), std::move(data));
       } else {
@@ -416,8 +436,13 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
         deliver_attempts->Add("email:remote");
         if (opts_.remote) {
           std::string from = RewriteSender(item->from, r.original_address);
-          s = co_await opts_.remote->Deliver(std::move(from), std::move(to),
-                                             std::move(data));
+          if (item->require_tls) {
+            s = co_await opts_.remote->DeliverRequireTls(
+                std::move(from), std::move(to), std::move(data));
+          } else {
+            s = co_await opts_.remote->Deliver(std::move(from), std::move(to),
+                                               std::move(data));
+          }
         } else {
           s = Status::Transient("remote delivery not available");
         }

@@ -50,6 +50,24 @@ class Queue {
       std::string from, std::vector<std::string> to,
       std::shared_ptr<const std::string> data) = 0;
 
+  // Ours: what an envelope carries beyond chasquid's from, to and data.
+  struct PutOptions {
+    bool require_tls = false;  // RFC 8689 REQUIRETLS (MAIL FROM parameter).
+  };
+  // Put with options. The default ignores them when they are all off and
+  // refuses the message otherwise (a queue that cannot keep the flag must
+  // not accept a REQUIRETLS message).
+  virtual net::awaitable<Result<std::string>> PutWithOptions(
+      std::string from, std::vector<std::string> to,
+      std::shared_ptr<const std::string> data, PutOptions opts) {
+    // Inline, so that fakes need not link the disk queue.
+    if (opts.require_tls) {
+      co_return Status::Permanent("this queue cannot keep REQUIRETLS");
+    }
+    auto put = Put(std::move(from), std::move(to), std::move(data));
+    co_return co_await std::move(put);
+  }
+
   virtual size_t Len() const = 0;
 };
 
@@ -115,6 +133,9 @@ class DiskQueue : public Queue {
   net::awaitable<Result<std::string>> Put(
       std::string from, std::vector<std::string> to,
       std::shared_ptr<const std::string> data) override;
+  net::awaitable<Result<std::string>> PutWithOptions(
+      std::string from, std::vector<std::string> to,
+      std::shared_ptr<const std::string> data, PutOptions opts) override;
   size_t Len() const override;
 
   // The /debug/queue page (dump.cc): chasquid's layout, plus each item's

@@ -18,6 +18,7 @@
 #include "smtpsrv/conn.h"
 #include "smtpsrv/hook.h"
 #include "smtpsrv/vars.h"
+#include "tlsrpt/tlsrpt.h"
 
 namespace chasquid::smtpsrv {
 
@@ -188,8 +189,10 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
   std::string from = mail_from_;
   std::vector<std::string> to = rcpt_to_;
   auto msg = std::make_shared<const std::string>(std::move(data));
-  auto id = co_await deps_.queue->Put(std::move(from), std::move(to),
-                                      std::move(msg));
+  queue::Queue::PutOptions put_opts;
+  put_opts.require_tls = require_tls_;
+  auto id = co_await deps_.queue->PutWithOptions(
+      std::move(from), std::move(to), std::move(msg), put_opts);
   if (!id.ok()) {
     co_return Reply{451,
                     "4.3.0 Failed to queue message: " + id.status().message()};
@@ -197,6 +200,7 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
   tr_.Printf("Queued from " + mail_from_ + " to [" + Join(rcpt_to_) +
              "] - " + *id);
   MailLog().Queued(remote_addr_, mail_from_, rcpt_to_, *id);
+  if (require_tls_) tlsrpt::RequireTlsCount()->Add("accepted");
   CountSent();
   ResetEnvelope();
   co_return Reply{250, std::string("2.0.0 ") + Ascension()};
