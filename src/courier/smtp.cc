@@ -291,8 +291,9 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
     a.tr->Debugf("Insecure - NOT using TLS");
   }
   if (allow_tls) {
-    RecordTls(a, host, c->HasExtension("STARTTLS"), c->ssl(),
-              c->IsVerified());
+    // After STARTTLS the second EHLO no longer lists it.
+    bool offered = c->ssl() != nullptr || c->HasExtension("STARTTLS");
+    RecordTls(a, host, offered, c->ssl(), c->IsVerified());
   }
 
   if (!opts_.dinfo->OutgoingSecLevel(a.domain, level) && !a.tls_optional) {
