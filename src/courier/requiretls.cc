@@ -38,8 +38,9 @@ bool HasTlsRequiredNo(const std::string& data) {
 
 Status RequireTlsBounce(const std::string& why) {
   tlsrpt::RequireTlsCount()->Add("bounced");
-  return Status::Permanent("5.7.30 REQUIRETLS support required (" + why +
-                           ")");
+  return Status::Permanent(
+      std::string("5.7.30 REQUIRETLS support required (").append(why).append(
+          ")"));
 }
 
 tlsrpt::SessionResult TlsOutcome(const std::string& domain,
@@ -52,14 +53,13 @@ tlsrpt::SessionResult TlsOutcome(const std::string& domain,
   r.mx_host = mx;
   if (policy && policy->mode != "none") {
     r.policy_type = tlsrpt::PolicyType::kSts;
-    r.policy_strings.push_back("version: " + policy->version);
-    r.policy_strings.push_back("mode: " + policy->mode);
-    for (const auto& m : policy->mxs) r.policy_strings.push_back("mx: " + m);
+    r.policy_strings.push_back(std::string("version: ").append(policy->version));
+    r.policy_strings.push_back(std::string("mode: ").append(policy->mode));
+    for (const auto& m : policy->mxs) r.policy_strings.push_back(std::string("mx: ").append(m));
     r.policy_strings.push_back(
-        "max_age: " +
-        std::to_string(
+        std::string("max_age: ").append(std::to_string(
             std::chrono::duration_cast<std::chrono::seconds>(policy->max_age)
-                .count()));
+                .count())));
     r.mx_patterns = policy->mxs;
   }
   bool has_policy = r.policy_type != tlsrpt::PolicyType::kNoPolicyFound;

@@ -173,8 +173,8 @@ net::awaitable<Status> SmtpCourier::DeliverWith(
     }
   }
   if (a.require_tls && !a.Enforce()) {
-    Status s = RequireTlsBounce("no MTA-STS policy in enforce mode for " +
-                                a.domain);
+    Status s = RequireTlsBounce(
+        std::string("no MTA-STS policy in enforce mode for ").append(a.domain));
     tr.Error(s.message());
     co_return s;
   }
