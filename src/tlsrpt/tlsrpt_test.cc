@@ -29,8 +29,8 @@ SessionResult Failure(const std::string& domain, ResultType t,
   SessionResult r;
   r.policy_domain = domain;
   r.policy_type = PolicyType::kSts;
-  r.policy_strings = {"version: STSv1", "mode: enforce", "mx: " + mx};
-  r.mx_patterns = {mx};
+  r.policy_strings = {"version: STSv1", "mode: enforce", "mx: *.a.example"};
+  r.mx_patterns = {"*.a.example"};
   r.mx_host = mx;
   r.success = false;
   r.result = t;
