@@ -124,6 +124,9 @@ void Merge(const Config& src, Config* dst) {
   if (src.has_max_recipients_per_user_hour()) {
     dst->set_max_recipients_per_user_hour(src.max_recipients_per_user_hour());
   }
+  if (src.has_tls_reporting()) {
+    dst->mutable_tls_reporting()->MergeFrom(src.tls_reporting());
+  }
 }
 
 Result<Config> Load(const std::string& path, const std::string& overrides) {
