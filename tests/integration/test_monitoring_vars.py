@@ -66,6 +66,11 @@ OUR_VARS = {
     "chasquid/dns/queryResults": "map",
     "chasquid/dns/queryDuration": "histogram",
     "chasquid/localrpc/calls": "map",
+    # TLS reporting (RFC 8460) and REQUIRETLS (RFC 8689).
+    "chasquid/tlsrpt/failures": "map",
+    "chasquid/tlsrpt/successes": "map",
+    "chasquid/tlsrpt/reports": "map",
+    "chasquid/requireTls/messages": "map",
 }
 
 
