@@ -242,6 +242,7 @@ int Main(int argc, char** argv) {
                   : tc.from_address();
     ro.contact = tc.contact_info();
     ro.period = testing.tlsrpt_period;
+    ro.tls = client_tls;
     ro.put = [qp = q.get()](std::string from, std::vector<std::string> to,
                             std::shared_ptr<const std::string> data) {
       return qp->Put(std::move(from), std::move(to), std::move(data));

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "nettrace/trace.h"
+#include "tlsrpt/https.h"
 #include "tlsrpt/report.h"
 
 namespace chasquid::tlsrpt {
@@ -115,29 +116,47 @@ net::awaitable<void> Reporter::ReportDomain(DomainDay d) {
     co_return;
   }
 
+  int64_t start = DayStart(d.day);
+  std::string id = d.day + "." + RandomHex(8) + "@" + opts_.submitter;
+  ReportParams rp{opts_.submitter,
+                  opts_.contact.empty() ? opts_.from : opts_.contact, id,
+                  d.day + "T00:00:00Z", d.day + "T23:59:59Z"};
+  auto gz = Gzip(ReportJson(d, rp));
+  if (!gz.ok()) {
+    ReportCount()->Add("failed", static_cast<int64_t>(rua.size()));
+    tr.Error("gzip: " + gz.status().message());
+    co_return;
+  }
+
   std::vector<std::string> mailto;
   for (const auto& u : rua) {
     std::string a = MailtoAddress(u);
     if (!a.empty()) {
       mailto.push_back(a);
-    } else {
-      ReportCount()->Add("failed");
-      tr.Error("rua not served: " + u);
-      CLOG_ERROR("tlsrpt: " + d.domain + ": rua not served: " + u);
+      continue;
     }
+    if (opts_.tls && ParseHttpsUrl(u).ok()) {
+      std::string url = u;
+      std::string body = *gz;
+      auto post = HttpsPost(opts_.resolver, opts_.tls.get(), std::move(url),
+                            std::move(body), opts_.https_timeout);
+      Status ps = co_await std::move(post);
+      if (ps.ok()) {
+        ReportCount()->Add("sent");
+        tr.Printf("report " + id + " posted to " + u);
+      } else {
+        ReportCount()->Add("failed");
+        tr.Error("POST to " + u + ": " + ps.message());
+        CLOG_ERROR("tlsrpt: " + d.domain + ": POST to " + u + ": " +
+                   ps.message());
+      }
+      continue;
+    }
+    ReportCount()->Add("failed");
+    tr.Error("rua not served: " + u);
+    CLOG_ERROR("tlsrpt: " + d.domain + ": rua not served: " + u);
   }
   if (!mailto.empty()) {
-    int64_t start = DayStart(d.day);
-    std::string id = d.day + "." + RandomHex(8) + "@" + opts_.submitter;
-    ReportParams rp{opts_.submitter,
-                    opts_.contact.empty() ? opts_.from : opts_.contact, id,
-                    d.day + "T00:00:00Z", d.day + "T23:59:59Z"};
-    auto gz = Gzip(ReportJson(d, rp));
-    if (!gz.ok()) {
-      ReportCount()->Add("failed", static_cast<int64_t>(mailto.size()));
-      tr.Error("gzip: " + gz.status().message());
-      co_return;
-    }
     MailParams mp;
     mp.from = opts_.from;
     mp.to = mailto;
@@ -154,7 +173,8 @@ net::awaitable<void> Reporter::ReportDomain(DomainDay d) {
       size_t at = opts_.from.rfind('@');
       std::string from_domain =
           at == std::string::npos ? "" : opts_.from.substr(at + 1);
-      auto signed_n = co_await opts_.sign(std::move(from_domain), &mail);
+      auto sign_op = opts_.sign(std::move(from_domain), &mail);
+      auto signed_n = co_await std::move(sign_op);
       if (!signed_n.ok()) {
         tr.Error("DKIM signing: " + signed_n.status().message());
       } else if (*signed_n > 0) {
@@ -164,8 +184,8 @@ net::awaitable<void> Reporter::ReportDomain(DomainDay d) {
     auto data = std::make_shared<const std::string>(std::move(mail));
     std::string from = opts_.from;
     std::vector<std::string> to = mailto;
-    auto queued = co_await opts_.put(std::move(from), std::move(to),
-                                     std::move(data));
+    auto put_op = opts_.put(std::move(from), std::move(to), std::move(data));
+    auto queued = co_await std::move(put_op);
     if (!queued.ok()) {
       // Kept for the next run (the store drops days beyond its limit).
       ReportCount()->Add("failed", static_cast<int64_t>(mailto.size()));

@@ -2,9 +2,9 @@
 // ended (UTC), each domain recorded in the store, the domain's
 // `_smtp._tls.<domain>` TXT record is looked up; each `mailto:` rua gets
 // one report mail through the queue (DKIM-signed when the sending domain
-// has a key), then the day's record is forgotten. A domain without a
-// record is forgotten without a report. `https:` rua are not served yet:
-// each counts as a failed report and is logged.
+// has a key), each `https:` rua one POST (https.h), then the day's record
+// is forgotten. A domain without a record is forgotten without a report.
+// Other rua schemes count as failed reports and are logged.
 //
 // Counters: chasquid/tlsrpt/reports ("sent" per mailto rua queued,
 // "failed" otherwise). One trace per domain report (TLSRPT.Report).
@@ -18,6 +18,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include "base/status.h"
 #include "dns/dns.h"
@@ -46,6 +47,9 @@ struct ReporterOptions {
   std::function<net::awaitable<Result<int>>(std::string domain,
                                             std::string* data)>
       sign;
+  // The trusted roots for https: rua; null: those fail.
+  std::shared_ptr<net::ssl::context> tls;
+  std::chrono::steady_clock::duration https_timeout = std::chrono::minutes(1);
 };
 
 class Reporter {

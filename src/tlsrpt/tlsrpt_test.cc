@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tlsrpt/https.h"
 #include "tlsrpt/report.h"
 #include "tlsrpt/store.h"
 
@@ -114,6 +115,21 @@ TEST(TlsRptTest, ParseRecord) {
                                           "https://r/x"}));
   EXPECT_FALSE(ParseRecord("v=STSv1; id=1").ok());
   EXPECT_FALSE(ParseRecord("v=TLSRPTv1;").ok());
+}
+
+TEST(TlsRptTest, ParseHttpsUrl) {
+  auto u = ParseHttpsUrl("https://r.example:8443/a/b");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->host, "r.example");
+  EXPECT_EQ(u->port, "8443");
+  EXPECT_EQ(u->path, "/a/b");
+  u = ParseHttpsUrl("HTTPS://r.example");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->port, "443");
+  EXPECT_EQ(u->path, "/");
+  EXPECT_FALSE(ParseHttpsUrl("http://r.example/").ok());
+  EXPECT_FALSE(ParseHttpsUrl("https:///x").ok());
+  EXPECT_FALSE(ParseHttpsUrl("https://r.example:0/").ok());
 }
 
 TEST(TlsRptTest, GzipIsGzip) {

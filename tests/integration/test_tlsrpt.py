@@ -10,13 +10,16 @@ the schema of RFC 8460 §4.4, transcribed below."""
 import email
 import email.policy
 import gzip
+import http.server
 import json
 import os
+import ssl
+import threading
 
 import jsonschema
 import pytest
 
-from conftest import wait_for_port
+from conftest import free_port, wait_for_port
 from dkimutil import crlf, dkimpy_verify, keygen
 from dnsserver import DNSServer
 from remoteutil import CA, STSServer, env_with_ca, free_loopback_ip, \
@@ -122,6 +125,45 @@ def one_file_per_message(mbox):
             f'mail_delivery_agent_args: "cat > $(mktemp {mbox}/msg.XXXXXX)"\n')
 
 
+class ReportCollector:
+    """An HTTPS server on 127.0.0.1 that takes POSTed reports (RFC 8460
+    §5.4) and answers 200."""
+
+    def __init__(self, port, certfile, keyfile):
+        self.posts = []  # (path, content type, body)
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                outer.posts.append((self.path,
+                                    self.headers.get("Content-Type"),
+                                    self.rfile.read(n)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port),
+                                                     Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(certfile, keyfile)
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket,
+                                            server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 def reports(mbox):
     """{policy domain: [parsed report mails]} among B's deliveries."""
     out = {}
@@ -166,13 +208,21 @@ def test_reports_survive_restart_and_validate(chasquid_factory, tmp_path,
     dns.add("d.test", "MX", "10 mx.b.test")
     dns.add("_smtp._tls.b.test", "TXT",
             "v=TLSRPTv1; rua=mailto:reports@b.test")
+    # c.test also wants an HTTPS POST, and names a server that does not
+    # exist (a failed report).
+    https_port = free_port()
+    dns.add("rpt.b.test", "A", "127.0.0.1")
     dns.add("_smtp._tls.c.test", "TXT",
-            "v=TLSRPTv1; rua=mailto:reports@b.test,https://127.0.0.1/r")
+            "v=TLSRPTv1; rua=mailto:reports@b.test,"
+            f"https://rpt.b.test:{https_port}/tlsrpt,"
+            "https://nothere.b.test/x")
     policies = {"b.test": policy_text("enforce", "mx.b.test"),
                 "c.test": policy_text("enforce", "mx.c.test")}
     sts_cert = ca.issue(tmp_path / "sts", "mta-sts.b.test", "mta-sts.c.test")
     store = a.data_dir / "tlsrpt"
-    with STSServer(ip, *sts_cert, policies):
+    rpt_cert = ca.issue(tmp_path / "rpt", "rpt.b.test")
+    with STSServer(ip, *sts_cert, policies), \
+            ReportCollector(https_port, *rpt_cert) as collector:
         b.start(f"--testing__dns_addr={dns.addr}")
         wait_for_port(b.smtp_port)
         flags = [f"--testing__dns_addr={dns.addr}",
@@ -201,12 +251,21 @@ def test_reports_survive_restart_and_validate(chasquid_factory, tmp_path,
         a.start(*flags, "--testing__tlsrpt_period=1s", env=env_with_ca(ca))
         wait_until(lambda: {"b.test", "c.test"} <= set(reports(mbox_b)),
                    timeout=30, what="reports for b.test and c.test")
+        wait_until(lambda: collector.posts, what="the HTTPS report")
         # d.test published no record: forgotten without a report.
         wait_until(lambda: not (days[0] / "d.test").exists(),
                    what="d.test forgotten")
     assert "d.test" not in reports(mbox_b)
-    assert a.var("chasquid/tlsrpt/reports", "sent") >= 2
-    assert a.var("chasquid/tlsrpt/reports", "failed") >= 1  # The https rua.
+    assert a.var("chasquid/tlsrpt/reports", "sent") >= 3
+    assert a.var("chasquid/tlsrpt/reports", "failed") >= 1  # nothere.b.test
+
+    # The POSTed report: the same JSON, gzip'd, as RFC 8460 §5.4 says.
+    path, ctype, body = collector.posts[0]
+    assert (path, ctype) == ("/tlsrpt", "application/tlsrpt+gzip")
+    posted = json.loads(gzip.decompress(body))
+    jsonschema.validate(posted, SCHEMA,
+                        format_checker=jsonschema.FormatChecker())
+    assert posted["policies"][0]["policy"]["policy-domain"] == "c.test"
 
     for domain, mails in reports(mbox_b).items():
         raw, msg = mails[0]
