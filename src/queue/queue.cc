@@ -657,6 +657,15 @@ net::awaitable<bool> DiskQueue::SendDSN(std::shared_ptr<Item> item,
   DSNParams p;
   p.from = item->from;
   p.data = item->data.get();
+  // RFC 8689 §5: the bounce of a REQUIRETLS message carries only the
+  // original header, and goes back under REQUIRETLS itself.
+  std::string header_only;
+  if (item->require_tls && item->data) {
+    size_t end = item->data->find("\n\n");
+    header_only = item->data->substr(
+        0, end == std::string::npos ? std::string::npos : end + 1);
+    p.data = &header_only;
+  }
   {
     std::lock_guard<std::mutex> l(item->mu);
     p.rcpt = item->rcpt;
@@ -670,7 +679,10 @@ net::awaitable<bool> DiskQueue::SendDSN(std::shared_ptr<Item> item,
   auto msg = std::make_shared<const std::string>(BuildDSN(p));
   std::string null_sender = "<>";
   std::vector<std::string> to = {item->from};
-  auto id = co_await Put(std::move(null_sender), std::move(to), std::move(msg));
+  PutOptions put_opts;
+  put_opts.require_tls = item->require_tls;
+  auto id = co_await PutWithOptions(std::move(null_sender), std::move(to),
+                                    std::move(msg), put_opts);
   if (!id.ok()) {
     dsn_errors->Add();
     tr->Error("failed to queue DSN: " + id.status().message());

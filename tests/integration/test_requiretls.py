@@ -112,8 +112,9 @@ def test_relayed_between_our_daemons(chasquid_factory, tmp_path, dns):
 def test_bounced_without_policy_or_without_requiretls_hop(
         chasquid_factory, tmp_path, dns):
     """5.7.30 when the domain has no enforce policy (no MX is even
-    tried) and when the validated MX does not offer REQUIRETLS; the same
-    peer takes mail without REQUIRETLS. A message that cannot go yet keeps
+    tried) and when the validated MX does not offer REQUIRETLS, each DSN
+    with the original header only; the same peer takes mail without
+    REQUIRETLS. A message that cannot go yet keeps
     its flag in its queue file."""
     ca = CA(tmp_path / "ca")
     mbox = tmp_path / "mbox"
@@ -139,10 +140,10 @@ def test_bounced_without_policy_or_without_requiretls_hop(
                 f"--testing__outgoing_smtp_port={port}",
                 env=env_with_ca(ca))
         wait_for_port(a.submission_port)
-        send(a, "x@plain.test", "no policy")
+        send(a, "x@plain.test", "body-one-secret")
         wait_until(lambda: rt(a, "bounced") == 1, what="first bounce")
         assert peer.connections == 0
-        send(a, "y@peer.test", "no requiretls at the hop")
+        send(a, "y@peer.test", "body-two-secret")
         wait_until(lambda: rt(a, "bounced") == 2, what="second bounce")
         assert peer.tls_connections == 1
         assert peer.messages == []
@@ -166,6 +167,9 @@ def test_bounced_without_policy_or_without_requiretls_hop(
             "enforce mode for plain.test)") in dsns
     assert ("5.7.30 REQUIRETLS support required (mx.peer.test does not "
             "offer REQUIRETLS)") in dsns
+    # RFC 8689 §5: the bounces return the header only.
+    assert "Subject: test" in dsns
+    assert "body-one-secret" not in dsns and "body-two-secret" not in dsns
     assert a.var("chasquid/requireTls/messages", "accepted") == 3
     assert rt(a, "relayed") == 0
 
