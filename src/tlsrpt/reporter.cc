@@ -4,7 +4,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <openssl/rand.h>
@@ -60,7 +59,14 @@ std::string MailtoAddress(const std::string& uri) {
 }  // namespace
 
 void Reporter::Start(net::any_io_executor ex) {
-  net::co_spawn(ex, Loop(ex), net::detached);
+  net::co_spawn(ex, Loop(ex), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      CLOG_ERROR(std::string("tlsrpt: reporter stopped: ").append(x.what()));
+    }
+  });
 }
 
 net::awaitable<void> Reporter::Loop(net::any_io_executor ex) {
