@@ -305,3 +305,15 @@ def test_reports_survive_restart_and_validate(chasquid_factory, tmp_path,
 
     _, _, body = a.get("/debug/traces?fam=TLSRPT.Report&b=0&all=true")
     assert b"c.test" in body
+
+
+def test_period_flag_is_hidden_from_help(chasquid_factory):
+    """--testing__tlsrpt_period is accepted and checked, but --help does
+    not list it with the flags people use."""
+    c = chasquid_factory()
+    rc, out = c.run_to_exit("--help")
+    assert "-testing__reload_every" in out
+    assert "testing__tlsrpt_period" not in out
+    rc, out = c.run_to_exit("--testing__tlsrpt_period=soon")
+    assert rc != 0
+    assert "Invalid --testing__tlsrpt_period" in out
