@@ -20,6 +20,11 @@ in this code base came from that. So:
      then holds only by reference across its suspensions. A plain `T&`
      binds only to an lvalue whose lifetime the caller already manages, as
      with a pointer.
+  5. No default argument that builds an object with a destructor (a
+     std::string, a container, a std::function...) on a coroutine: a call
+     that leaves it out builds that temporary inside the caller's co_await
+     expression, where rule 3 cannot see it. Declare an overload without
+     the parameter that passes the value on, or take a trivial type.
 
 A line may opt out with a trailing `// co_await-ok: <reason>` comment on the
 co_await's first line, or on the coroutine declaration's first line; the
@@ -164,6 +169,12 @@ def check_awaits(path, text, code, problems):
                             "temporary (rule 3)")
 
 
+# Parameter types whose default value would be a temporary with a
+# destructor.
+NON_TRIVIAL = re.compile(
+    r"\bstd::(?:string|vector|function|shared_ptr|unique_ptr|map|set|"
+    r"optional|deque|list)\b")
+
 # A function declaration or definition returning an awaitable, with its
 # parameter list.
 CORO_DECL = re.compile(
@@ -194,7 +205,14 @@ def check_params(path, text, code, problems):
                 cur += c
         parts.append(cur)
         for p in parts:
-            decl = p.split("=")[0]
+            decl, _, default = p.partition("=")
+            if default.strip() and (STRING_LITERAL.search(default) or
+                                    NON_TRIVIAL.search(decl)):
+                problems.append(
+                    f"{path}:{line}: coroutine {m.group(1)}() has a default "
+                    f"argument for `{' '.join(decl.split())}` that builds a "
+                    "temporary in the caller's co_await: add an overload "
+                    "instead (rule 5)")
             flat = re.sub(r"<[^<>]*>", "", decl)
             if "&&" in flat or ("&" in flat and re.search(r"\bconst\b", flat)):
                 problems.append(
@@ -210,6 +228,8 @@ SELF_TEST_BAD = [
     'co_await WriteReply(221, "2.0.0 Bye");',
     "net::awaitable<void> F(const std::string& s);",
     "net::awaitable<Result<int>> G(int a, Thing&& t) {",
+    'net::awaitable<void> H(int a, std::string port = "443");',
+    "net::awaitable<void> K(std::vector<int> v = {});",
 ]
 # Each must pass.
 SELF_TEST_GOOD = [
@@ -217,6 +237,8 @@ SELF_TEST_GOOD = [
     "if (x && y) co_await F(s);",
     "co_await F(ok && fine);",
     "net::awaitable<void> F(std::string s, Pool& pool, Conn* c);",
+    "net::awaitable<void> L(int a, std::chrono::seconds t = 5s, "
+    "bool b = false);",
     'co_await F("x");  // co_await-ok: F takes const char*',
     "// co_await (a || b) in a comment",
 ]

@@ -17,6 +17,10 @@ stage_done install
 echo "== coroutine rules (GCC 12; see scripts/check-coroutines.py)"
 /usr/bin/python3 scripts/check-coroutines.py --self-test
 /usr/bin/python3 scripts/check-coroutines.py src cmd
+echo "== layout: every include of another folder is a CMake dependency"
+/usr/bin/python3 scripts/check-layout.py
+echo "== test code (pyflakes: unused imports, undefined names)"
+/usr/bin/python3 -m pyflakes tests/integration
 stage_done "static checks"
 
 echo "== build"

@@ -1,5 +1,5 @@
-// dkim-keygen, dkim-dns, dkim-sign and dkim-verify (spec/config-and-files
-// §16.2, spec/dkim-spf.md §6): key management and the daemon's own signer
+// dkim-keygen, dkim-dns, dkim-sign and dkim-verify, as in chasquid-util:
+// key management and the daemon's own signer
 // and verifier run on stdin, for tests and debugging.
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -217,11 +217,11 @@ class FixedTXTResolver : public dns::Resolver {
  public:
   explicit FixedTXTResolver(std::string txt) : txt_(std::move(txt)) {}
   net::awaitable<Result<std::vector<dns::MX>>> LookupMX(std::string) override {
-    co_return Status::Permanent("no such host");
+    co_return Status::NotFound("no such host");
   }
   net::awaitable<Result<std::vector<std::string>>> LookupIP(
       std::string) override {
-    co_return Status::Permanent("no such host");
+    co_return Status::NotFound("no such host");
   }
   net::awaitable<Result<std::vector<std::string>>> LookupTXT(
       std::string) override {
@@ -234,7 +234,9 @@ class FixedTXTResolver : public dns::Resolver {
 
 net::awaitable<void> VerifyInto(dns::Resolver* r, std::string msg,
                                 std::optional<Result<dkim::VerifyResult>>* out) {
-  out->emplace(co_await dkim::VerifyMessage(*r, std::move(msg)));
+  std::string no_title;
+  out->emplace(co_await dkim::VerifyMessage(*r, std::move(msg), nullptr,
+                                            std::move(no_title)));
 }
 
 int DKIMVerify(const Args& args) {

@@ -1,5 +1,5 @@
-// dovecot-auth-cli: a test tool for the Dovecot auth client (spec/
-// config-and-files §14).
+// dovecot-auth-cli: a test tool for the Dovecot auth client (the
+// `dovecot_auth` configuration; Dovecot's auth protocol, version 1.1).
 //   dovecot-auth-cli <prefix> exists <user>
 //   dovecot-auth-cli <prefix> auth <user> <password>
 // uses the sockets <prefix>-userdb and <prefix>-client, prints "yes" or

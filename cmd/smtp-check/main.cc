@@ -79,32 +79,6 @@ Flags ParseFlags(int argc, char** argv) {
   return f;
 }
 
-// The SPF library finds reverse (PTR) lookups, for its "ptr" mechanism and
-// %{p} macro, through spf::PtrResolver; this gives it the c-ares ones.
-class SpfResolver : public dns::Resolver, public spf::PtrResolver {
- public:
-  explicit SpfResolver(dns::Resolver* r) : r_(r) {}
-  net::awaitable<Result<std::vector<dns::MX>>> LookupMX(
-      std::string name) override {
-    return r_->LookupMX(std::move(name));
-  }
-  net::awaitable<Result<std::vector<std::string>>> LookupIP(
-      std::string name) override {
-    return r_->LookupIP(std::move(name));
-  }
-  net::awaitable<Result<std::vector<std::string>>> LookupTXT(
-      std::string name) override {
-    return r_->LookupTXT(std::move(name));
-  }
-  net::awaitable<Result<std::vector<std::string>>> LookupAddr(
-      std::string ip) override {
-    return r_->LookupAddr(std::move(ip));
-  }
-
- private:
-  dns::Resolver* const r_;
-};
-
 std::string ServicePort(const std::string& port) {
   if (!port.empty() && port.find_first_not_of("0123456789") ==
                            std::string::npos) {
@@ -124,11 +98,12 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
   }
   std::string domain = *ascii;
   std::vector<std::string> errs;
-  SpfResolver spf_resolver(resolver);
 
   Log("=== STS policy");
+  std::string https_port = "443";
   auto policy = co_await sts::UncheckedFetch(resolver, *tls, domain,
-                                             std::chrono::seconds(5));
+                                             std::chrono::seconds(5),
+                                             std::move(https_port));
   if (!policy.ok()) {
     Log("Not available (" + policy.status().message() + ")");
   } else {
@@ -143,7 +118,7 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
   auto mxs = co_await resolver->LookupMX(domain);
   if (!mxs.ok()) {
     std::string msg = mxs.status().message();
-    if (msg == "no such host") msg = "lookup " + domain + ": no such host";
+    if (mxs.status().not_found()) msg = "lookup " + domain + ": " + msg;
     Fatal("MX lookup: " + msg);
   }
   if (mxs->empty()) Fatal("MX lookup returned no results");
@@ -157,7 +132,7 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
     if (!ips.ok()) Fatal("lookup " + mx.host + ": " + ips.status().message());
     for (const auto& ip : *ips) {
       std::string sender = "test@" + domain;
-      auto r = co_await spf::CheckHostWithSender(spf_resolver, ip, domain,
+      auto r = co_await spf::CheckHostWithSender(*resolver, ip, domain,
                                                  sender);
       Log("SPF " + std::string(spf::ToString(r.verdict)) + " for " + ip +
           ": " + r.ErrorText());

@@ -227,7 +227,7 @@ Result<std::vector<Recipient>> FileResolver::RunHook(const std::string& addr) {
   return parsed;
 }
 
-// §7.5 lookup: file entries for the cleaned key, then the hook's results
+// The lookup: file entries for the cleaned key, then the hook's results
 // for the address as given.
 Result<std::vector<Recipient>> FileResolver::Lookup(const std::string& addr) {
   std::string key = normalize::RemoveDropCharacters(addr, seps_, drops_);

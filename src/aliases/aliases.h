@@ -2,8 +2,7 @@
 // catch-all, pipe and "via" recipients, drop characters and suffixes, the
 // recursion limit, and the alias-resolve hook.
 //
-// CONTRACT: this header is fixed as far as smtpsrv uses it (Exists); the
-// implementation comes with the queue work. Exists and Resolve may run the
+// smtpsrv uses only Exists. Exists and Resolve may run the
 // hook (up to 5 s): call them through RunBlocking. Thread-safe.
 #pragma once
 
@@ -45,12 +44,11 @@ Result<std::vector<Recipient>> ParseRHS(const std::string& rhs,
 // Key -> recipients, as read from files.
 using Table = std::map<std::string, std::vector<Recipient>>;
 
-// Parses one aliases file's contents (§7.4) into `table` (later lines
+// Parses one aliases file's contents into `table` (later lines
 // override earlier ones). Lines that do not parse are logged as
 // `"<path>" line N: <msg>` and skipped: one typo must not take every other
-// alias down with it. (chasquid makes them fatal at start-up; the issue
-// asked for skipping, so an operator sees the log line and the rest keeps
-// working.) Returns the number of distinct keys this file defined.
+// alias down with it. (chasquid makes them fatal at start-up; we skip
+// them, so an operator sees the log line and the rest keeps working.) Returns the number of distinct keys this file defined.
 int ParseAliases(const std::string& text, const std::string& path,
                  const std::string& domain, const std::string& seps,
                  const std::string& drops, Table* table);

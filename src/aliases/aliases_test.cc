@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "metrics/metrics.h"
+#include "testlib/testlib.h"
 
 namespace chasquid::aliases {
 namespace {
@@ -30,11 +31,7 @@ using V = std::vector<std::string>;
 
 class AliasesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/aliastestXXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { dir_ = tmp_.path(); }
   std::string Write(const std::string& name, const std::string& text) {
     std::string p = dir_ + "/" + name;
     std::ofstream(p) << text;
@@ -46,6 +43,7 @@ class AliasesTest : public ::testing::Test {
       return users_.count(u + "@" + d) > 0;
     });
   }
+  testlib::TempDir tmp_;
   std::string dir_;
   std::set<std::string> users_;
 };

@@ -1,7 +1,6 @@
 // Who exists and who may send.
 //
-// CONTRACT: this header is fixed; the implementation (per-domain userdb
-// backends plus the optional Dovecot fallback) comes with the users work.
+// Backends: each domain's userdb file, then (when configured) Dovecot.
 //
 // Authenticate and Exists may block (scrypt is slow by design, Dovecot is a
 // socket round trip): callers on network threads run them through

@@ -33,21 +33,34 @@ class [[nodiscard]] Status {
   // A plain error where transient/permanent does not matter (config
   // loading, tools): treated as permanent.
   static Status Error(std::string msg) { return Permanent(std::move(msg)); }
+  // A permanent error that says the thing looked up does not exist (a DNS
+  // name with no records, NXDOMAIN): callers that have a fallback for
+  // "absent" (the implicit MX, no MTA-STS policy) test not_found() rather
+  // than the message.
+  static Status NotFound(std::string msg) {
+    Status s(Code::kPermanent, std::move(msg));
+    s.not_found_ = true;
+    return s;
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   bool transient() const { return code_ == Code::kTransient; }
   bool permanent() const { return code_ == Code::kPermanent; }
+  bool not_found() const { return not_found_; }
   Code code() const { return code_; }
   const std::string& message() const { return msg_; }
 
   // Returns a copy whose message is "<prefix><message>", same code.
   Status Prefixed(const std::string& prefix) const {
-    return Status(code_, prefix + msg_);
+    Status s(code_, prefix + msg_);
+    s.not_found_ = not_found_;
+    return s;
   }
 
  private:
   Status(Code code, std::string msg) : code_(code), msg_(std::move(msg)) {}
   Code code_ = Code::kOk;
+  bool not_found_ = false;
   std::string msg_;
 };
 

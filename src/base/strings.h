@@ -1,6 +1,6 @@
 // Small string helpers that reproduce Go's observable text formats, since
-// chasquid's logs, replies and files contain them (see spec/config-and-files
-// §1.6 and its "Go-quoted" convention).
+// chasquid's logs, replies and files contain them (Go's %q quoting, in
+// particular).
 //
 // All functions are pure and thread-safe.
 #pragma once

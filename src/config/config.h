@@ -27,7 +27,7 @@ Result<Config> Load(const std::string& path, const std::string& overrides);
 // Parses text-format Config; `source` names the input in errors.
 Result<Config> ParseText(const std::string& text, const std::string& source);
 
-// Copies into `dst` every field that is "set" in `src` (see §3.3).
+// Copies into `dst` every field that is "set" in `src`.
 void Merge(const Config& src, Config* dst);
 
 // Multi-line text format in field-number order, as /debug/config and

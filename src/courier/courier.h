@@ -1,9 +1,8 @@
-// Courier delivers one message to one recipient (spec/queue-and-delivery
-// §10-§12). The queue calls it from many items at once, so implementations
+// Courier delivers one message to one recipient, by MDA or by SMTP. The
+// queue calls it from many items at once, so implementations
 // are thread-safe.
 //
-// CONTRACT: this header is fixed. mda.cc (local, MDA and pipe) comes with
-// the queue work; smtp.cc (remote) with the remote-delivery work.
+// mda.cc delivers locally (MDA and pipe aliases); smtp.cc remotely.
 #pragma once
 
 #include <memory>

@@ -25,8 +25,7 @@ net::awaitable<Result<std::vector<std::string>>> LookupMXs(
   auto mxs = co_await resolver->LookupMX(ascii_domain);
   if (!mxs.ok()) {
     // NXDOMAIN is "not found": use the implicit MX, as Go's IsNotFound.
-    if (mxs.status().permanent() &&
-        mxs.status().message() == "no such host") {
+    if (mxs.status().not_found()) {
       co_return std::vector<std::string>{ascii_domain};
     }
     co_return mxs.status().Prefixed("Could not find mail server: ");

@@ -324,7 +324,7 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
     co_return Status::Transient(a.require_tls_failure);
   }
 
-  // MAIL and RCPT, with §11.5's SMTPUTF8/IDNA handling.
+  // MAIL and RCPT, with chasquid's SMTPUTF8/IDNA handling.
   bool smtputf8 = false;
   bool has_utf8 = c->HasExtension("SMTPUTF8");
   auto from = AddrForServer(a.from, has_utf8, &smtputf8);

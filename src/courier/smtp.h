@@ -1,7 +1,8 @@
 // The remote courier: delivers by SMTP to the recipient domain's MXs
 // (Deliver) or to the servers of a "via" alias (Forward), with STARTTLS,
 // the domaininfo security levels and MTA-STS, mapping every failure to
-// transient or permanent as spec/queue-and-delivery §11, §12 and §15 say.
+// transient or permanent the way chasquid does (RFC 5321 §4.2.1 classes,
+// with chasquid's own choices for DNS and TLS failures).
 //
 // Counters: chasquid/smtpOut/tlsCount, securityLevelChecks, sts/mode,
 // sts/security. One trace per delivery (Courier.SMTP.Deliver or
@@ -80,7 +81,7 @@ class SmtpCourier : public Courier {
   const SmtpOptions opts_;
 };
 
-// §11.5: how `addr` is sent to a server with or without SMTPUTF8. Sets
+// How `addr` is sent to a server with or without SMTPUTF8. Sets
 // *needs_smtputf8 when it goes as UTF-8. Errors are permanent 599s.
 Result<std::string> AddrForServer(const std::string& addr,
                                   bool server_has_smtputf8,

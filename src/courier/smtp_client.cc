@@ -48,7 +48,7 @@ net::awaitable<Result<std::unique_ptr<Client>>> Client::Dial(
   auto ips = co_await resolver->LookupIP(name);
   if (!ips.ok()) {
     std::string msg = ips.status().message();
-    if (msg == "no such host") msg = "lookup " + host + ": no such host";
+    if (ips.status().not_found()) msg = "lookup " + host + ": " + msg;
     co_return Status::Transient("dial tcp: " + msg);
   }
   if (ips->empty()) {

@@ -35,12 +35,12 @@ class FakeResolver : public dns::Resolver {
   net::awaitable<Result<std::vector<dns::MX>>> LookupMX(
       std::string name) override {
     auto it = mx.find(name);
-    if (it == mx.end()) co_return Status::Permanent("no such host");
+    if (it == mx.end()) co_return Status::NotFound("no such host");
     co_return it->second;
   }
   net::awaitable<Result<std::vector<std::string>>> LookupIP(
       std::string name) override {
-    if (name == "nx.example") co_return Status::Permanent("no such host");
+    if (name == "nx.example") co_return Status::NotFound("no such host");
     co_return std::vector<std::string>{"127.0.0.1"};
   }
   net::awaitable<Result<std::vector<std::string>>> LookupTXT(

@@ -36,7 +36,7 @@ struct DirEntry {
 };
 Result<std::vector<DirEntry>> ReadDirOrFail(const std::string& dir);
 
-// Certificate discovery (§4.1) under "certs/". Logs "Loading certificates:",
+// Certificate discovery under "certs/". Logs "Loading certificates:",
 // "  <name>" for every candidate and "    skipping: <stat error>" for the
 // ones without both files. Each found pair is loaded with OpenSSL to check
 // it (PEM chain, PEM key, key matches the leaf); a broken pair is an error
@@ -69,7 +69,7 @@ struct LoadedDomain {
   std::string dir;   // "domains/<original name>"
 };
 
-// Domain discovery (§4.2) under "domains/": for each directory, registers
+// Domain discovery under "domains/": for each directory, registers
 // its users file ("<dir>/users"; missing = no users) with `authr`, then
 // runs the loaders, and logs "  <D> (<n> users, <m> aliases, <k> DKIM
 // keys)". Errors are the fatal lines: `Invalid name <name %+q>: <err>`,

@@ -6,7 +6,7 @@
 // fails: results only go to Authentication-Results.
 //
 // Keys are read from domains/<domain>/dkim:<selector>.pem (PKCS#8 PEM,
-// RSA or Ed25519; spec/config-and-files.md §7.7).
+// RSA or Ed25519), the layout chasquid-util dkim-keygen writes.
 //
 // Thread-safety: a Signer is immutable after loading and may sign from many
 // threads at once. VerifyMessage keeps its state per call.
@@ -51,8 +51,8 @@ class Signer {
 
   // Signs a CRLF message at time `now`. Returns the value of the
   // DKIM-Signature header in its abstract form: five lines joined by CRLF,
-  // without the header name (spec §3.6). Errors: message parse errors
-  // (spec §3.2) and crypto failures.
+  // without the header name. Errors: message parse errors
+  // and crypto failures.
   Result<std::string> Sign(std::string_view crlf_message,
                            std::time_t now) const;
 
@@ -61,7 +61,7 @@ class Signer {
   EVP_PKEY* key_;
 };
 
-// Loads one key file (spec §2.2), with the exact error texts:
+// Loads one key file, with the exact error texts:
 // "open <path>: <errno text>", "error decoding PEM block",
 // "unsupported block type: <TYPE>", "x509: ...", "unsupported key type: ...".
 Result<std::shared_ptr<const Signer>> LoadSigner(const std::string& domain,
@@ -86,7 +86,7 @@ std::string SignatureHeaderLF(const std::string& value);
 
 enum class State { kSuccess, kPermFail, kTempFail };
 
-// The result for one examined signature (spec §4.8).
+// The result for one examined signature.
 struct SignatureResult {
   State state = State::kPermFail;
   std::string error;    // Empty on success.
@@ -102,21 +102,21 @@ struct VerifyResult {
 };
 
 // Verifies every DKIM-Signature of a CRLF message (the first 5). An error
-// means the message could not be parsed (spec §4.1: counted as
-// dkimVerifyErrors, no result). `resolver` must outlive the call. With a
+// means the message could not be parsed (counted as dkimVerifyErrors,
+// with no result). `resolver` must outlive the call. With a
 // parent trace, a "DKIM.Verify" child titled `trace_title` is opened;
 // else events go to `trace` if set (a trace the caller opened).
 net::awaitable<Result<VerifyResult>> VerifyMessage(
     dns::Resolver& resolver, std::string crlf_message,
-    nettrace::Trace* parent = nullptr, std::string trace_title = "",
+    nettrace::Trace* parent, std::string trace_title,
     nettrace::Trace* trace = nullptr);
 
-// The DKIM part of Authentication-Results (spec §5.1), lines joined by
+// The DKIM part of Authentication-Results, lines joined by
 // CRLF: ";dkim=none", or one block per signature.
 std::string AuthenticationResultsDKIM(const VerifyResult& r);
 
 // The whole Authentication-Results header for the top of a message in
-// internal (LF) form (spec §5.2), or "" when neither SPF nor DKIM has a
+// internal (LF) form, or "" when neither SPF nor DKIM has a
 // result. `spf` is "<result> (<error or <nil>>)" if SPF was checked.
 std::string AuthenticationResultsHeaderLF(
     const std::string& hostname, const std::optional<std::string>& spf,

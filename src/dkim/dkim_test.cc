@@ -8,52 +8,22 @@
 #include <fstream>
 #include <map>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 #include "base/strings.h"
 #include "dkim/message.h"
+#include "testlib/testlib.h"
 
 namespace chasquid::dkim {
 namespace {
 
 namespace fs = std::filesystem;
 
-class FakeResolver : public dns::Resolver {
- public:
-  std::map<std::string, std::vector<std::string>> txt;
-  bool transient = false;
-  net::awaitable<Result<std::vector<dns::MX>>> LookupMX(std::string) override {
-    co_return Status::Permanent("no such host");
-  }
-  net::awaitable<Result<std::vector<std::string>>> LookupIP(
-      std::string) override {
-    co_return Status::Permanent("no such host");
-  }
-  net::awaitable<Result<std::vector<std::string>>> LookupTXT(
-      std::string name) override {
-    if (transient) co_return Status::Transient("lookup " + name + ": timeout");
-    auto it = txt.find(name);
-    if (it == txt.end()) {
-      co_return Status::Permanent("lookup " + name + ": no such host");
-    }
-    co_return it->second;
-  }
-};
+using testlib::FakeResolver;
 
-net::awaitable<void> VerifyInto(dns::Resolver& r, std::string msg,
-                               std::optional<Result<VerifyResult>>* out) {
-  out->emplace(co_await VerifyMessage(r, std::move(msg)));
-}
-
-Result<VerifyResult> Verify(dns::Resolver& r, const std::string& msg) {
-  net::io_context io;
-  std::optional<Result<VerifyResult>> out;
-  net::co_spawn(io, VerifyInto(r, msg, &out), net::detached);
-  io.run();
-  return std::move(*out);
+Result<VerifyResult> Verify(dns::Resolver& r, std::string msg) {
+  return testlib::Await(
+      VerifyMessage(r, std::move(msg), nullptr, std::string()));
 }
 
 std::shared_ptr<const Signer> NewSigner(const char* alg, const char* domain,
@@ -103,7 +73,8 @@ TEST(DKIMTest, SignVerifyBothAlgorithms) {
     auto v = s->Sign(kMsg, 1709494311);
     ASSERT_TRUE(v.ok());
     FakeResolver r;
-    r.txt["sel._domainkey.example.com"] = {"unrelated", *DNSRecord(s->key())};
+    r.Add("sel._domainkey.example.com", "TXT", "unrelated");
+    r.Add("sel._domainkey.example.com", "TXT", *DNSRecord(s->key()));
     std::string signed_msg = SigHeader(*v) + kMsg;
     auto res = Verify(r, signed_msg);
     ASSERT_TRUE(res.ok());
@@ -143,13 +114,15 @@ TEST(DKIMTest, VerifyResults) {
   auto s = NewSigner("ED25519", "example.com", "sel");
   std::string msg = SigHeader(*s->Sign(kMsg, 1)) + kMsg;
   // No key: permerror with the resolver's text. Temporary: temperror.
+  r.Fail("sel._domainkey.example.com",
+         Status::NotFound("lookup sel._domainkey.example.com: no such host"));
   res = Verify(r, msg);
   EXPECT_EQ(res->results[0].state, State::kPermFail);
   EXPECT_EQ(AuthenticationResultsDKIM(*res),
             ";dkim=permerror  reason=\"lookup sel._domainkey.example.com: no "
             "such host\"\r\n  header.b=" +
                 res->results[0].b.substr(0, 12) + "  header.d=example.com");
-  r.transient = true;
+  r.all_transient = true;
   res = Verify(r, msg);
   EXPECT_EQ(res->results[0].state, State::kTempFail);
   EXPECT_TRUE(HasPrefix(AuthenticationResultsDKIM(*res), ";dkim=temperror  "));

@@ -120,7 +120,7 @@ std::string RelaxedBody(std::string_view body) {
     size_t end = body.find("\r\n", pos);
     bool has_crlf = end != std::string_view::npos;
     std::string_view line = body.substr(pos, has_crlf ? end - pos : body.npos);
-    // §3.4.4: drop trailing WSP, collapse inner WSP runs to one SP.
+    // RFC 6376 §3.4.4: drop trailing WSP, collapse inner WSP runs to one SP.
     while (!line.empty() && IsWSP(line.back())) line.remove_suffix(1);
     bool space = false;
     for (char c : line) {
@@ -137,7 +137,7 @@ std::string RelaxedBody(std::string_view body) {
   }
   // Empty lines at the end are ignored; a non-empty body ends in one CRLF.
   // RFC 6376 §3.4.4: a body of only empty lines is empty (chasquid keeps a
-  // CRLF there, spec §3.4 deviation that we do not keep).
+  // CRLF there, a deviation that we do not keep).
   while (out.size() >= 2 && out.compare(out.size() - 2, 2, "\r\n") == 0) {
     out.resize(out.size() - 2);
   }

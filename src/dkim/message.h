@@ -3,10 +3,10 @@
 // validation and key record parsing, and base64 with Go's error texts.
 //
 // This is the small library (chasquid_dkim_parse) the fuzzers link; signing
-// and verifying are in dkim.h. Behaviour follows spec/dkim-spf.md §3-§4;
-// where chasquid deviates from the RFC on crypto-only points (duplicate
-// headers, blank-only bodies, l= overflow, b= stripping) we follow the RFC,
-// as that spec recommends (§10).
+// and verifying are in dkim.h. Behaviour follows RFC 6376 §3-§6; where
+// chasquid deviates from the RFC on crypto-only points (duplicate headers,
+// blank-only bodies, l= overflow, b= stripping) we follow the RFC: no
+// client can tell, and the RFC's answer is the interoperable one.
 //
 // All functions are pure and thread-safe.
 #pragma once
@@ -40,7 +40,7 @@ struct Message {
 // base/strings.h.
 using ::chasquid::ToCRLF;
 
-// Splits a CRLF message (spec §3.2). Errors: "invalid header: bad
+// Splits a CRLF message. Errors: "invalid header: bad
 // continuation", "invalid header: no colon".
 Result<Message> ParseMessage(std::string_view crlf);
 
@@ -66,7 +66,7 @@ std::string StripWhitespace(std::string_view s);
 
 enum class Canon { kSimple, kRelaxed };
 
-// A validated DKIM-Signature header (spec §4.4).
+// A validated DKIM-Signature header.
 struct Signature {
   std::string algorithm;  // "rsa-sha256" / "ed25519-sha256".
   std::string key_type;   // "rsa" / "ed25519".
@@ -80,11 +80,11 @@ struct Signature {
   std::string identity;              // i=
 };
 
-// Validates the value of a DKIM-Signature header. Errors are the texts of
-// spec §4.4 (e.g. "missing required tag: b=").
+// Validates the value of a DKIM-Signature header. Errors are chasquid's
+// texts (e.g. "missing required tag: b=").
 Result<Signature> ParseSignature(std::string_view value);
 
-// A parsed key record (spec §4.5). p is the decoded key data.
+// A parsed key record. p is the decoded key data.
 struct KeyRecord {
   std::string key_type = "rsa";
   std::vector<std::string> hashes;  // Known hashes of h=; empty = any.

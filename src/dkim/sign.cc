@@ -100,7 +100,7 @@ bool VerifyData(EVP_PKEY* key, std::string_view data, std::string_view sig) {
 
 namespace {
 
-// spec §3.3.
+// The header fields chasquid signs, in its order.
 const char* const kHeadersToSign[] = {
     "From",          "Reply-To",        "Subject",        "Date",
     "To",            "Cc",              "Resent-Date",    "Resent-From",
@@ -111,7 +111,7 @@ const char* const kHeadersToSign[] = {
 const char* const kOverSign[] = {"From", "Subject", "Date",
                                  "To",   "Cc",      "Message-ID"};
 
-// Joins names with ':' in lines of at most 70 characters (spec §3.6).
+// Joins names with ':' in lines of at most 70 characters.
 std::string WrapHeaderList(const std::vector<std::string>& names) {
   std::string out, line;
   for (const std::string& n : names) {

@@ -90,7 +90,7 @@ net::awaitable<SignatureResult> Verifier::Verify(size_t index) {
     co_return Fail(res, "body hash mismatch (got " + Base64Encode(bh) + ")");
   }
 
-  // Key lookup (§4.5).
+  // Key lookup.
   std::string name = sig->selector + "._domainkey." + sig->domain;
   if (!IsASCII(name)) co_return Fail(res, "lookup " + name + ": no such host");
   auto txts = co_await r_.LookupTXT(name);

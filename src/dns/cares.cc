@@ -132,7 +132,7 @@ void OnQueryDone(void* arg, int status, int /*timeouts*/, unsigned char* abuf,
 Status QueryError(const std::string& name, int status) {
   switch (status) {
     case ARES_ENOTFOUND:
-      return Status::Permanent("no such host");
+      return Status::NotFound("no such host");
     case ARES_ETIMEOUT:
       return Status::Transient("lookup " + name + ": i/o timeout");
     case ARES_ESERVFAIL:

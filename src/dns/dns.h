@@ -2,9 +2,8 @@
 // timeouts, and the --testing__dns_addr override that sends every query to a
 // test server.
 //
-// CONTRACT: this header is fixed; the c-ares implementation comes with the
-// remote-delivery work. SPF and DKIM use the Resolver interface, so their
-// tests can inject answers. Thread-safe.
+// The implementation is c-ares (cares.cc). SPF, DKIM and the courier use
+// the Resolver interface, so their tests can inject answers. Thread-safe.
 #pragma once
 
 #include <memory>
@@ -25,8 +24,8 @@ struct MX {
   uint16_t preference = 0;
 };
 
-// Errors: Status::Permanent("NXDOMAIN"-like: the name does not exist, text
-// "no such host") vs Status::Transient (timeout, SERVFAIL). An existing name
+// Errors: Status::NotFound("no such host") when the name does not exist
+// (NXDOMAIN; permanent, with not_found() set) vs Status::Transient (timeout, SERVFAIL). An existing name
 // without records of the type returns an empty vector, not an error.
 class Resolver {
  public:
@@ -40,17 +39,16 @@ class Resolver {
   virtual net::awaitable<Result<std::vector<std::string>>> LookupTXT(
       std::string name) = 0;
 
-  // Added after the contract (for SPF's "ptr" mechanism and %{p} macro):
-  // the names, without the trailing dot, that the PTR records of `ip`
+  // For SPF's "ptr" mechanism and %{p} macro: the names, without the trailing dot, that the PTR records of `ip`
   // ("1.2.3.4" or IPv6 text) point to, as Go's net.LookupAddr. A text that
   // is not an IP address is a permanent error. Errors as above. The
   // default, for resolvers that predate it, answers "no such host"
-  // (permanent), which SPF treats as "no PTR names". Defined inline so
+  // (not found), which SPF treats as "no PTR names". Defined inline so
   // that Resolver keeps no key function: code that only includes this
   // header (SPF, DKIM, their fakes) need not link the c-ares library.
   virtual net::awaitable<Result<std::vector<std::string>>> LookupAddr(
       std::string /*ip*/) {
-    co_return Status::Permanent("no such host");
+    co_return Status::NotFound("no such host");
   }
 };
 

@@ -62,7 +62,7 @@ Result<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// The safe write of spec/config-and-files §10: temp file in the same
+// chasquid's safe write: temp file in the same
 // directory, chmod, chown to the old file's owner, write, rename.
 Status WriteFileAtomic(const std::string& dir, const std::string& name,
                        const std::string& data, mode_t mode) {

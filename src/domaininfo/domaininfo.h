@@ -1,7 +1,7 @@
 // Domain information database: the security level we have seen from and to
 // each domain, so that a later connection at a lower level (a TLS downgrade
-// by a man in the middle) is refused (spec/config-and-files §11.2,
-// spec/queue-and-delivery §14, spec/smtp-in §10).
+// by a man in the middle) is refused, both when receiving and when
+// delivering. The file format is in docs/formats.md, "Domain information".
 //
 // On disk: one file per domain in <data_dir>/domaininfo, named "s:" + the
 // URL-query-escaped domain, holding the text-format domaininfo.Domain

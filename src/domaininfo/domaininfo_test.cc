@@ -12,24 +12,14 @@
 #include <gtest/gtest.h>
 
 #include "metrics/metrics.h"
+#include "testlib/testlib.h"
 
 namespace chasquid::domaininfo {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/domaininfo_test.XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testlib::TempDir;
 
 std::string Slurp(const std::string& path) {
   std::ifstream f(path);

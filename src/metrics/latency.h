@@ -1,5 +1,5 @@
 // chasquid-cpp's own latency histograms and gauges: additions over
-// chasquid's variables (spec/monitoring §8 lists chasquid's; these are
+// chasquid's variables (the README's variables table lists both; these are
 // clearly ours and never clash with them). They answer what counters
 // cannot: how long sessions last, how long mail waits between our 250 and
 // its delivery, how long one delivery attempt takes, how many connections

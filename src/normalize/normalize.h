@@ -3,8 +3,7 @@
 // lower-case for domains, and the drop-characters / suffix-separators rules
 // for local addresses. Pure functions, thread-safe.
 //
-// CONTRACT: this header is fixed; the implementation (normalize.cc, using
-// ICU and libidn2) comes with the users/foundation work.
+// The implementation uses ICU (PRECIS) and libidn2 (IDNA).
 #pragma once
 
 #include <string>

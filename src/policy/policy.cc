@@ -22,7 +22,7 @@ struct Vars {
 };
 
 // The same variables smtpsrv declares (the registry returns the existing
-// ones): spec/monitoring.md §8.
+// ones), with chasquid's names.
 const Vars& GetVars() {
   static const Vars v = {
       metrics::NewCounter("chasquid/smtpIn/dkimVerifyFound",
@@ -121,7 +121,7 @@ net::awaitable<Result<int>> Policy::DkimSign(std::string from_domain,
   std::string crlf = dkim::ToCRLF(*data);
   std::time_t now = std::time(nullptr);
   // Each signature covers the message as received; each is prepended, so
-  // the last key's ends up on top (spec §3.7).
+  // the last key's ends up on top.
   std::string headers;
   for (const auto& signer : it->second) {
     auto v = signer->Sign(crlf, now);

@@ -13,30 +13,13 @@
 
 #include "metrics/metrics.h"
 #include "nettrace/trace.h"
-#include "spf/fake_resolver.h"
+#include "testlib/testlib.h"
 
 namespace chasquid::policy {
 namespace {
 
-using spf::testing::FakeResolver;
-
-// A plain coroutine, not a capturing lambda: GCC 12 frees the captures of
-// a lambda coroutine twice (base/async.h).
-template <typename T>
-net::awaitable<void> Store(net::awaitable<T> a, std::optional<T>* out) {
-  out->emplace(co_await std::move(a));
-}
-
-template <typename T>
-T Await(net::awaitable<T> a) {
-  net::io_context io;
-  std::optional<T> out;
-  net::co_spawn(io, Store(std::move(a), &out), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
-  io.run();
-  return std::move(*out);
-}
+using testlib::Await;
+using testlib::FakeResolver;
 
 int64_t Count(const char* name) {
   return metrics::NewCounter(std::string("chasquid/smtpIn/") + name, "")

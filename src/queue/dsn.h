@@ -23,10 +23,10 @@ struct DSNParams {
   std::string date;      // "Mon, 02 Jan 2006 15:04:05 -0700".
 };
 
-// The reporting domain (§9.2).
+// The reporting domain.
 std::string ReportingDomain(const DSNParams& p);
 
-// The whole DSN message (§9.4).
+// The whole DSN message.
 std::string BuildDSN(const DSNParams& p);
 
 // The Message-ID header value of `data` (trimmed, folded lines joined), or

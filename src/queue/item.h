@@ -1,5 +1,5 @@
-// A queue item in memory, and its on-disk text format (spec/queue-and-
-// delivery §4). The file format is chasquid's `queue.Message` in protobuf
+// A queue item in memory, and its on-disk text format (docs/formats.md,
+// "Queue items"). The file format is chasquid's `queue.Message` in protobuf
 // text format; Marshal writes Go prototext's multi-line layout byte for
 // byte (one space after "name:"), Unmarshal accepts the whole text-format
 // grammar (it uses protobuf's own parser on queue.proto).

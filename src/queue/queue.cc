@@ -171,7 +171,7 @@ bool DiskQueue::IsLocal(const std::string& addr) const {
   return opts_.local_domains.count(DomainOf(addr)) > 0;
 }
 
-// §8: SRS-like rewriting for mail leaving through the remote courier.
+// SRS-like rewriting for mail leaving through the remote courier.
 std::string DiskQueue::RewriteSender(const std::string& from,
                                      const std::string& original) const {
   if (from == "<>" || IsLocal(from)) return from;
@@ -395,7 +395,7 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
       } else {
         s = Status::Permanent("pipe delivery not available");
       }
-      // Pipe failures are always permanent (§8.1).
+      // Pipe failures are always permanent.
       if (!s.ok() && !s.permanent()) s = Status::Permanent(s.message());
       break;
     }

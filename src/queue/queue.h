@@ -4,8 +4,7 @@
 // may answer 250; a send loop per item then delivers each recipient through
 // the couriers, retrying on the spec's schedule and sending DSNs.
 //
-// CONTRACT: this header is fixed as far as smtpsrv uses it (Put, Len);
-// the implementation comes with the queue work. Thread-safe.
+// smtpsrv uses only Put and Len. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -103,7 +102,7 @@ struct Options {
   uint64_t max_item_size = 0;
 };
 
-// The spec's retry schedule (§7): 1, 5, 10 or 20 minutes by age, plus a
+// chasquid's retry schedule: 1, 5, 10 or 20 minutes by age, plus a
 // uniformly random [0, 60 s) jitter.
 std::chrono::nanoseconds NextDelay(std::chrono::system_clock::time_point
                                        created_at);

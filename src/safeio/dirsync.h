@@ -2,7 +2,7 @@
 // its directory is fsync'd: until then a power cut can undo the rename
 // (the queue would find only the dot-named temporary file, which loading
 // ignores, and lose a message it answered 250 for; chasquid has this
-// hole, spec/queue-and-delivery §4.4). One fsync of the directory makes
+// hole: it never syncs the queue directory). One fsync of the directory makes
 // every rename done before it durable, so concurrent callers share one:
 // whoever arrives while none runs starts it for everyone waiting, and
 // those who arrive during it are served together by the next.

@@ -1,4 +1,5 @@
 #include "safeio/dirsync.h"
+#include "testlib/testlib.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -16,8 +17,8 @@ namespace chasquid::safeio {
 namespace {
 
 TEST(DirSyncerTest, ConcurrentCallersAllSucceedAndShareSyncs) {
-  char tmpl[] = "/tmp/dirsynctestXXXXXX";
-  std::string dir = mkdtemp(tmpl);
+  testlib::TempDir tmp;
+  std::string dir = tmp.path();
   std::atomic<uint64_t> syncs{0};
   DirSyncer syncer(dir, [&] { syncs++; });
   constexpr int kThreads = 8, kCalls = 40;
@@ -40,7 +41,6 @@ TEST(DirSyncerTest, ConcurrentCallersAllSucceedAndShareSyncs) {
   // Never more fsyncs than calls; each call got one that began after it.
   EXPECT_GE(syncs.load(), 1u);
   EXPECT_LE(syncs.load(), static_cast<uint64_t>(kThreads * kCalls));
-  std::filesystem::remove_all(dir);
 }
 
 TEST(DirSyncerTest, MissingDirectoryIsAnError) {

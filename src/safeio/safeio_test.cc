@@ -1,4 +1,5 @@
 #include "safeio/safeio.h"
+#include "testlib/testlib.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -17,15 +18,7 @@ namespace {
 
 class SafeioTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/safeio_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::string cmd = "rm -rf '" + dir_ + "'";
-    ASSERT_EQ(system(cmd.c_str()), 0);
-  }
+  void SetUp() override { dir_ = tmp_.path(); }
   std::string Read(const std::string& p) {
     std::ifstream f(p);
     std::stringstream s;
@@ -42,6 +35,7 @@ class SafeioTest : public ::testing::Test {
     closedir(d);
     return out;
   }
+  testlib::TempDir tmp_;
   std::string dir_;
 };
 

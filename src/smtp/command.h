@@ -1,10 +1,10 @@
 // SMTP wire helpers for the receiving side, free of any I/O so they can be
 // unit-tested and fuzzed without a socket:
 //   command.h   splitting a command line into verb and params
-//               and the metric label of unknown verbs (§13);
-//   address.h   the address syntax accepted in MAIL/RCPT (§4.7);
+//               and the metric label of unknown verbs;
+//   address.h   the address syntax accepted in MAIL/RCPT;
 //   dotreader.h the DATA body state machine (§5, RFC 5321 §4.5.2);
-//   auth.h      AUTH PLAIN/LOGIN response decoding (§6.1).
+//   auth.h      AUTH PLAIN/LOGIN response decoding.
 // Pure functions, thread-safe.
 #pragma once
 

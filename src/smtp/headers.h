@@ -1,5 +1,5 @@
-// The message header block as the receiving side needs it (smtp-in §8.1,
-// §8.2): parsing with Go net/mail.ReadMessage's permissive rules to count
+// The message header block as the receiving side needs it: parsing with
+// Go net/mail.ReadMessage's permissive rules to count
 // Received headers (loop detection), and prepending trace headers with
 // chasquid's folding. Messages here use LF line endings. Pure, thread-safe.
 #pragma once

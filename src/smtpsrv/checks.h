@@ -45,12 +45,12 @@ class Checks {
 
   // SPF for `ip` (peer IP, HAProxy source if enabled) and the MAIL FROM
   // address as typed (before IDNA conversion; its domain is also the
-  // "helo", spec/dkim-spf.md §8.1). Called only for non-null senders on
+  // "helo", as chasquid does). Called only for non-null senders on
   // unauthenticated connections. nullopt = not evaluated.
   virtual net::awaitable<std::optional<SpfOutcome>> Spf(
       std::string ip, std::string sender, nettrace::Trace* tr) = 0;
 
-  // The incoming security level check (§10) for a sender domain (as typed)
+  // The incoming security level check for a sender domain (as typed)
   // whose SPF result was "pass"; `on_tls` is the connection's level.
   // False = reject. Counts securityLevelChecks pass/fail itself.
   virtual net::awaitable<bool> IncomingSecLevelOk(std::string domain,

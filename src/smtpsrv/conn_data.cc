@@ -1,4 +1,4 @@
-// DATA and the pipeline after it (§7): loop check,
+// DATA and the pipeline after it: loop check,
 // DKIM (through the Checks seam), trace headers, the post-data hook, the
 // queue, the final reply.
 #include <sys/stat.h>
@@ -99,7 +99,7 @@ net::awaitable<Conn::Reply> Conn::Data() {
 }
 
 net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
-  // 1. Parse and loop detection (§8.1).
+  // 1. Parse and loop detection.
   auto received = smtp::CountReceivedHeaders(data);
   if (!received.ok()) {
     std::string text = "5.6.0 Error parsing message: " +
@@ -124,7 +124,7 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
     if (refused) co_return *refused;
   }
 
-  // 2. DKIM, through the Checks seam (§8.3).
+  // 2. DKIM, through the Checks seam.
   if (deps_.checks) {
     if (completed_auth_) {
       if (mail_from_ != "<>") {
@@ -153,7 +153,7 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
     }
   }
 
-  // 3. Trace headers, each prepended (§8.2).
+  // 3. Trace headers, each prepended.
   smtp::PrependHeader(&data, "Received", ReceivedHeader());
   if (spf_) {
     smtp::PrependHeader(&data, "Received-SPF",
@@ -176,7 +176,7 @@ net::awaitable<Conn::Reply> Conn::ProcessData(std::string data) {
     smtp::PrependHeader(&data, "Authentication-Results", lf);
   }
 
-  // 4. The post-data hook (§9).
+  // 4. The post-data hook.
   auto hook = co_await PostDataHook(&data);
   if (hook) co_return *hook;
 

@@ -148,7 +148,7 @@ net::awaitable<Conn::Reply> Conn::Mail(std::string params) {
     co_return Reply{501, "5.1.7 Sender address too long"};
   }
 
-  // Policy seam: SPF (§8.4) and the incoming security level (§10).
+  // Policy seam: SPF and the incoming security level.
   std::string typed_domain = DomainOf(*addr);
   if (deps_.checks && !completed_auth_ && !remote_ip_.empty()) {
     task_.SetState("SPF");

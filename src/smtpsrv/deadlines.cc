@@ -20,7 +20,7 @@ std::shared_ptr<Deadlines> Deadlines::New(net::io_context& io,
 }
 
 Deadlines::Deadlines(net::io_context& io, Clock::duration tick)
-    : io_(io), tick_(tick), timer_(io) {}
+    : tick_(tick), timer_(io) {}
 
 void Deadlines::Start() { Arm(); }
 

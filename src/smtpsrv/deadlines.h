@@ -71,7 +71,6 @@ class Deadlines : public std::enable_shared_from_this<Deadlines> {
   void Sweep();
   void Arm();
 
-  net::io_context& io_;
   Clock::duration tick_;
   net::steady_timer timer_;
   mutable std::mutex mu_;

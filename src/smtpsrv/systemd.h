@@ -1,4 +1,4 @@
-// systemd socket activation (smtp-in §1.2; sd_listen_fds(3)): listening
+// systemd socket activation (sd_listen_fds(3)): listening
 // sockets inherited from systemd, grouped by FileDescriptorName.
 // Call once at start-up, before other threads start: it unsets
 // LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES.

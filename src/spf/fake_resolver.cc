@@ -25,7 +25,7 @@ Result<std::vector<ZoneRecord>> FakeResolver::Lookup(std::string name,
   auto it = zone.find(name);
   if (it == zone.end()) {
     if (HasPrefix(name, "error.")) return Status::Transient("DNS timeout");
-    return Status::Permanent("lookup " + name + ": no such host");
+    return Status::NotFound("lookup " + name + ": no such host");
   }
   std::vector<ZoneRecord> out;
   bool timeout = true;

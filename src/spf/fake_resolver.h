@@ -19,7 +19,7 @@ struct ZoneRecord {
   uint16_t pref = 0;  // MX.
 };
 
-class FakeResolver : public dns::Resolver, public PtrResolver {
+class FakeResolver : public dns::Resolver {
  public:
   std::map<std::string, std::vector<ZoneRecord>> zone;
   int queries = 0;

@@ -7,8 +7,8 @@
 //
 // Parsing follows the RFC ABNF strictly: any syntax error anywhere makes the
 // whole record a permerror (RFC 7208 §4.6), unknown modifiers are accepted
-// and ignored (§6; chasquid's library returns permerror instead, see
-// spec/dkim-spf.md §10: no test depends on that, so we follow the RFC).
+// and ignored (§6; chasquid's library returns permerror instead; no
+// client depends on that, so we follow the RFC).
 //
 // All functions are pure and thread-safe.
 #pragma once
@@ -81,8 +81,13 @@ bool IsSPFRecord(std::string_view txt);
 // texts like "unknown field", "invalid mask", "invalid domain".
 Result<Record> ParseRecord(std::string_view txt);
 
-// Whether a domain-spec / macro-string is syntactically valid (§7.1).
+// Whether a macro-string is syntactically valid (§7.1); `exp` allows the
+// macros only explanations may use (c, r, t). macro.cc.
 bool ValidMacroString(std::string_view s, bool exp);
+
+// Whether a domain-spec (a macro-string ending in a top label or a macro)
+// is syntactically valid (§7.1). macro.cc.
+bool ValidDomainSpec(std::string_view s);
 
 // The values macros expand to (§7.3).
 struct MacroContext {

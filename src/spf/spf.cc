@@ -33,7 +33,7 @@ class Checker {
  public:
   Checker(dns::Resolver& r, IP ip, std::string ip_str, std::string helo,
           const Options& opts, nettrace::Trace* tr)
-      : r_(r), ptr_(dynamic_cast<PtrResolver*>(&r)), ip_(ip),
+      : r_(r), ip_(ip),
         ip_str_(std::move(ip_str)), helo_(std::move(helo)), opts_(opts),
         tr_(tr) {}
 
@@ -85,7 +85,6 @@ class Checker {
   }
 
   dns::Resolver& r_;
-  PtrResolver* ptr_;
   IP ip_;
   std::string ip_str_;
   std::string helo_;
@@ -273,15 +272,9 @@ net::awaitable<Checker::Step> Checker::EvalMX(Term t,
 net::awaitable<const std::vector<std::string>*> Checker::ValidatedNames() {
   if (ptr_names_) co_return &*ptr_names_;
   ptr_names_.emplace();
-  Result<std::vector<std::string>> names = Status::Permanent("no such host");
-  // The resolver's own PTR query (dns::Resolver::LookupAddr, c-ares in the
-  // daemon), unless a PtrResolver is mixed in. Plain ifs: GCC 12 mishandles
-  // temporaries of a conditional expression around co_await (base/async.h).
-  if (ptr_) {
-    names = co_await ptr_->LookupAddr(ip_str_);
-  } else {
-    names = co_await r_.LookupAddr(ip_str_);
-  }
+  Result<std::vector<std::string>> names = Status::NotFound("no such host");
+  // The resolver's own PTR query (c-ares in the daemon).
+  names = co_await r_.LookupAddr(ip_str_);
   // §5.5: a DNS error makes ptr not match (no temperror).
   if (!names.ok()) co_return &*ptr_names_;
   // §4.6.4: only the first 10 names are used; each must resolve back to

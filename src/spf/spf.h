@@ -51,19 +51,6 @@ struct CheckResult {
   std::string ErrorText() const { return error.empty() ? "<nil>" : error; }
 };
 
-// Reverse (PTR) lookups, for the "ptr" mechanism and the %{p} macro. The
-// dns::Resolver contract has no PTR query; a resolver that can do them also
-// implements this interface and CheckHost finds it with dynamic_cast.
-// Without it, reverse lookups behave as "no such host" (ptr never matches,
-// %{p} is "unknown"), which RFC 7208 §5.5 allows ("SHOULD NOT be used").
-class PtrResolver {
- public:
-  virtual ~PtrResolver() = default;
-  // Names (without the trailing dot) pointed to by the PTR records of `ip`.
-  virtual net::awaitable<Result<std::vector<std::string>>> LookupAddr(
-      std::string ip) = 0;
-};
-
 struct Options {
   int max_lookups = 10;  // RFC 7208 §4.6.4.
   int max_void_lookups = 2;

@@ -1,5 +1,5 @@
-// The on-disk policy cache and its refresh loop (spec/queue-and-delivery
-// §13.4), with chasquid's counters at the same events.
+// The on-disk policy cache (docs/formats.md, "MTA-STS cache") and its
+// refresh loop, with chasquid's counters at the same events.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>

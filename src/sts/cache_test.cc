@@ -5,13 +5,11 @@
 #include <fstream>
 #include <optional>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 #include "metrics/metrics.h"
 #include "sts/sts.h"
+#include "testlib/testlib.h"
 #include "tlsroots/tlsroots.h"
 
 namespace chasquid::sts {
@@ -19,23 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// No domain has an _mta-sts record: every network fetch fails.
-class NoDNS : public dns::Resolver {
- public:
-  net::awaitable<Result<std::vector<dns::MX>>> LookupMX(std::string) override {
-    co_return Status::Permanent("no such host");
-  }
-  net::awaitable<Result<std::vector<std::string>>> LookupIP(
-      std::string) override {
-    co_return Status::Permanent("no such host");
-  }
-  net::awaitable<Result<std::vector<std::string>>> LookupTXT(
-      std::string name) override {
-    txt_queries++;
-    co_return std::vector<std::string>{"v=spf1 -all"};
-  }
-  int txt_queries = 0;
-};
 
 int64_t Counter(const std::string& name) {
   return metrics::NewCounter("chasquid/sts/cache/" + name, "")->Value();
@@ -44,26 +25,15 @@ int64_t Counter(const std::string& name) {
 class CacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sts_cache_test.XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = tmp_.path();
     auto c = Cache::Open(dir_ + "/sts-cache", &dns_,
                          tlsroots::NewClientContext().value());
     ASSERT_TRUE(c.ok()) << c.status().message();
     cache_ = std::move(c.value());
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::optional<Policy> Get(const std::string& domain) {
-    std::optional<Policy> out;
-    net::co_spawn(
-        io_,
-        [&]() -> net::awaitable<void> {
-          out = co_await cache_->Get(domain, std::chrono::seconds(5));
-        },
-        net::detached);
-    io_.restart();
-    io_.run();
-    return out;
+    return testlib::Await(cache_->Get(domain, std::chrono::seconds(5)));
   }
 
   void WriteEntry(const std::string& domain, const std::string& content,
@@ -75,9 +45,11 @@ class CacheTest : public ::testing::Test {
     fs::last_write_time(path, t);
   }
 
+  testlib::TempDir tmp_;
   std::string dir_;
-  NoDNS dns_;
-  net::io_context io_;
+  // An empty zone: no domain has an _mta-sts record, so every network
+  // fetch fails.
+  testlib::FakeResolver dns_;
   std::unique_ptr<Cache> cache_;
 };
 
@@ -94,7 +66,7 @@ TEST_F(CacheTest, HitFromChasquidFile) {
   EXPECT_EQ(p->mxs, std::vector<std::string>{"mx.x.com"});
   EXPECT_EQ(Counter("fetches"), fetches + 1);
   EXPECT_EQ(Counter("hits"), hits + 1);
-  EXPECT_EQ(dns_.txt_queries, 0);
+  EXPECT_EQ(dns_.queries["TXT"], 0);
 }
 
 TEST_F(CacheTest, ExpiredGoesToTheNetwork) {
@@ -103,7 +75,7 @@ TEST_F(CacheTest, ExpiredGoesToTheNetwork) {
   EXPECT_FALSE(Get("x.com"));
   EXPECT_EQ(Counter("expired"), expired + 1);
   EXPECT_EQ(Counter("failedFetch"), failed + 1);
-  EXPECT_EQ(dns_.txt_queries, 1);
+  EXPECT_EQ(dns_.queries["TXT"], 1);
 }
 
 TEST_F(CacheTest, BadEntries) {
@@ -124,22 +96,20 @@ TEST_F(CacheTest, BadEntries) {
 TEST_F(CacheTest, RefreshCountsErrorsAndKeepsFiles) {
   WriteEntry("x.com", kGood, 3600);
   int64_t refreshes = Counter("refreshes"), errors = Counter("refreshErrors");
-  net::co_spawn(io_, cache_->RefreshOnce(), net::detached);
-  io_.run();
+  testlib::Await(cache_->RefreshOnce());
   EXPECT_EQ(Counter("refreshes"), refreshes + 1);
   EXPECT_EQ(Counter("refreshErrors"), errors + 1);
   EXPECT_TRUE(fs::exists(dir_ + "/sts-cache/pol:x.com"));
 }
 
 TEST(CacheOpenTest, NotADirectory) {
-  char tmpl[] = "/tmp/sts_cache_test.XXXXXX";
-  std::string dir = mkdtemp(tmpl);
+  testlib::TempDir tmp;
+  std::string dir = tmp.path();
   std::ofstream(dir + "/file") << "";
-  NoDNS dns;
+  testlib::FakeResolver dns;
   auto c = Cache::Open(dir + "/file", &dns, nullptr);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().message(), "mkdir " + dir + "/file: not a directory");
-  fs::remove_all(dir);
 }
 
 }  // namespace

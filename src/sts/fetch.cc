@@ -49,9 +49,7 @@ net::awaitable<Status> HasSTSRecord(dns::Resolver* resolver,
   auto txts = co_await resolver->LookupTXT(txt_name);
   if (!txts.ok()) {
     std::string msg = txts.status().message();
-    if (msg == "no such host") {
-      msg = "lookup _mta-sts." + domain + ": no such host";
-    }
+    if (txts.status().not_found()) msg = "lookup " + txt_name + ": " + msg;
     co_return Status::Error(msg);
   }
   for (const auto& t : *txts) {
@@ -80,7 +78,7 @@ net::awaitable<Result<std::string>> HttpsGet(dns::Resolver* resolver,
   auto ips = co_await resolver->LookupIP(host);
   if (!ips.ok()) {
     std::string msg = ips.status().message();
-    if (msg == "no such host") msg = "lookup " + host + ": no such host";
+    if (ips.status().not_found()) msg = "lookup " + host + ": " + msg;
     co_return Status::Error("dial tcp: " + msg);
   }
   auto ex = co_await net::this_coro::executor;

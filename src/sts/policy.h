@@ -23,14 +23,14 @@ struct Policy {
 // The policy body is read up to this size; the rest is ignored.
 inline constexpr size_t kMaxPolicySize = 10 * 1024;
 
-// Parses the policy text (§13.2). Never fails: validity is Check's job.
+// Parses the policy text. Never fails: validity is Check's job.
 Policy Parse(std::string_view text);
 
 // Errors: "unknown policy version", "invalid max_age", "invalid mode",
 // "invalid mx".
 Status Check(const Policy& p);
 
-// Whether `mx` matches one of the policy's patterns (§13.3).
+// Whether `mx` matches one of the policy's patterns.
 bool MXIsAllowed(const Policy& p, std::string_view mx);
 
 // The cache file's compact JSON, Go encoding/json style; max_age in

@@ -32,16 +32,16 @@ namespace net = boost::asio;
 // (smtp-check shows it before checking). Errors: "MTA-STS TXT record
 // missing", "redirects not allowed in MTA-STS", "HTTP response status code:
 // <n>", "HTTP media type error: ...", "invalid HTTP media type", DNS and
-// network errors. `resolver` and `tls` must outlive the call. `port` is 443
-// except in tests.
+// network errors. `resolver` and `tls` must outlive the call. `port` is
+// "443" except in tests (no default: see scripts/check-coroutines.py).
 net::awaitable<Result<Policy>> UncheckedFetch(
     dns::Resolver* resolver, net::ssl::context& tls, std::string domain,
-    std::chrono::steady_clock::duration timeout, std::string port = "443");
+    std::chrono::steady_clock::duration timeout, std::string port);
 
 // UncheckedFetch and Check.
 net::awaitable<Result<Policy>> Fetch(
     dns::Resolver* resolver, net::ssl::context& tls, std::string domain,
-    std::chrono::steady_clock::duration timeout, std::string port = "443");
+    std::chrono::steady_clock::duration timeout, std::string port);
 
 // The policy cache. Thread-safe (its state is the directory); the
 // resolver and TLS context must outlive it.

@@ -1,4 +1,5 @@
 #include "userdb/userdb.h"
+#include "testlib/testlib.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,14 +26,8 @@ std::string Hex(std::string_view s) {
 class UserdbTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/userdb_test.XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = tmp_.path();
     path_ = dir_ + "/users";
-  }
-  void TearDown() override {
-    std::string cmd = "rm -rf '" + dir_ + "'";
-    ASSERT_EQ(system(cmd.c_str()), 0);
   }
   void WriteRaw(const std::string& s) { std::ofstream(path_) << s; }
   std::string ReadRaw() {
@@ -41,6 +36,7 @@ class UserdbTest : public ::testing::Test {
     s << f.rdbuf();
     return s.str();
   }
+  testlib::TempDir tmp_;
   std::string dir_, path_;
 };
 

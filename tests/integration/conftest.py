@@ -144,6 +144,27 @@ def have_ipv6_loopback():
         return False
 
 
+def wait_for(pred, timeout=20.0, what="condition", interval=0.05):
+    """The suite's one polling helper: calls `pred` until it returns a
+    truthy value, and returns that value. When `timeout` seconds pass first,
+    fails the test with what it waited for and the last value it saw.
+
+    To show that something did NOT happen, don't sleep and look: wait with
+    this for a later event that proves it (a log line, a counter, the next
+    reply)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        last = pred()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"timed out after {timeout} s waiting for {what} "
+                f"(last value: {last!r})")
+        time.sleep(interval)
+
+
 def wait_for_port(port, host="127.0.0.1", timeout=10.0, proc=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -230,11 +251,10 @@ class Chasquid:
                                      stderr=subprocess.STDOUT,
                                      env=env or os.environ.copy(),
                                      cwd=self.root)
+        # The SMTP listeners open last at start-up: once the SMTP port (or the
+        # one the caller names) answers, every other listener is up too.
         port = self.monitoring_port if wait_port is None else wait_port
-        if port:
-            wait_for_port(port, proc=self.proc)
-        else:
-            time.sleep(0.5)
+        wait_for_port(port or self.smtp_port, proc=self.proc)
         return self
 
     def run_to_exit(self, *flags, timeout=10):

@@ -5,6 +5,8 @@ import os
 import pathlib
 import time
 
+from conftest import wait_for
+
 # The MDA: files stdin as $MDA_DIR/<to>.<n>; exits 1 for users starting
 # with "fail", 75 for "temp".
 MDA_SCRIPT = r"""#!/bin/sh
@@ -91,14 +93,6 @@ def write_item(c, item_id, *args, **kw):
     return qdir / f"m:{item_id}"
 
 
-def wait_for(fn, timeout=15, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def delivered(maildir, to):

@@ -14,7 +14,11 @@ import socketserver
 import ssl
 import subprocess
 import threading
-import time
+
+from conftest import wait_for
+
+# The name older tests import; the same helper.
+wait_until = wait_for
 
 
 class CA:
@@ -307,17 +311,10 @@ def mail_log(c):
 def wait_sent(c, rcpt, timeout=20):
     """Waits for c's mail log to say a message to `rcpt` was delivered
     (for local mail: the MDA has finished writing it)."""
-    wait_until(lambda: f" to={rcpt} sent" in mail_log(c), timeout=timeout,
+    wait_for(lambda: f" to={rcpt} sent" in mail_log(c), timeout=timeout,
                what=f"delivery to {rcpt}")
 
 
-def wait_until(cond, timeout=20, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class GoStyleCerts:

@@ -2,7 +2,6 @@
 
 import socket
 import ssl
-import time
 
 
 class RawClient:
@@ -55,13 +54,6 @@ class RawClient:
         self.sock.close()
 
 
-def wait_for(pred, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def insecure_ctx():

@@ -1,12 +1,10 @@
-"""Aliases end to end through the local RPC (spec/config-and-files §7.4-
-§7.6, §9, §13, §16.2): chasquid-util aliases-resolve against the running
+"""Aliases end to end through the local RPC (the aliases file, the
+resolve hook, reloads and chasquid-util aliases-resolve): chasquid-util aliases-resolve against the running
 daemon, the alias-resolve hook and its counter, reloads, garbage lines,
 and domaininfo-remove."""
 
-import os
 import signal
 import subprocess
-import time
 
 from conftest import binary
 from queueutil import wait_for

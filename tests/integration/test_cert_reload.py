@@ -12,6 +12,8 @@ import subprocess
 import threading
 import time
 
+from conftest import wait_for
+
 
 DEADLINE = 60  # Seconds; generous for a loaded machine.
 
@@ -60,15 +62,6 @@ def served_serial(port, starttls, servername="testserver"):
     return serial_of(r.stdout)
 
 
-def wait_for(fn, what, timeout=DEADLINE):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 class HeldConnection:
@@ -146,11 +139,11 @@ def test_renewal_on_timer_keeps_open_connections(chasquid_factory):
         # A renewal: new files, then a symlink repointed.
         make_pair(archive / "v2", "testserver", 2002)
         repoint(archive / "current", archive / "v2")
-        wait_for(lambda: reloads(c, "ok") >= 1, "the reload")
+        wait_for(lambda: reloads(c, "ok") >= 1, DEADLINE, "the reload")
         for port, starttls in ((c.submission_port, True),
                                (c.submission_tls_port, False)):
             assert wait_for(lambda: served_serial(port, starttls) == 2002,
-                            "the new serial")
+                            DEADLINE, "the new serial", interval=0.2)
         # The connection opened before the renewal still works.
         held.send("EHLO held.example\r\n")
         assert held.expect("250 ").startswith("250 ")
@@ -166,7 +159,8 @@ def test_renewal_on_timer_keeps_open_connections(chasquid_factory):
     make_pair(archive / "v3", "testserver", 3003,
               key=archive / "v1" / "privkey.pem")
     repoint(live / "fullchain.pem", archive / "v3" / "fullchain.pem")
-    wait_for(lambda: reloads(c, "error") >= 1, "the refused reload")
+    wait_for(lambda: reloads(c, "error") >= 1, DEADLINE,
+             "the refused reload")
     assert served_serial(c.submission_tls_port, False) == 2002
     assert served_serial(c.submission_port, True) == 2002
     log = c.log()
@@ -178,7 +172,8 @@ def test_renewal_on_timer_keeps_open_connections(chasquid_factory):
     garbage = c.root / "garbage.pem"
     garbage.write_text("not a key\n")
     os.replace(garbage, live / "privkey.pem")
-    wait_for(lambda: reloads(c, "error") >= 2, "the second refusal")
+    wait_for(lambda: reloads(c, "error") >= 2, DEADLINE,
+             "the second refusal")
     assert served_serial(c.submission_tls_port, False) == 2002
     assert "tls: failed to find any PEM data in key input " \
         "(certs/testserver/privkey.pem)" in c.log()
@@ -186,7 +181,7 @@ def test_renewal_on_timer_keeps_open_connections(chasquid_factory):
     # Fixed again (v3's certificate has v1's key): served at once.
     repoint(live / "privkey.pem", archive / "v1" / "privkey.pem")
     wait_for(lambda: served_serial(c.submission_tls_port, False) == 3003,
-             "the fixed pair")
+             DEADLINE, "the fixed pair", interval=0.2)
     assert reloads(c, "ok") == 2
     # Refused files are reported once, not again on every tick.
     assert reloads(c, "error") == 2
@@ -205,7 +200,7 @@ def test_new_directory_served_via_sni_after_sighup(chasquid_factory):
 
     make_pair(c.config_dir / "certs" / "other.example", "other.example", 4004)
     c.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: reloads(c, "ok") >= 1, "the reload")
+    wait_for(lambda: reloads(c, "ok") >= 1, DEADLINE, "the reload")
     for port, starttls in ((c.submission_tls_port, False),
                            (c.submission_port, True)):
         r = s_client(port, starttls, "other.example")

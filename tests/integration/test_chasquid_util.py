@@ -1,6 +1,6 @@
 """chasquid-util: argument parsing, every userdb subcommand, print-config,
-and interop with Go chasquid's own chasquid-util (spec/config-and-files
-§16)."""
+and interop with Go chasquid's own chasquid-util (its argument
+parsing and outputs)."""
 
 import os
 import stat

@@ -17,7 +17,7 @@ import smtplib
 import pytest
 
 from dnsserver import DNSServer
-from smtputil import wait_for
+from conftest import wait_for
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 HOOK = REPO / "dist" / "etc-chasquid" / "hooks" / "post-data"

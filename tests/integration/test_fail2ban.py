@@ -15,8 +15,8 @@ import subprocess
 
 import pytest
 
-from conftest import free_port, have_ipv6_loopback
-from smtputil import insecure_ctx, wait_for
+from conftest import free_port, have_ipv6_loopback, wait_for
+from smtputil import insecure_ctx
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 FILTER = REPO / "dist" / "fail2ban" / "filter.d" / "chasquid.conf"

@@ -136,7 +136,7 @@ def test_checker_catches_a_missing_directory_fsync(tmp_path):
              f'2 write(5<TCP:[1]>, "250 2.0.0 Ok\\r\\n", 14) = 14\n')
     assert check_250_after_fsyncs(parse_strace(early), q)[1]
     # Two replies, one durable item.
-    two = good + f'2 write(5<TCP:[1]>, "250 2.0.0 Ok\\r\\n", 14) = 14\n'
+    two = good + '2 write(5<TCP:[1]>, "250 2.0.0 Ok\\r\\n", 14) = 14\n'
     assert len(check_250_after_fsyncs(parse_strace(two), q)[1]) == 1
 
 

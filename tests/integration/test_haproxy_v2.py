@@ -15,9 +15,9 @@ import subprocess
 
 import pytest
 
-from conftest import free_port, have_ipv6_loopback, wait_for_port
+from conftest import free_port, have_ipv6_loopback, wait_for, wait_for_port
 from dnsserver import DNSServer
-from smtputil import RawClient, wait_for
+from smtputil import RawClient
 
 HOOK = """#!/bin/sh
 out="$(dirname "$0")/../../seen"

@@ -9,7 +9,8 @@ import smtplib
 import socket
 import struct
 
-from smtputil import insecure_ctx, wait_for
+from conftest import wait_for
+from smtputil import insecure_ctx
 
 PASSWORD = "limits-secret"
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"

@@ -101,7 +101,8 @@ class DovecotLMTP:
         exe = shutil.which("dovecot") or "/usr/sbin/dovecot"
         if not os.path.exists(exe) or not os.path.exists(
                 "/usr/lib/dovecot/lmtp"):
-            pytest.skip("dovecot-lmtpd (Debian) is not installed")
+            pytest.fail("dovecot-lmtpd (Debian) is not installed: "
+                        "scripts/install-deps.sh installs it")
         self.proc = subprocess.Popen(
             [exe, "-F", "-c", str(self.conf)], stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

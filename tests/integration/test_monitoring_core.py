@@ -11,7 +11,7 @@ import subprocess
 import time
 from html.parser import HTMLParser
 
-from conftest import binary, free_port, http_get
+from conftest import binary
 
 
 class LinkParser(HTMLParser):
@@ -36,7 +36,7 @@ def listening_ports(pid):
 
 def test_off_by_default(chasquid_factory):
     c = chasquid_factory(monitoring=False)
-    c.start(wait_port=0)
+    c.start()
     assert c.proc.poll() is None
     # Only the SMTP listeners: no monitoring port unless configured.
     assert listening_ports(c.proc.pid) <= {

@@ -1,7 +1,6 @@
 """A real Prometheus scrapes our /metrics, and our shipped rules pass
 promtool's own unit tests."""
 
-import re
 import shutil
 import subprocess
 

@@ -6,52 +6,44 @@ Skipped while the SMTP server is not in the build."""
 import json
 import re
 import smtplib
-import time
 
 import pytest
 
+from conftest import wait_for
 from monitoringutil import Prometheus, links
 
 
-def smtp_or_skip(c):
+def require_smtp_vars(c):
     v = json.loads(c.get("/debug/vars")[2])
-    if "chasquid/smtpIn/commandCount" not in v:
-        pytest.skip("the SMTP server is not in this build yet")
-
-
-def wait_until(pred, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition never held"
-        time.sleep(0.05)
+    assert "chasquid/smtpIn/commandCount" in v, "no SMTP variables exported"
 
 
 def test_live_session_on_tasks_page_and_gauge(chasquid_factory):
     c = chasquid_factory().start()
-    smtp_or_skip(c)
+    require_smtp_vars(c)
     s = smtplib.SMTP("127.0.0.1", c.smtp_port, timeout=10)
     s.ehlo("tasks.example")
     text = c.get("/debug/tasks")[2].decode()
     assert "SMTP.Conn" in text, text
     assert c.var("chasquid/smtpIn/liveConnections") == 1
     s.quit()
-    wait_until(lambda: c.var("chasquid/smtpIn/liveConnections") == 0)
-    wait_until(lambda: "SMTP.Conn" not in c.get("/debug/tasks")[2].decode())
+    wait_for(lambda: c.var("chasquid/smtpIn/liveConnections") == 0)
+    wait_for(lambda: "SMTP.Conn" not in c.get("/debug/tasks")[2].decode())
     v = c.var("chasquid/smtpIn/sessionDuration")
     assert v["le=+Inf"] == 1 and v["sum"] > 0
 
 
 def test_html_in_ehlo_comes_out_escaped(chasquid_factory):
     c = chasquid_factory().start()
-    smtp_or_skip(c)
+    require_smtp_vars(c)
     evil = "<script>alert(1)</script><img/src=x/onerror=alert(2)>"
     s = smtplib.SMTP("127.0.0.1", c.smtp_port, timeout=10)
     s.ehlo(evil)
     s.quit()
     # Find the connection's trace wherever it landed, and its own page;
     # only once the session is over is it in a finished bucket.
-    wait_until(lambda: c.var("chasquid/smtpIn/liveConnections") == 0)
-    wait_until(lambda: "SMTP.Conn" in c.get("/debug/traces")[2].decode())
+    wait_for(lambda: c.var("chasquid/smtpIn/liveConnections") == 0)
+    wait_for(lambda: "SMTP.Conn" in c.get("/debug/traces")[2].decode())
     pages = []
     for b in range(8):
         body = c.get(f"/debug/traces?fam=SMTP.Conn&b={b}&all=false")[2]
@@ -68,7 +60,7 @@ def test_html_in_ehlo_comes_out_escaped(chasquid_factory):
 
 def test_prometheus_reads_smtp_counters(chasquid_factory, tmp_path):
     c = chasquid_factory().start()
-    smtp_or_skip(c)
+    require_smtp_vars(c)
     for _ in range(3):
         s = smtplib.SMTP("127.0.0.1", c.smtp_port, timeout=10)
         s.ehlo("prom.example")
@@ -100,7 +92,7 @@ def test_loop_detected_counter(chasquid_factory):
     c = chasquid_factory()
     c.add_user("user", "testserver", "secretpassword")
     c.start()
-    smtp_or_skip(c)
+    require_smtp_vars(c)
     received = "".join(
         f"Received: from hop{i}.example by hop{i + 1}.example;"
         f" Mon, 1 Jan 2024 00:00:{i % 60:02d} +0000\r\n" for i in range(51))

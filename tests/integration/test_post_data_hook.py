@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from dnsserver import DNSServer
-from smtputil import wait_for
+from conftest import wait_for
 
 
 @pytest.fixture

@@ -2,9 +2,6 @@
 left by chasquid are loaded and delivered through the MDA and pipes,
 failures bounce with a DSN, /debug/queue and the queue counters."""
 
-import os
-import subprocess
-import time
 
 from queueutil import (setup_mda, mda_env, write_item, wait_for, delivered)
 

@@ -13,7 +13,8 @@ SLOW_MDA = r"""#!/bin/sh
 from="$1"; to="$2"
 case "$to" in
   temp*) echo "try later"; exit 75;;
-  slow*) i=0; while [ ! -e "$MDA_DIR/release" ] && [ $i -lt 400 ]; do
+  slow*) : > "$MDA_DIR/blocked.$to"
+         i=0; while [ ! -e "$MDA_DIR/release" ] && [ $i -lt 400 ]; do
            sleep 0.05; i=$((i+1)); done;;
 esac
 n=$(date +%s%N)
@@ -57,7 +58,10 @@ def test_latency_metrics_move(chasquid_factory):
     t0 = time.monotonic()
     wait_for(lambda: c.var("chasquid/queue/length") == 2,
              what="queue length 2")
-    time.sleep(0.3)   # The attempt is blocked in the MDA meanwhile.
+    wait_for(lambda: (maildir / "blocked.slow@testserver").exists(),
+             what="the MDA to hold the attempt")
+    # Held for a known time, which the attempt's duration must cover.
+    time.sleep(0.3)
     (maildir / "release").write_text("")
     wait_for(lambda: delivered(maildir, "slow@testserver"),
              what="delivery of the new message")

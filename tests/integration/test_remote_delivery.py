@@ -13,7 +13,7 @@ from conftest import binary, free_port, wait_for_port
 from dnsserver import DNSServer
 from remoteutil import CA, SMTPPeer, STSServer, env_with_ca, \
     free_loopback_ip, mail_log, make_daemon, self_signed, submit, \
-    wait_sent, wait_until
+    wait_sent, wait_for
 
 
 @pytest.fixture
@@ -100,16 +100,16 @@ def test_smtp_sink_idna_and_downgrade(chasquid_factory, tmp_path, dns):
             return "".join(p.read_text(errors="replace")
                            for p in dump.iterdir())
         # smtp-sink may create its file before it has written it all.
-        wait_until(lambda: "to the sink" in dump_text(),
+        wait_for(lambda: "to the sink" in dump_text(),
                    what="smtp-sink delivery")
         assert "X-Rcpt-Args: <user@xn--bcher-kva.test>" in dump_text()
         assert a.var("chasquid/smtpOut/tlsCount", "plain") >= 1
 
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "x@tls.test",
                "must not go in plain text")
-        wait_until(lambda: a.var("chasquid/smtpOut/securityLevelChecks",
+        wait_for(lambda: a.var("chasquid/smtpOut/securityLevelChecks",
                                  "fail") >= 1, what="downgrade refused")
-        wait_until(lambda: "Security level check failed (level:PLAIN)"
+        wait_for(lambda: "Security level check failed (level:PLAIN)"
                    in a.log(), what="log line")
         assert len(list(dump.iterdir())) == 1
     finally:
@@ -138,7 +138,7 @@ def test_sts_enforced_bad_cert_not_delivered(chasquid_factory, tmp_path,
                 f"--testing__outgoing_smtp_port={port}", env=env_with_ca(ca))
         wait_for_port(a.submission_port)
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "x@s.test", "hi")
-        wait_until(lambda: a.var("chasquid/smtpOut/sts/security",
+        wait_for(lambda: a.var("chasquid/smtpOut/sts/security",
                                  "fail") >= 1, what="STS refusal")
         assert peer.tls_connections >= 1
         assert peer.messages == []
@@ -208,7 +208,7 @@ def test_null_mx_mx_fallback_and_implicit_mx(chasquid_factory, tmp_path,
                "two")
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "y@bare.test",
                "bare")
-        wait_until(lambda: len(peer.messages) == 2, what="2 deliveries")
+        wait_for(lambda: len(peer.messages) == 2, what="2 deliveries")
         assert sorted(m[1][0] for m in peer.messages) == [
             "x@two.test", "y@bare.test"]
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "z@null.test",
@@ -247,7 +247,7 @@ def test_forwarding_rewrites_sender_and_via(chasquid_factory, tmp_path,
         s.sendmail("ext@ext.test", ["list@a.test", "relayed@a.test"],
                    b"Subject: fwd\r\n\r\nforwarded\r\n")
         s.quit()
-        wait_until(lambda: len(peer.messages) == 2, what="2 deliveries")
+        wait_for(lambda: len(peer.messages) == 2, what="2 deliveries")
     got = {m[1][0]: m[0] for m in peer.messages}
     assert got == {"x@far.test": "list+fwd_from=ext=ext.test@a.test",
                    "z@via.test": "relayed+fwd_from=ext=ext.test@a.test"}
@@ -274,7 +274,7 @@ def test_starttls_failure_falls_back_to_plain(chasquid_factory, tmp_path,
                 f"--testing__outgoing_smtp_port={port}", env=env_with_ca(ca))
         wait_for_port(a.submission_port)
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "x@p.test", "p")
-        wait_until(lambda: len(peer.messages) == 1, what="delivery")
+        wait_for(lambda: len(peer.messages) == 1, what="delivery")
         assert peer.connections == 2
         assert peer.tls_connections == 0
     assert a.var("chasquid/smtpOut/tlsCount", "tls:failed") == 1
@@ -303,13 +303,13 @@ def test_tls_downgrade_after_secure_delivery(chasquid_factory, tmp_path,
                 "--testing__queue_retry_delay=200ms", env=env_with_ca(ca))
         wait_for_port(a.submission_port)
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "x@d.test", "1")
-        wait_until(lambda: len(peer.messages) == 1, what="secure delivery")
+        wait_for(lambda: len(peer.messages) == 1, what="secure delivery")
         info = a.data_dir / "domaininfo" / "s:d.test"
         assert "TLS_SECURE" in info.read_text()
 
         peer.tls_enabled = False
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "x@d.test", "2")
-        wait_until(lambda: a.var("chasquid/smtpOut/securityLevelChecks",
+        wait_for(lambda: a.var("chasquid/smtpOut/securityLevelChecks",
                                  "fail") >= 2, what="refused and retried")
         assert len(peer.messages) == 1
         assert ("to=x@d.test failed (temporary): all MXs returned transient "
@@ -317,7 +317,7 @@ def test_tls_downgrade_after_secure_delivery(chasquid_factory, tmp_path,
                 "(level:PLAIN))") in mail_log(a)
 
         peer.tls_enabled = True
-        wait_until(lambda: len(peer.messages) == 2, what="retry over TLS")
+        wait_for(lambda: len(peer.messages) == 2, what="retry over TLS")
         assert peer.tls_connections >= 2
         assert b"2" in peer.messages[1][2]
 
@@ -329,7 +329,7 @@ def test_tls_downgrade_after_secure_delivery(chasquid_factory, tmp_path,
         assert r.returncode == 0, r.stderr
         peer.tls_enabled = False
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "x@d.test", "3")
-        wait_until(lambda: len(peer.messages) == 3, what="plain delivery")
+        wait_for(lambda: len(peer.messages) == 3, what="plain delivery")
     assert "TLS_SECURE" not in info.read_text()
 
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import binary, free_port
+from conftest import binary, free_port, wait_for
 from dnsserver import DNSServer
 from remoteutil import CA, SMTPPeer, STSServer, free_loopback_ip, self_signed
 
@@ -49,7 +49,10 @@ def test_success(world):
                             env_extra={"SSL_CERT_FILE": str(ca.cert)})
         assert rc == 0, out
         assert sts.requests == 1
-        assert peer.tls_connections == 1
+        # The peer counts the handshake in its own thread, which may run
+        # after smtp-check has already finished.
+        wait_for(lambda: peer.tls_connections == 1,
+                 what="the peer to count the TLS handshake")
     assert ("Parsed contents:  [{Version:STSv1 Mode:enforce "
             "MXs:[mx.example.test] MaxAge:24h0m0s}]") in out
     assert "=== MX: 10  mx.example.test" in out

@@ -1,5 +1,4 @@
-"""MTA-STS end to end (spec/queue-and-delivery §11.2, §13; monitoring
-§8.5-§8.6): our chasquid fetches policies over HTTPS from a server with the
+"""MTA-STS end to end (RFC 8461; chasquid's sts counters): our chasquid fetches policies over HTTPS from a server with the
 test's own CA (never the internet), caches them on disk in chasquid's
 format, refreshes them at start-up, and applies enforce / testing / none
 modes when delivering. Every chasquid/sts/cache/* counter and the
@@ -14,7 +13,7 @@ import pytest
 from conftest import free_port, wait_for_port
 from dnsserver import DNSServer
 from remoteutil import CA, SMTPPeer, STSServer, env_with_ca, \
-    free_loopback_ip, make_daemon, self_signed, submit, wait_until
+    free_loopback_ip, make_daemon, self_signed, submit, wait_for
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the MTA-STS server needs port 443")
@@ -79,7 +78,7 @@ def test_sts_cache_counters_and_refresh(chasquid_factory, tmp_path, dns):
                 f"--testing__outgoing_smtp_port={port}", env=env_with_ca(ca))
         # The start-up refresh pass: every pol:* file (not the directory)
         # is refetched; only good.test has a policy to fetch.
-        wait_until(lambda: (a.var("chasquid/sts/cache/refreshCycles") or 0)
+        wait_for(lambda: (a.var("chasquid/sts/cache/refreshCycles") or 0)
                    >= 1,
                    what="refresh cycle")
         assert a.var("chasquid/sts/cache/refreshes") == 4
@@ -95,7 +94,7 @@ def test_sts_cache_counters_and_refresh(chasquid_factory, tmp_path, dns):
         for d in domains + ["good.test"]:
             submit(a, "alice@a.test", "pass-a", "alice@a.test", f"x@{d}",
                    f"to {d}")
-        wait_until(lambda: len(peer.messages) == 6, what="6 deliveries")
+        wait_for(lambda: len(peer.messages) == 6, what="6 deliveries")
         # The deliveries to good.test used the refreshed entry.
         assert sts.requests == 1
 
@@ -150,7 +149,7 @@ def test_sts_testing_and_none_modes_do_not_restrict(chasquid_factory,
         wait_for_port(a.submission_port)
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "x@t.test", "t")
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "x@n.test", "n")
-        wait_until(lambda: len(peer.messages) == 2, what="2 deliveries")
+        wait_for(lambda: len(peer.messages) == 2, what="2 deliveries")
         assert sts.requests == 2
     assert a.var("chasquid/smtpOut/sts/mode", "testing") == 1
     assert a.var("chasquid/smtpOut/sts/mode", "none") == 1
@@ -189,7 +188,7 @@ def test_sts_enforce_skips_mx_not_in_policy(chasquid_factory, tmp_path, dns):
                 env=env_with_ca(ca))
         wait_for_port(a.submission_port)
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "x@e.test", "e")
-        wait_until(lambda: len(peer.messages) == 1, what="delivery")
+        wait_for(lambda: len(peer.messages) == 1, what="delivery")
         assert peer.tls_connections == 1
     # The primary's address was never even looked up.
     assert ("primary.other.test", "A") not in dns.queries

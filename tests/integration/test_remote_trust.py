@@ -22,8 +22,8 @@ import pytest
 
 from conftest import binary, wait_for_port
 from dnsserver import DNSServer
-from remoteutil import GoStyleCerts, mail_log, mda_conf, submit, \
-    wait_sent, wait_until
+from remoteutil import GoStyleCerts, mda_conf, submit, \
+    wait_sent, wait_for
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def test_untrustworthy_certificate(chasquid_factory, tmp_path, dns, what):
     assert p.a.var("chasquid/smtpOut/tlsCount", "tls:insecure") == 1
     assert p.a.var("chasquid/smtpOut/tlsCount", "tls:secure") == 0
     assert p.a.var("chasquid/smtpOut/securityLevelChecks", "pass") == 1
-    wait_until(lambda: "cert does not match srv-b" in p.a.log(),
+    wait_for(lambda: "cert does not match srv-b" in p.a.log(),
                what="the insecure TLS trace line")
     # The other direction is unaffected.
     p.b_to_a()

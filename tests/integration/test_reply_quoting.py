@@ -12,7 +12,7 @@ import pytest
 from conftest import binary, wait_for_port
 from dnsserver import DNSServer
 from remoteutil import CA, env_with_ca, mail_log, make_daemon, submit, \
-    wait_sent, wait_until
+    wait_sent, wait_for
 
 SPF_REPLY = 'MAIL+RCPT 550 "5.7.23 SPF check failed: matched all"'
 
@@ -60,7 +60,7 @@ def test_dsn_for_spf_rejected_recipient(chasquid_factory, tmp_path, dns):
     # The mail log, as is; the trace's log line, Go-quoted once more
     # without its outer quotes.
     assert f"to=bob@b.test failed (permanent): {SPF_REPLY}" in mail_log(a)
-    wait_until(lambda: 'srv-b: MAIL+RCPT 550 \\"5.7.23 SPF check failed: '
+    wait_for(lambda: 'srv-b: MAIL+RCPT 550 \\"5.7.23 SPF check failed: '
                'matched all\\"' in a.log(), what="the trace's error line")
 
 

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from smtputil import wait_for
+from conftest import wait_for
 
 PASSWORD = "sender-secret"
 REFUSED_MAIL = ("550 5.7.1 Sender address not authorized for the "

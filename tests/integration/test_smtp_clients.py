@@ -14,7 +14,8 @@ import subprocess
 import pytest
 
 from dnsserver import DNSServer
-from smtputil import RawClient, insecure_ctx, wait_for
+from conftest import wait_for
+from smtputil import RawClient, insecure_ctx
 
 PASSWORD = "secretpassword"
 

@@ -5,7 +5,8 @@ Clients: Python smtplib and a raw socket client (smtputil.RawClient).
 
 import smtplib
 
-from smtputil import RawClient, wait_for
+from conftest import wait_for
+from smtputil import RawClient
 
 EHLO = ("250-testserver - Your hour of destiny has come.\n"
         "250-8BITMIME\n250-PIPELINING\n250-SMTPUTF8\n"

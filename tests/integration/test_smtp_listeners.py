@@ -1,16 +1,14 @@
 """Listeners: systemd socket activation (systemd-socket-activate), IPv6,
-HAProxy PROXY v1, and the start-up errors of spec/config-and-files §2."""
+HAProxy PROXY v1, and chasquid's start-up errors for bad listeners."""
 
 import os
-import signal
 import socket
 import subprocess
-import time
 
 import pytest
 
-from conftest import binary, free_port
-from smtputil import RawClient, wait_for
+from conftest import binary, free_port, wait_for
+from smtputil import RawClient
 
 
 def fatal_tail(c):

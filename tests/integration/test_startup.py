@@ -3,14 +3,25 @@ and domain discovery, the mail log, the data dir, reloads, and the exact
 fatal texts for bad input, with the real daemon."""
 
 import os
-import pathlib
 import signal
+import smtplib
 import subprocess
 import time
 
 import pytest
 
-from conftest import make_cert
+from conftest import make_cert, wait_for
+from smtputil import insecure_ctx
+
+
+def can_login(c, user, password):
+    with smtplib.SMTP("127.0.0.1", c.submission_port, timeout=10) as s:
+        s.starttls(context=insecure_ctx())
+        try:
+            s.login(user, password)
+            return True
+        except smtplib.SMTPAuthenticationError:
+            return False
 
 
 def wait_for_log(c, text, timeout=10):
@@ -165,7 +176,9 @@ def test_periodic_reload_picks_up_and_fails_on_users(chasquid_factory):
     users = c.config_dir / "domains" / "testserver" / "users"
     # A valid file appears: the reload takes it without complaint.
     c.add_user("user", "testserver", "pw")
-    time.sleep(0.3)  # Several reload periods; the daemon must stay up.
+    # A reload took it: the new user can log in, and the daemon is up.
+    wait_for(lambda: can_login(c, "user@testserver", "pw"),
+             what="a periodic reload to load the new user")
     assert c.proc.poll() is None, c.log()
     users.write_text("this is not a users file\n")
     assert wait_exit(c) == 1

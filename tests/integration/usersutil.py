@@ -25,7 +25,8 @@ def util(config_dir, *args, input=None, cwd=None, timeout=30):
 
 def go_chasquid_util():
     """Path to Go chasquid's chasquid-util from the Debian package
-    (apt-get download + dpkg -x, nothing installed), or pytest.skip."""
+    (apt-get download + dpkg -x, nothing installed). Failing to get it
+    fails the test."""
     exe = CACHE / "chasquid-deb" / "usr" / "bin" / "chasquid-util"
     if exe.exists():
         return str(exe)
@@ -41,10 +42,10 @@ def go_chasquid_util():
                         str(CACHE / "chasquid-deb")], check=True,
                        capture_output=True, timeout=60)
     except (OSError, subprocess.SubprocessError, RuntimeError) as e:
-        pytest.skip(f"Go chasquid-util (Debian package chasquid) not "
+        pytest.fail(f"Go chasquid-util (Debian package chasquid) not "
                     f"available: {e}")
     if not exe.exists():
-        pytest.skip("Debian package chasquid has no usr/bin/chasquid-util")
+        pytest.fail("Debian package chasquid has no usr/bin/chasquid-util")
     return str(exe)
 
 
@@ -120,7 +121,8 @@ class Dovecot:
     def start(self):
         exe = shutil.which("dovecot") or "/usr/sbin/dovecot"
         if not os.path.exists(exe):
-            pytest.skip("dovecot (Debian dovecot-core) is not installed")
+            pytest.fail("dovecot (Debian dovecot-core) is not installed: "
+                        "scripts/install-deps.sh installs it")
         # Foreground (-F), so we own the process and can stop it by pid.
         self.proc = subprocess.Popen(
             [exe, "-F", "-c", str(self.conf)], stdin=subprocess.DEVNULL,
@@ -130,7 +132,7 @@ class Dovecot:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                pytest.skip("dovecot could not start: "
+                pytest.fail("dovecot could not start: "
                             + (self.base / "stderr").read_text()
                             + self.log())
             if ((self.base / "auth-client").exists()
@@ -138,7 +140,7 @@ class Dovecot:
                 return self
             time.sleep(0.05)
         self.stop()
-        pytest.skip("dovecot did not create its auth sockets: "
+        pytest.fail("dovecot did not create its auth sockets: "
                     + self.log())
 
     def log(self):
