@@ -5,25 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include "testlib/testlib.h"
 #include "tlsrpt/https.h"
 #include "tlsrpt/report.h"
+#include "tlsrpt/reporter.h"
 #include "tlsrpt/store.h"
 
 namespace chasquid::tlsrpt {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/tlsrpt_test.XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testlib::TempDir;
 
 SessionResult Failure(const std::string& domain, ResultType t,
                       const std::string& mx) {
@@ -168,6 +159,58 @@ TEST(TlsRptTest, MailHeaders) {
   EXPECT_NE(m.find("Content-Type: application/tlsrpt+gzip\n"),
             std::string::npos);
   EXPECT_NE(m.find("\n--BND--\n"), std::string::npos);
+}
+
+// The reporter against a fake zone: a domain whose TXT lookup fails for
+// now is kept for the next run, one without a record is forgotten without
+// a report, and one with a record gets its mail, whose attachment is the
+// report of that domain's day.
+TEST(TlsRptTest, ReporterRun) {
+  TempDir dir;
+  auto st = Store::Open(dir.path(), Store::Limits{});
+  ASSERT_TRUE(st.ok());
+  for (const char* d : {"rpt.example", "none.example", "flaky.example"}) {
+    (*st)->Record(Failure(d, ResultType::kCertificateExpired, "mx." +
+                                                                 std::string(d)));
+  }
+  testlib::FakeResolver dns;
+  dns.Add("_smtp._tls.rpt.example", "TXT",
+          "v=TLSRPTv1; rua=mailto:r@rpt.example,mailto:s@rpt.example");
+  dns.Add("none.example", "MX", "mx.none.example", 10);
+  dns.Fail("_smtp._tls.flaky.example", Status::Transient("timeout"));
+  struct Sent {
+    std::string from;
+    std::vector<std::string> to;
+    std::string data;
+  };
+  std::vector<Sent> sent;
+  ReporterOptions o;
+  o.store = st->get();
+  o.resolver = &dns;
+  o.submitter = "mx.us.example";
+  o.from = "tlsrpt@us.example";
+  o.put = [&sent](std::string from, std::vector<std::string> to,
+                  std::shared_ptr<const std::string> data)
+      -> net::awaitable<Result<std::string>> {
+    sent.push_back({from, to, *data});
+    co_return std::string("id1");
+  };
+  Reporter r(std::move(o));
+  int64_t before = ReportCount()->Value("sent");
+  testlib::Await(r.RunOnce(/*include_today=*/false));
+  EXPECT_TRUE(sent.empty());  // Today's records wait for the day's end.
+  testlib::Await(r.RunOnce(/*include_today=*/true));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].from, "tlsrpt@us.example");
+  EXPECT_EQ(sent[0].to,
+            (std::vector<std::string>{"r@rpt.example", "s@rpt.example"}));
+  EXPECT_NE(sent[0].data.find("TLS-Report-Domain: rpt.example\n"),
+            std::string::npos);
+  EXPECT_EQ(ReportCount()->Value("sent") - before, 2);
+  std::string today = Store::DayOf(std::chrono::system_clock::now());
+  auto left = (*st)->Day(today);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].domain, "flaky.example");
 }
 
 }  // namespace
