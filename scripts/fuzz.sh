@@ -38,11 +38,11 @@ sort -u build-fuzz/fuzz-corpora.txt | while read -r name corpus; do
   work=$(mktemp -d)
   echo "fuzzing $name for ${SECONDS_EACH}s"
   if [ -z "$LONG_MINUTES" ] && [[ " ${FUZZ_REPLAY_ONLY:-} " == *" $name "* ]]; then
-    # A target with an open finding (kept outside its corpus, in
-    # src/<dir>/testdata/fuzz-open/): CI replays its corpus as a regression
-    # test but does not search, so the known finding cannot fail the run
-    # by chance. Long runs (--long) still search it.
-    echo "  (replaying the corpus only: open finding)"
+    # Targets whose inputs each run a real server (seconds per slow one):
+    # CI replays their corpus, crash inputs included, as a regression test
+    # but does not search, so a slow-but-correct input found by chance
+    # cannot fail the run. Long runs (--long) search them.
+    echo "  (replaying the corpus only)"
     build-fuzz/fuzz/"$name" -runs=0 -max_len=8192 -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=0 "$corpus" 2>&1 | tail -n 3
     rm -rf "$work"

@@ -26,6 +26,9 @@
 #include "courier/mda.h"
 #include "courier/options.h"
 #include "courier/smtp.h"
+#include "tlsrpt/reporter.h"
+#include "tlsrpt/store.h"
+#include "tlsrpt/tlsrpt.h"
 #include "daemon/cert_reload.h"
 #include "daemon/daemon.h"
 #include "daemon/flags.h"
@@ -84,6 +87,7 @@ void RegisterBuildVars(std::vector<std::string> args) {
   metrics::RegisterBuildInfo(version::Version(), version::SourceDateStr());
   metrics::RegisterLatencyMetrics();
   courier::RegisterSmtpOutVars();
+  tlsrpt::RegisterVars();
 }
 
 // Runs `io` on one thread per core (at least two), this one included.
@@ -200,6 +204,14 @@ int Main(int argc, char** argv) {
   smtp_opts.sts_policy = [cache = sts_cache.get()](std::string domain) {
     return cache->Get(std::move(domain), std::chrono::minutes(1));
   };
+  // Ours: TLS reporting (RFC 8460), when enabled.
+  std::unique_ptr<tlsrpt::Store> tlsrpt_store;
+  if (conf.tls_reporting().enabled()) {
+    tlsrpt_store = OrDie(tlsrpt::Store::Open(conf.data_dir() + "/tlsrpt",
+                                             tlsrpt::Store::Limits{}),
+                         "Error opening TLS reporting store: ");
+    smtp_opts.tlsrpt = tlsrpt_store.get();
+  }
   courier::SmtpCourier remote(std::move(smtp_opts));
   courier::MDA mda(conf.mail_delivery_agent_bin(),
                    {conf.mail_delivery_agent_args().begin(),
@@ -218,6 +230,29 @@ int Main(int argc, char** argv) {
       OrDie(queue::DiskQueue::New(io.get_executor(), std::move(qopts)),
             "Error initializing queue: ");
   OrDie(q->Load(), "Error loading queue: ");
+  std::unique_ptr<tlsrpt::Reporter> tlsrpt_reporter;
+  if (tlsrpt_store) {
+    const auto& tc = conf.tls_reporting();
+    tlsrpt::ReporterOptions ro;
+    ro.store = tlsrpt_store.get();
+    ro.resolver = resolver.get();
+    ro.submitter = tc.submitter().empty() ? conf.hostname() : tc.submitter();
+    ro.from = tc.from_address().empty()
+                  ? std::string("tlsrpt-noreply@").append(conf.hostname())
+                  : tc.from_address();
+    ro.contact = tc.contact_info();
+    ro.period = testing.tlsrpt_period;
+    ro.tls = client_tls;
+    ro.put = [qp = q.get()](std::string from, std::vector<std::string> to,
+                            std::shared_ptr<const std::string> data) {
+      return qp->Put(std::move(from), std::move(to), std::move(data));
+    };
+    ro.sign = [&policy](std::string domain, std::string* data) {
+      return policy.DkimSign(std::move(domain), data, nullptr);
+    };
+    tlsrpt_reporter = std::make_unique<tlsrpt::Reporter>(std::move(ro));
+    tlsrpt_reporter->Start(io.get_executor());
+  }
   if (mon) {
     mon->Handle("/debug/queue", [&q](const monitoring::Request&) {
       return monitoring::Response::Text(q->DumpText());

@@ -125,6 +125,10 @@ void Merge(const Config& src, Config* dst) {
     dst->set_max_recipients_per_user_hour(src.max_recipients_per_user_hour());
   }
   if (src.dane()) dst->set_dane(true);  // Ours: DANE (140).
+
+  if (src.has_tls_reporting()) {
+    dst->mutable_tls_reporting()->MergeFrom(src.tls_reporting());
+  }
 }
 
 Result<Config> Load(const std::string& path, const std::string& overrides) {

@@ -30,6 +30,9 @@ struct Testing {
   std::optional<std::chrono::nanoseconds> queue_retry_delay;
   // Deadline of one outgoing SMTP session.
   std::chrono::nanoseconds outgoing_session_timeout = std::chrono::minutes(10);
+  // Ours: TLS reports every this often, today's records included, instead
+  // of once a day after UTC midnight (0).
+  std::chrono::nanoseconds tlsrpt_period{0};
 };
 
 }  // namespace chasquid::config

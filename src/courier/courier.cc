@@ -21,4 +21,11 @@ net::awaitable<Status> Courier::DeliverSpooled(
   co_return co_await Deliver(std::move(from), std::move(to), std::move(data));
 }
 
+net::awaitable<Status> Courier::DeliverRequireTls(
+    std::string from, std::string to,
+    std::shared_ptr<const std::string> data) {
+  auto d = Deliver(std::move(from), std::move(to), std::move(data));
+  co_return co_await std::move(d);
+}
+
 }  // namespace chasquid::courier

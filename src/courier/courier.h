@@ -42,6 +42,15 @@ class Courier {
       std::string from, std::string to,
       std::shared_ptr<const std::string> head,
       std::shared_ptr<const safeio::Spool> body);
+
+  // Ours (RFC 8689 REQUIRETLS): delivery of a message whose sender asked
+  // for validated TLS on every hop. The SMTP courier relays it only to an
+  // MX whose TLS a policy validated and that takes REQUIRETLS on, else
+  // fails permanently with 5.7.30. The default is Deliver: local delivery
+  // is the last hop, where the requirement ends.
+  virtual net::awaitable<Status> DeliverRequireTls(
+      std::string from, std::string to,
+      std::shared_ptr<const std::string> data);
 };
 
 }  // namespace chasquid::courier

@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "courier/mx.h"
+#include "courier/requiretls.h"
 #include "courier/smtp_client.h"
 #include "courier/wire.h"
 #include "metrics/metrics.h"
@@ -117,6 +118,16 @@ struct SmtpCourier::Attempt {
   std::optional<sts::Policy> policy;
   // When set, the message is `data` followed by its contents.
   std::shared_ptr<const safeio::Spool> body;
+  // Ours (requiretls.h): RFC 8689 REQUIRETLS; "TLS-Required: No", which
+  // lifts the MTA-STS and security level requirements; why a REQUIRETLS
+  // message could not go to the MXs tried.
+  bool require_tls = false;
+  bool tls_optional = false;
+  std::string require_tls_failure;
+  // STS enforcement applies (not lifted by TLS-Required: No).
+  bool Enforce() const {
+    return policy && policy->mode == "enforce" && !tls_optional;
+  }
 };
 
 SmtpCourier::SmtpCourier(SmtpOptions opts) : opts_(std::move(opts)) {
@@ -177,16 +188,50 @@ net::awaitable<DanePolicy> SmtpCourier::DaneFor(Attempt& a,
 net::awaitable<Status> SmtpCourier::Deliver(
     std::string from, std::string to,
     std::shared_ptr<const std::string> data) {
-  co_return co_await DeliverSpooled(std::move(from), std::move(to),
-                                    std::move(data), nullptr);
+  auto d = DeliverWith(std::move(from), std::move(to), std::move(data),
+                       nullptr, /*require_tls=*/false);
+  co_return co_await std::move(d);
 }
 
 net::awaitable<Status> SmtpCourier::DeliverSpooled(
     std::string from, std::string to, std::shared_ptr<const std::string> data,
     std::shared_ptr<const safeio::Spool> body) {
+  auto d = DeliverWith(std::move(from), std::move(to), std::move(data),
+                       std::move(body), /*require_tls=*/false);
+  co_return co_await std::move(d);
+}
+
+net::awaitable<Status> SmtpCourier::DeliverRequireTls(
+    std::string from, std::string to,
+    std::shared_ptr<const std::string> data) {
+  auto d = DeliverWith(std::move(from), std::move(to), std::move(data),
+                       nullptr, /*require_tls=*/true);
+  co_return co_await std::move(d);
+}
+
+net::awaitable<Status> SmtpCourier::DeliverWith(
+    std::string from, std::string to, std::shared_ptr<const std::string> data,
+    std::shared_ptr<const safeio::Spool> body, bool require_tls) {
   nettrace::Trace tr("Courier.SMTP.Deliver", to);
   Attempt a{&tr, from, to, DomainOf(to), data, std::nullopt, body};
   tr.Debugf("from: " + from);
+  a.require_tls = require_tls;
+  // RFC 8689 §4.1: the header counts only without REQUIRETLS.
+  if (!require_tls) {
+    // A large message's own header is in its spool (`data` holds only
+    // the trace headers we added).
+    std::string header = *data;
+    if (body) {
+      auto h = body->HeaderBlock(1 << 20);
+      if (h.ok()) header += *h;
+    }
+    a.tls_optional = HasTlsRequiredNo(header);
+  }
+  if (require_tls) tr.Debugf("REQUIRETLS");
+  if (a.tls_optional) {
+    tlsrpt::RequireTlsCount()->Add("tlsRequiredNo");
+    tr.Debugf("TLS-Required: No: TLS policies not enforced");
+  }
 
   auto ascii = DomainToAscii(a.domain);
   if (!ascii.ok()) {
@@ -211,6 +256,12 @@ net::awaitable<Status> SmtpCourier::DeliverSpooled(
       tr.Debugf("STS policy: mode " + a.policy->mode);
     }
   }
+  if (a.require_tls && !a.Enforce()) {
+    Status s = RequireTlsBounce(
+        std::string("no MTA-STS policy in enforce mode for ").append(a.domain));
+    tr.Error(s.message());
+    co_return s;
+  }
 
   Status last = Status::Transient("<nil>");
   bool any_tried = false;
@@ -218,8 +269,7 @@ net::awaitable<Status> SmtpCourier::DeliverSpooled(
     DanePolicy dane = co_await DaneFor(a, mx);
     // DANE takes precedence over MTA-STS (RFC 8461 §2) where it has
     // usable records.
-    if (a.policy && a.policy->mode == "enforce" &&
-        dane.lookup != DaneResult::kVerified &&
+    if (a.Enforce() && dane.lookup != DaneResult::kVerified &&
         !sts::MXIsAllowed(*a.policy, mx)) {
       tr.Debugf(mx + " skipped by MTA-STS policy");
       continue;
@@ -228,6 +278,11 @@ net::awaitable<Status> SmtpCourier::DeliverSpooled(
     last = co_await TryHost(a, mx, std::move(dane));
     if (last.ok()) co_return last;
     if (last.permanent()) co_return last;
+  }
+  if (!a.require_tls_failure.empty()) {
+    Status s = RequireTlsBounce(a.require_tls_failure);
+    tr.Error(s.message());
+    co_return s;
   }
   Status s = Status::Transient(
       "all MXs returned transient failures (last: " +
@@ -368,6 +423,7 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
       s = co_await c->Hello(opts_.hostname);
     }
     if (!s.ok()) {
+      RecordTls(a, host, true, nullptr, false);
       TlsCount()->Add("tls:failed");
       a.tr->Error("TLS error: " + s.message());
       c->Close();
@@ -386,8 +442,13 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
     TlsCount()->Add("plain");
     a.tr->Debugf("Insecure - NOT using TLS");
   }
+  if (allow_tls) {
+    // After STARTTLS the second EHLO no longer lists it.
+    bool offered = c->ssl() != nullptr || c->HasExtension("STARTTLS");
+    RecordTls(a, host, offered, c->ssl(), c->IsVerified());
+  }
 
-  if (!opts_.dinfo->OutgoingSecLevel(a.domain, level)) {
+  if (!opts_.dinfo->OutgoingSecLevel(a.domain, level) && !a.tls_optional) {
     SecLevelChecks()->Add("fail");
     c->Close();
     co_return Status::Transient("Security level check failed (level:" +
@@ -395,15 +456,24 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
   }
   SecLevelChecks()->Add("pass");
 
-  if (a.policy && a.policy->mode == "enforce" && !dane_verified) {
+  if (a.Enforce() && !dane_verified) {
     if (level != domaininfo::kTlsSecure) {
       StsSecurity()->Add("fail");
+      if (a.require_tls) {
+        a.require_tls_failure = host + " has no validated TLS";
+      }
       c->Close();
       co_return Status::Transient("invalid security level (" +
                                   domaininfo::LevelName(level) +
                                   ") for STS policy");
     }
     StsSecurity()->Add("pass");
+  }
+  if (a.require_tls && !c->HasExtension("REQUIRETLS")) {
+    // RFC 8689 §4.2.1: try the next MX; if none takes it, bounce.
+    a.require_tls_failure = host + " does not offer REQUIRETLS";
+    c->Close();
+    co_return Status::Transient(a.require_tls_failure);
   }
 
   // MAIL and RCPT, with chasquid's SMTPUTF8/IDNA handling.
@@ -419,6 +489,7 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
   std::string mail = "MAIL FROM:<" + *from + ">";
   if (c->HasExtension("8BITMIME")) mail += " BODY=8BITMIME";
   if (smtputf8) mail += " SMTPUTF8";
+  if (a.require_tls) mail += " REQUIRETLS";
   auto r = co_await c->Cmd(mail, 250);
   std::string rcpt = "RCPT TO:<" + *to + ">";
   if (r.ok()) r = co_await c->Cmd(std::move(rcpt), 25);
@@ -470,7 +541,22 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
   std::string quit = "QUIT";
   (void)co_await c->Cmd(std::move(quit), 221);  // The reply does not matter.
   c->Close();
+  if (a.require_tls) tlsrpt::RequireTlsCount()->Add("relayed");
   co_return Status::Ok();
+}
+
+void SmtpCourier::RecordTls(const Attempt& a, const std::string& host,
+                            bool offered, SSL* ssl, bool verified) {
+  tlsrpt::SessionResult r =
+      TlsOutcome(a.domain, host, a.policy, offered, ssl, verified);
+  if (r.success) {
+    tlsrpt::SuccessCount()->Add(tlsrpt::PolicyTypeName(r.policy_type));
+  } else {
+    tlsrpt::FailureCount()->Add(tlsrpt::ResultTypeName(r.result));
+    a.tr->Debugf(std::string("TLS report: ") +
+                 tlsrpt::ResultTypeName(r.result));
+  }
+  if (opts_.tlsrpt) opts_.tlsrpt->Record(r);
 }
 
 void RegisterSmtpOutVars() {

@@ -31,6 +31,7 @@
 #include "dns/dns.h"
 #include "domaininfo/domaininfo.h"
 #include "sts/policy.h"
+#include "tlsrpt/tlsrpt.h"
 
 namespace chasquid::courier {
 
@@ -57,6 +58,9 @@ struct SmtpOptions {
   // Told every DANE outcome when DANE is on; may be empty. Called on the
   // delivering coroutine: must not block.
   std::function<void(DaneAttempt)> dane_observer;
+  // Ours: where each session's TLS outcome is recorded for TLS reporting
+  // (RFC 8460); null: counted only. Must outlive the courier.
+  tlsrpt::Recorder* tlsrpt = nullptr;
 };
 
 // Thread-safe: each call uses its own connection; shared state is the
@@ -78,9 +82,20 @@ class SmtpCourier : public Courier {
       std::string from, std::string to,
       std::shared_ptr<const std::string> head,
       std::shared_ptr<const safeio::Spool> body) override;
+  // Ours: RFC 8689 (courier.h).
+  net::awaitable<Status> DeliverRequireTls(
+      std::string from, std::string to,
+      std::shared_ptr<const std::string> data) override;
 
  private:
   struct Attempt;
+  net::awaitable<Status> DeliverWith(std::string from, std::string to,
+                                     std::shared_ptr<const std::string> data,
+                                     std::shared_ptr<const safeio::Spool> body,
+                                     bool require_tls);
+  // Records one session's TLS outcome (counters and opts_.tlsrpt).
+  void RecordTls(const Attempt& a, const std::string& host, bool offered,
+                 SSL* ssl, bool verified);
   net::awaitable<Status> TryHost(Attempt& a, std::string host,
                                  DanePolicy dane);
   net::awaitable<Status> TryHostOnce(Attempt& a, std::string host,

@@ -47,6 +47,9 @@ DEFINE_string(testing__queue_retry_delay, "",
               "fixed delay between delivery attempts, ONLY FOR TESTING");
 DEFINE_string(testing__outgoing_session_timeout, "10m",
               "outgoing SMTP session timeout, ONLY FOR TESTING");
+// Ours, hidden from --help's list: the TLS report period (empty: daily).
+DEFINE_string(testing__tlsrpt_period, "",
+              "TLS report period, ONLY FOR TESTING");
 DECLARE_bool(version);  // gflags' own.
 
 namespace chasquid::daemon {
@@ -72,7 +75,8 @@ std::vector<goflag::Flag> KnownFlags() {
     goflag::Kind kind = goflag::Kind::kString;
     if (f.type == "bool") kind = goflag::Kind::kBool;
     if (f.type == "int32" || f.type == "int64") kind = goflag::Kind::kInt;
-    out.push_back({f.name, kind, f.description, f.default_value});
+    out.push_back({f.name, kind, f.description, f.default_value,
+                   /*hidden=*/f.name == "testing__tlsrpt_period"});
   }
   return out;
 }
@@ -105,6 +109,10 @@ config::Testing TestingFromFlags() {
   t.outgoing_session_timeout =
       Duration("testing__outgoing_session_timeout",
                FLAGS_testing__outgoing_session_timeout);
+  if (!FLAGS_testing__tlsrpt_period.empty()) {
+    t.tlsrpt_period =
+        Duration("testing__tlsrpt_period", FLAGS_testing__tlsrpt_period);
+  }
   return t;
 }
 

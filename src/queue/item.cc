@@ -262,6 +262,8 @@ std::string MarshalTail(const Item& item) {
     if (nanos != 0) out += "  nanos: " + std::to_string(nanos) + "\n";
     out += "}\n";
   }
+  // Field 150, last as Go's prototext orders by number; absent when false.
+  if (item.require_tls) out += "require_tls: true\n";
   return out;
 }
 
@@ -295,6 +297,7 @@ Result<std::shared_ptr<Item>> Unmarshal(const std::string& text) {
           std::chrono::seconds(m.created_at_ts().seconds()) +
           std::chrono::nanoseconds(m.created_at_ts().nanos())));
   item->loaded = true;
+  item->require_tls = m.require_tls();
   for (const auto& pr : m.rcpt()) {
     Recipient r;
     r.address = pr.address();

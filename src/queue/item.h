@@ -70,6 +70,9 @@ struct Item {
   std::shared_ptr<const std::string> data;
   std::shared_ptr<const safeio::Spool> spool;
   std::chrono::system_clock::time_point created_at;
+  // Ours: RFC 8689 REQUIRETLS was given with MAIL FROM. Relayed only to
+  // MXs with validated TLS that take REQUIRETLS on; else bounced (5.7.30).
+  bool require_tls = false;
   // Whether CreatedAt came from a file (shown in UTC on /debug/queue, as Go
   // does for times it parsed).
   bool loaded = false;

@@ -61,6 +61,26 @@ TEST(ItemTest, MarshalGoLayout) {
             "}\n");
 }
 
+// Ours: the REQUIRETLS flag is field 150, written last and only when set,
+// so an item without it is chasquid's byte for byte.
+TEST(ItemTest, RequireTlsFlag) {
+  Item it;
+  it.id = "abc";
+  it.from = "a@b";
+  it.data = std::make_shared<const std::string>("x");
+  std::string plain = Marshal(it, {});
+  EXPECT_EQ(plain, "ID: \"abc\"\nfrom: \"a@b\"\ndata: \"x\"\n");
+  it.require_tls = true;
+  std::string flagged = Marshal(it, {});
+  EXPECT_EQ(flagged, plain + "require_tls: true\n");
+  auto back = Unmarshal(flagged);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE((*back)->require_tls);
+  back = Unmarshal(plain);
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE((*back)->require_tls);
+}
+
 TEST(ItemTest, EscapeTextRunsAndEdges) {
   EXPECT_EQ(EscapeText(""), "");
   EXPECT_EQ(EscapeText("plain text only"), "plain text only");

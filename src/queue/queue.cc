@@ -24,6 +24,7 @@
 #include "metrics/latency.h"
 #include "metrics/metrics.h"
 #include "nettrace/trace.h"
+#include "tlsrpt/tlsrpt.h"
 #include "queue/dsn.h"
 #include "queue/item.h"
 #include "maillog/maillog.h"
@@ -279,14 +280,23 @@ Result<std::unique_ptr<safeio::Spool>> DiskQueue::NewSpool() {
 net::awaitable<Result<std::string>> DiskQueue::Put(
     std::string from, std::vector<std::string> to,
     std::shared_ptr<const std::string> data) {
-  co_return co_await PutSpooled(std::move(from), std::move(to),
-                                std::move(data), nullptr);
+  auto put = PutSpooled(std::move(from), std::move(to), std::move(data),
+                        nullptr, PutOptions{});
+  co_return co_await std::move(put);
+}
+
+net::awaitable<Result<std::string>> DiskQueue::PutWithOptions(
+    std::string from, std::vector<std::string> to,
+    std::shared_ptr<const std::string> data, PutOptions put_opts) {
+  auto put = PutSpooled(std::move(from), std::move(to), std::move(data),
+                        nullptr, put_opts);
+  co_return co_await std::move(put);
 }
 
 net::awaitable<Result<std::string>> DiskQueue::PutSpooled(
     std::string from, std::vector<std::string> to,
     std::shared_ptr<const std::string> data,
-    std::shared_ptr<const safeio::Spool> body) {
+    std::shared_ptr<const safeio::Spool> body, PutOptions put_opts) {
   nettrace::Trace tr("Queue.Put", from);
   if (body && !body->error().ok()) {
     // Spooling failed while the message came in (a full disk, EIO): as a
@@ -318,6 +328,8 @@ net::awaitable<Result<std::string>> DiskQueue::PutSpooled(
     tr.Debugf("spooled: " + std::to_string(item->spool->size()) + " bytes");
   }
   item->created_at = system_clock::now();
+  item->require_tls = put_opts.require_tls;
+  if (item->require_tls) tr.Debugf("REQUIRETLS");
   // Alias hooks may take seconds and the fsync milliseconds: both run on
   // the queue's pool, in one hop. The item is durable when this returns.
   // (A named lambda: GCC 12 destroys a temporary lambda argument of a
@@ -463,6 +475,15 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
       if (opts_.remote) {
         std::string from = RewriteSender(item->from, r.original_address);
         std::vector<std::string> via = r.via;
+        if (item->require_tls) {
+          // RFC 8689 §5: the servers a "via" alias names are validated by
+          // neither MTA-STS nor DANE, so the message may not go there.
+          tlsrpt::RequireTlsCount()->Add("bounced");
+          s = Status::Permanent(
+              "5.7.30 REQUIRETLS support required (forwarding via the "
+              "alias's servers cannot validate TLS)");
+          break;
+        }
         s = co_await opts_.remote->Forward(std::move(from), std::move(to),
                                            std::move(via), std::move(data));
       } else {
@@ -491,7 +512,17 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
         deliver_attempts->Add("email:remote");
         if (opts_.remote) {
           std::string from = RewriteSender(item->from, r.original_address);
-          if (spool) {
+          if (item->require_tls) {
+            // REQUIRETLS goes through the courier's own checks, with the
+            // whole message (a large one is read from its spool).
+            std::shared_ptr<const std::string> whole = std::move(data);
+            if (spool) {
+              auto all = item->LoadData();
+              if (all.ok()) whole = std::move(*all);
+            }
+            s = co_await opts_.remote->DeliverRequireTls(
+                std::move(from), std::move(to), std::move(whole));
+          } else if (spool) {
             s = co_await opts_.remote->DeliverSpooled(
                 std::move(from), std::move(to), std::move(data),
                 std::move(spool));
@@ -721,6 +752,15 @@ net::awaitable<bool> DiskQueue::SendDSN(std::shared_ptr<Item> item,
                                   item->Prefix(kDSNQuoteMax))
                             : item->data;
   p.data = quoted.get();
+  // RFC 8689 §5: the bounce of a REQUIRETLS message carries only the
+  // original header, and goes back under REQUIRETLS itself.
+  std::string header_only;
+  if (item->require_tls && quoted) {
+    size_t end = quoted->find("\n\n");
+    header_only = quoted->substr(
+        0, end == std::string::npos ? std::string::npos : end + 1);
+    p.data = &header_only;
+  }
   {
     std::lock_guard<std::mutex> l(item->mu);
     p.rcpt = item->rcpt;
@@ -734,7 +774,10 @@ net::awaitable<bool> DiskQueue::SendDSN(std::shared_ptr<Item> item,
   auto msg = std::make_shared<const std::string>(BuildDSN(p));
   std::string null_sender = "<>";
   std::vector<std::string> to = {item->from};
-  auto id = co_await Put(std::move(null_sender), std::move(to), std::move(msg));
+  PutOptions put_opts;
+  put_opts.require_tls = item->require_tls;
+  auto id = co_await PutWithOptions(std::move(null_sender), std::move(to),
+                                    std::move(msg), put_opts);
   if (!id.ok()) {
     dsn_errors->Add();
     tr->Error("failed to queue DSN: " + id.status().message());

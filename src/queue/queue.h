@@ -52,6 +52,24 @@ class Queue {
       std::string from, std::vector<std::string> to,
       std::shared_ptr<const std::string> data) = 0;
 
+  // Ours: what an envelope carries beyond chasquid's from, to and data.
+  struct PutOptions {
+    bool require_tls = false;  // RFC 8689 REQUIRETLS (MAIL FROM parameter).
+  };
+  // Put with options. The default ignores them when they are all off and
+  // refuses the message otherwise (a queue that cannot keep the flag must
+  // not accept a REQUIRETLS message).
+  virtual net::awaitable<Result<std::string>> PutWithOptions(
+      std::string from, std::vector<std::string> to,
+      std::shared_ptr<const std::string> data, PutOptions opts) {
+    // Inline, so that fakes need not link the disk queue.
+    if (opts.require_tls) {
+      co_return Status::Permanent("this queue cannot keep REQUIRETLS");
+    }
+    auto put = Put(std::move(from), std::move(to), std::move(data));
+    co_return co_await std::move(put);
+  }
+
   virtual size_t Len() const = 0;
 
   // Large messages (ours): the SMTP server spools DATA to a file as it
@@ -68,11 +86,11 @@ class Queue {
   // Put for the message `head` followed by `body`'s contents (which the
   // queue keeps for delivery; it must not change any more). Same
   // replies and errors as Put. The default reads the body into memory
-  // and calls Put.
+  // and calls PutWithOptions.
   virtual net::awaitable<Result<std::string>> PutSpooled(
       std::string from, std::vector<std::string> to,
       std::shared_ptr<const std::string> head,
-      std::shared_ptr<const safeio::Spool> body) {
+      std::shared_ptr<const safeio::Spool> body, PutOptions opts) {
     std::string all = head ? *head : std::string();
     if (body) {
       auto rest = body->ReadAll();
@@ -80,7 +98,9 @@ class Queue {
       all += *rest;
     }
     auto data = std::make_shared<const std::string>(std::move(all));
-    co_return co_await Put(std::move(from), std::move(to), std::move(data));
+    auto put = PutWithOptions(std::move(from), std::move(to), std::move(data),
+                              opts);
+    co_return co_await std::move(put);
   }
 };
 
@@ -146,6 +166,9 @@ class DiskQueue : public Queue {
   net::awaitable<Result<std::string>> Put(
       std::string from, std::vector<std::string> to,
       std::shared_ptr<const std::string> data) override;
+  net::awaitable<Result<std::string>> PutWithOptions(
+      std::string from, std::vector<std::string> to,
+      std::shared_ptr<const std::string> data, PutOptions opts) override;
   size_t Len() const override;
   // Spools are ".m:spool-<digits>" in the queue directory (made once a
   // message outgrows kSpoolMemory): dot-files, so
@@ -158,7 +181,7 @@ class DiskQueue : public Queue {
   net::awaitable<Result<std::string>> PutSpooled(
       std::string from, std::vector<std::string> to,
       std::shared_ptr<const std::string> head,
-      std::shared_ptr<const safeio::Spool> body) override;
+      std::shared_ptr<const safeio::Spool> body, PutOptions opts) override;
 
   // The /debug/queue page (dump.cc): chasquid's layout, plus each item's
   // attempt history and next attempt (ours).

@@ -190,6 +190,7 @@ class Conn {
 
   // The envelope.
   bool has_sender_ = false;
+  bool require_tls_ = false;  // Ours: MAIL FROM had REQUIRETLS (RFC 8689).
   std::string mail_from_;
   std::vector<std::string> rcpt_to_;
   // These two are pointers, not optionals: most connections never fill

@@ -20,6 +20,7 @@
 #include "smtpsrv/conn.h"
 #include "smtpsrv/hook.h"
 #include "smtpsrv/vars.h"
+#include "tlsrpt/tlsrpt.h"
 
 namespace chasquid::smtpsrv {
 
@@ -99,6 +100,11 @@ net::awaitable<Conn::Reply> Conn::Data() {
       inbuf_.shrink_to_fit();
       std::string err = ec == net::error::eof ? "unexpected EOF"
                                               : ReadErrorText(ec);
+      // Nothing more can come from this connection: close it after the
+      // reply, rather than wait for a command until the timeout (a client
+      // that half-closed mid-DATA held its connection for a minute; found
+      // by session_fuzz).
+      close_after_reply_ = true;
       co_return Reply{554, "5.4.0 Error reading DATA: " + err};
     }
     take();
@@ -133,9 +139,11 @@ net::awaitable<Conn::Reply> Conn::Data() {
     std::vector<std::string> to = rcpt_to_;
     auto head = std::make_shared<const std::string>();
     std::shared_ptr<const safeio::Spool> body = std::move(spool);
+    queue::Queue::PutOptions put_opts;
+    put_opts.require_tls = require_tls_;
     auto id = co_await deps_.queue->PutSpooled(std::move(from), std::move(to),
                                                std::move(head),
-                                               std::move(body));
+                                               std::move(body), put_opts);
     co_return Reply{451, "4.3.0 Failed to queue message: " +
                              id.status().message()};
   }
@@ -282,8 +290,11 @@ net::awaitable<Conn::Reply> Conn::ProcessData(
   std::vector<std::string> to = rcpt_to_;
   auto msg = std::make_shared<const std::string>(std::move(head));
   std::shared_ptr<const safeio::Spool> body = std::move(spool);
+  queue::Queue::PutOptions put_opts;
+  put_opts.require_tls = require_tls_;
   auto id = co_await deps_.queue->PutSpooled(std::move(from), std::move(to),
-                                             std::move(msg), std::move(body));
+                                             std::move(msg), std::move(body),
+                                             put_opts);
   if (!id.ok()) {
     co_return Reply{451,
                     "4.3.0 Failed to queue message: " + id.status().message()};
@@ -291,6 +302,7 @@ net::awaitable<Conn::Reply> Conn::ProcessData(
   tr_.Printf("Queued from " + mail_from_ + " to [" + Join(rcpt_to_) +
              "] - " + *id);
   MailLog().Queued(remote_addr_, mail_from_, rcpt_to_, *id);
+  if (require_tls_) tlsrpt::RequireTlsCount()->Add("accepted");
   CountSent();
   ResetEnvelope();
   co_return Reply{250, std::string("2.0.0 ") + Ascension()};

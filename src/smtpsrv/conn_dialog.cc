@@ -8,6 +8,7 @@
 #include "smtp/address.h"
 #include "smtpsrv/conn.h"
 #include "smtpsrv/vars.h"
+#include "tlsrpt/tlsrpt.h"
 
 namespace chasquid::smtpsrv {
 
@@ -27,6 +28,26 @@ const char* Pick(const char* const (&options)[N]) {
 std::string DomainOf(const std::string& addr) {
   size_t at = addr.find('@');
   return at == std::string::npos ? "" : addr.substr(at + 1);
+}
+
+// Whether the MAIL parameters after the path include REQUIRETLS (RFC 8689
+// §3: a keyword without a value). Other parameters are ignored, as
+// chasquid ignores them all.
+bool HasRequireTls(std::string_view rest, const std::string& path) {
+  size_t at = rest.find(path);
+  if (at == std::string_view::npos) return false;
+  std::string_view params = rest.substr(at + path.size());
+  while (!params.empty()) {
+    size_t start = params.find_first_not_of(" \t");
+    if (start == std::string_view::npos) break;
+    params.remove_prefix(start);
+    size_t end = params.find_first_of(" \t");
+    std::string_view p = params.substr(0, end);
+    if (AsciiToUpper(p) == "REQUIRETLS") return true;
+    if (end == std::string_view::npos) break;
+    params.remove_prefix(end);
+  }
+  return false;
 }
 
 }  // namespace
@@ -54,6 +75,8 @@ Conn::Reply Conn::Ehlo(const std::string& params) {
   r += "8BITMIME\nPIPELINING\nSMTPUTF8\nENHANCEDSTATUSCODES\n";
   r += "SIZE " + std::to_string(opts_.max_data_size) + "\n";
   if (on_tls_) {
+    // Ours (RFC 8689 §3): offered only once the session is encrypted.
+    r += "REQUIRETLS\n";
     // LOGIN is an addition over chasquid, for older clients (Outlook,
     // some printers) that know no PLAIN.
     r += "AUTH PLAIN LOGIN\n";
@@ -76,6 +99,7 @@ Conn::Reply Conn::Rset() {
 
 void Conn::ResetEnvelope() {
   has_sender_ = false;
+  require_tls_ = false;
   mail_from_.clear();
   rcpt_to_.clear();
   spf_.reset();
@@ -94,12 +118,21 @@ net::awaitable<Conn::Reply> Conn::Mail(std::string params) {
   ResetEnvelope();
   if (auto braked = CheckSendBrake(0)) co_return *braked;
 
+  // RFC 8689 §4.1: REQUIRETLS only on a TLS session; it is not even
+  // offered before STARTTLS.
+  bool require_tls = HasRequireTls(*rest, *token);
+  if (require_tls && !on_tls_) {
+    tlsrpt::RequireTlsCount()->Add("refusedPlain");
+    co_return Reply{530, "5.7.10 REQUIRETLS needs a TLS session"};
+  }
+
   if (*token == "<>") {
     // Null sender (bounces): no SPF, no security level check.
     std::string null_sender = "<>";
     auto refused = co_await AuthorizeMailFrom(std::move(null_sender));
     if (refused) co_return *refused;
     has_sender_ = true;
+    require_tls_ = require_tls;
     mail_from_ = "<>";
     co_return Reply{250, "2.1.5 You feel like you are being watched"};
   }
@@ -150,6 +183,7 @@ net::awaitable<Conn::Reply> Conn::Mail(std::string params) {
   auto refused = co_await AuthorizeMailFrom(std::move(sender));
   if (refused) co_return *refused;
   has_sender_ = true;
+  require_tls_ = require_tls;
   mail_from_ = *converted;
   co_return Reply{250, "2.1.5 You feel like you are being watched"};
 }

@@ -458,3 +458,42 @@ TEST(ConnTest, HaproxyHeader) {
 
 }  // namespace
 }  // namespace chasquid::smtpsrv
+
+namespace chasquid::smtpsrv {
+namespace {
+
+using ::testing::Not;
+
+// Ours, RFC 8689: REQUIRETLS is offered and taken only over TLS, and the
+// queue gets the flag with the message.
+TEST(ConnTest, RequireTlsOnlyOverTls) {
+  TestServer s;
+  Client plain(s.port(Mode::kSmtp));
+  plain.Reply();
+  EXPECT_THAT(plain.Do("EHLO x"), Not(HasSubstr("REQUIRETLS")));
+  EXPECT_EQ(plain.Do("MAIL FROM:<someone@far.example> REQUIRETLS"),
+            "530 5.7.10 REQUIRETLS needs a TLS session");
+  Client c(s.port(Mode::kSubmission));
+  c.Reply();
+  c.Do("EHLO x");
+  c.Do("STARTTLS");
+  ASSERT_TRUE(c.StartTls());
+  EXPECT_THAT(c.Do("EHLO x"), HasSubstr("250-REQUIRETLS\r\n"));
+  c.Do("AUTH PLAIN " +
+       smtp::EncodeBase64(std::string("\0user@testserver\0secret", 23)));
+  for (const char* mail : {"MAIL FROM:<user@testserver> requiretls",
+                           "MAIL FROM:<user@testserver> BODY=8BITMIME"}) {
+    EXPECT_EQ(c.Do(mail), "250 2.1.5 You feel like you are being watched");
+    c.Do("RCPT TO:<someone@far.example>");
+    c.Do("DATA");
+    c.Send("Subject: x\r\n\r\nhi\r\n.\r\n");
+    EXPECT_THAT(c.Reply(), StartsWith("250 2.0.0 "));
+  }
+  auto msgs = s.queue().Messages();
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_TRUE(msgs[0].require_tls);
+  EXPECT_FALSE(msgs[1].require_tls);
+}
+
+}  // namespace
+}  // namespace chasquid::smtpsrv

@@ -21,6 +21,15 @@ net::awaitable<Result<std::string>> FakeQueue::Put(
   co_return "id" + std::to_string(msgs_.size());
 }
 
+net::awaitable<Result<std::string>> FakeQueue::PutWithOptions(
+    std::string from, std::vector<std::string> to,
+    std::shared_ptr<const std::string> data, PutOptions opts) {
+  if (fail) co_return Status::Transient("Queue size too big, try again later");
+  std::lock_guard<std::mutex> l(mu_);
+  msgs_.push_back({from, to, *data, opts.require_tls});
+  co_return "id" + std::to_string(msgs_.size());
+}
+
 size_t FakeQueue::Len() const {
   std::lock_guard<std::mutex> l(mu_);
   return msgs_.size();

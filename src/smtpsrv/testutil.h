@@ -31,10 +31,14 @@ class FakeQueue : public queue::Queue {
     std::string from;
     std::vector<std::string> to;
     std::string data;
+    bool require_tls = false;
   };
   net::awaitable<Result<std::string>> Put(
       std::string from, std::vector<std::string> to,
       std::shared_ptr<const std::string> data) override;
+  net::awaitable<Result<std::string>> PutWithOptions(
+      std::string from, std::vector<std::string> to,
+      std::shared_ptr<const std::string> data, PutOptions opts) override;
   size_t Len() const override;
   std::vector<Msg> Messages() const;
   void Clear();  // Forgets what it kept (a fuzzer's long runs).

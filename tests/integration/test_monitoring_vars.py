@@ -71,6 +71,12 @@ OUR_VARS = {
     # A counter, but not 0 at start: the first sample is taken then.
     "chasquid/monitoring/overviewSamples": "sampler",
     "chasquid/queue/deliveryErrorsRecorded": "counter",
+
+    # TLS reporting (RFC 8460) and REQUIRETLS (RFC 8689).
+    "chasquid/tlsrpt/failures": "map",
+    "chasquid/tlsrpt/successes": "map",
+    "chasquid/tlsrpt/reports": "map",
+    "chasquid/requireTls/messages": "map",
 }
 
 

@@ -1,0 +1,36 @@
+// Ours: the courier's parts of REQUIRETLS (RFC 8689) and of TLS reporting
+// (RFC 8460), kept apart from the SMTP dialog in smtp.cc.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <openssl/ssl.h>
+
+#include "base/status.h"
+#include "sts/policy.h"
+#include "tlsrpt/tlsrpt.h"
+
+namespace chasquid::courier {
+
+// RFC 8689 §4.1: whether the message's header has "TLS-Required: No"
+// (field name and value case-insensitive). `data` is LF or CRLF; only the
+// header block is read.
+bool HasTlsRequiredNo(const std::string& data);
+
+// The permanent 5.7.30 failure a REQUIRETLS message gets when it cannot be
+// relayed as asked (RFC 8689 §5), with `why` for the DSN; counted as
+// "bounced".
+Status RequireTlsBounce(const std::string& why);
+
+// The TLS reporting outcome of one session to `mx` for `domain`, from what
+// the courier saw: whether STARTTLS was offered and worked (`ssl` is the
+// session, null without TLS), whether the certificate was validated, and
+// the MTA-STS policy in force (testing or enforce; nullopt: none).
+tlsrpt::SessionResult TlsOutcome(const std::string& domain,
+                                 const std::string& mx,
+                                 const std::optional<sts::Policy>& policy,
+                                 bool offered_starttls, SSL* ssl,
+                                 bool verified);
+
+}  // namespace chasquid::courier
