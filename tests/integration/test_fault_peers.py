@@ -203,3 +203,28 @@ def test_outgoing_peers_reset_and_send_garbage(chasquid_factory, tmp_path):
         # Nothing left waiting in the queue.
         wait_for(lambda: a.var("chasquid/queue/length") == 0,
                  what="the queue empty")
+
+
+def test_half_close_in_the_middle_of_data_closes(chasquid_factory):
+    """A client that sends part of a message and then half-closes (no
+    final dot) gets 554 and the connection closes at once, instead of
+    staying open until the command timeout. Found by session_fuzz; its
+    input is src/smtpsrv/testdata/fuzz/session_fuzz/crash-data-eof-no-close."""
+    c = chasquid_factory()
+    c.add_user("user", "testserver", "pw")
+    c.start()
+    s = socket.create_connection(("127.0.0.1", c.smtp_port), timeout=30)
+    s.sendall(b"EHLO client\r\nMAIL FROM:<a@example.org>\r\n"
+              b"RCPT TO:<user@testserver>\r\nDATA\r\n"
+              b"Subject: cut\r\n\r\nno final dot\r\n")
+    s.shutdown(socket.SHUT_WR)
+    t0 = time.monotonic()
+    out = b""
+    while chunk := s.recv(4096):
+        out += chunk
+    took = time.monotonic() - t0
+    s.close()
+    assert out.endswith(b"554 5.4.0 Error reading DATA: unexpected EOF\r\n"), out
+    # The command timeout is a minute; closing is immediate.
+    assert took < 10, took
+    assert c.proc.poll() is None
