@@ -28,18 +28,6 @@ Result<std::pair<std::string, int>> CreateTemp(const std::string& dir,
                                  EEXIST));
 }
 
-Status WriteAll(int fd, std::string_view data, const std::string& name) {
-  while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::Error(PathError("write", name, errno));
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
 // Steps 2-6 of WriteFile, on an open temporary file it owns.
 Status FillAndRename(const std::string& path, std::string_view data,
                      mode_t mode, const std::vector<FileOp>& ops,
@@ -92,6 +80,18 @@ Result<std::pair<std::string, int>> NewTemp(const std::string& path) {
 }
 
 }  // namespace
+
+Status WriteAll(int fd, std::string_view data, const std::string& name) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::Error(PathError("write", name, errno));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
 
 Status WriteFile(const std::string& path, std::string_view data, mode_t mode,
                  const std::vector<FileOp>& ops) {

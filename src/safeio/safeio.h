@@ -24,6 +24,10 @@ namespace chasquid::safeio {
 // setting the times. Its error aborts the write.
 using FileOp = std::function<Status(const std::string& tmp_path, int fd)>;
 
+// Writes all of `data` to the open descriptor `fd`, through short writes
+// and EINTR. Error: Go-style "write <name>: <errno text>".
+Status WriteAll(int fd, std::string_view data, const std::string& name);
+
 // Writes `data` to `path` with permissions `mode`:
 //  1. create ".<base><random digits>" in the same directory (0600, O_EXCL);
 //  2. chmod it to `mode`;

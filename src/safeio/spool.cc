@@ -9,24 +9,9 @@
 #include <random>
 
 #include "base/strings.h"
+#include "safeio/safeio.h"
 
 namespace chasquid::safeio {
-
-namespace {
-
-Status WriteFd(int fd, std::string_view data, const std::string& name) {
-  while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::Error(PathError("write", name, errno));
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
-}  // namespace
 
 Result<std::unique_ptr<Spool>> Spool::Create(const std::string& dir,
                                              const std::string& prefix,
@@ -71,13 +56,13 @@ Status Spool::Append(std::string_view data) {
   Status s;
   if (fd_ < 0) {
     s = MakeFile();
-    if (s.ok()) s = WriteFd(fd_, mem_, path_);
+    if (s.ok()) s = WriteAll(fd_, mem_, path_);
     if (s.ok()) {
       mem_.clear();
       mem_.shrink_to_fit();
     }
   }
-  if (s.ok()) s = WriteFd(fd_, data, path_);
+  if (s.ok()) s = WriteAll(fd_, data, path_);
   if (!s.ok()) {
     error_ = s;
     mem_.clear();
@@ -187,7 +172,7 @@ Result<int> Spool::Materialize(std::string_view head, bool crlf) const {
   char prev = 0;
   std::string out;
   auto put = [&](std::string_view c) {
-    if (!crlf) return WriteFd(fd, c, name);
+    if (!crlf) return WriteAll(fd, c, name);
     out.clear();
     size_t i = 0;
     while (i < c.size()) {
@@ -201,7 +186,7 @@ Result<int> Spool::Materialize(std::string_view head, bool crlf) const {
       i = nl + 1;
     }
     if (!c.empty()) prev = c.back();
-    return WriteFd(fd, out, name);
+    return WriteAll(fd, out, name);
   };
   Status s = put(head);
   if (s.ok()) s = ForEachChunk(put);
