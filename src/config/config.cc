@@ -11,30 +11,9 @@
 
 #include "base/strings.h"
 #include "config/abuse.h"
+#include "prototext/prototext.h"
 
 namespace chasquid::config {
-
-namespace {
-
-class ErrorCollector : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (first_.empty()) {
-      // The parser counts from 0; editors count from 1.
-      first_ = std::to_string(line + 1) + ":" + std::to_string(column + 1) +
-               ": " + message;
-    }
-  }
-  void AddWarning(int, google::protobuf::io::ColumnNumber,
-                  const std::string&) override {}
-  const std::string& first() const { return first_; }
-
- private:
-  std::string first_;
-};
-
-}  // namespace
 
 Config Defaults() {
   Config c;
@@ -58,11 +37,11 @@ Config Defaults() {
 Result<Config> ParseText(const std::string& text, const std::string& source) {
   Config c;
   google::protobuf::TextFormat::Parser parser;
-  ErrorCollector errors;
+  prototext::FirstError errors;
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(text, &c)) {
     std::string where = source.empty() ? "" : source + ":";
-    return Status::Error(where + errors.first());
+    return Status::Error(where + errors.Text());
   }
   return c;
 }

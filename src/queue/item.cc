@@ -7,6 +7,7 @@
 #include <google/protobuf/text_format.h>
 
 #include "base/utf8.h"
+#include "prototext/prototext.h"
 #include "queue/queue.pb.h"
 
 namespace chasquid::queue {
@@ -21,23 +22,6 @@ void AppendQuoted(std::string& out, std::string_view name, std::string_view v,
   out += EscapeText(v);
   out += "\"\n";
 }
-
-class FirstError : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (first_.empty()) {
-      first_ = "(line " + std::to_string(line + 1) + ":" +
-               std::to_string(column + 1) + "): " + message;
-    }
-  }
-  void AddWarning(int, google::protobuf::io::ColumnNumber,
-                  const std::string&) override {}
-  const std::string& first() const { return first_; }
-
- private:
-  std::string first_;
-};
 
 }  // namespace
 
@@ -281,11 +265,13 @@ std::string Marshal(const Item& item, const std::vector<Recipient>& rcpt) {
 Result<std::shared_ptr<Item>> Unmarshal(const std::string& text) {
   ::queue::Message m;
   google::protobuf::TextFormat::Parser parser;
-  FirstError errors;
+  prototext::FirstError errors;
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(text, &m)) {
-    return Status::Error(errors.first().empty() ? "parse error"
-                                                : errors.first());
+    if (!errors.any()) return Status::Error("parse error");
+    return Status::Error("(line " + std::to_string(errors.line()) + ":" +
+                         std::to_string(errors.column()) +
+                         "): " + errors.message());
   }
   auto item = std::make_shared<Item>();
   item->id = m.id();

@@ -13,6 +13,7 @@
 
 #include "base/strings.h"
 #include "normalize/normalize.h"
+#include "prototext/prototext.h"
 #include "safeio/safeio.h"
 
 namespace chasquid::userdb {
@@ -23,23 +24,6 @@ namespace {
 // asking for more than this is treated as invalid rather than allowed to
 // exhaust the machine.
 constexpr unsigned __int128 kMaxScryptMem = 1u << 30;
-
-class ErrorCollector : public google::protobuf::io::ErrorCollector {
- public:
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    if (first_.empty()) {
-      first_ = std::to_string(line + 1) + ":" + std::to_string(column + 1) +
-               ": " + message;
-    }
-  }
-  void AddWarning(int, google::protobuf::io::ColumnNumber,
-                  const std::string&) override {}
-  const std::string& first() const { return first_; }
-
- private:
-  std::string first_;
-};
 
 Result<std::string> ReadFile(const std::string& path, bool* missing) {
   *missing = false;
@@ -120,10 +104,10 @@ bool PasswordMatches(const Password& pw, std::string_view plain) {
 Result<ProtoDB> ParseText(const std::string& text, const std::string& source) {
   ProtoDB db;
   google::protobuf::TextFormat::Parser parser;
-  ErrorCollector errors;
+  prototext::FirstError errors;
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(text, &db)) {
-    return Status::Error(source + ":" + errors.first());
+    return Status::Error(source + ":" + errors.Text());
   }
   return db;
 }
