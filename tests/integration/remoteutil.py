@@ -18,9 +18,6 @@ import threading
 
 from conftest import wait_for
 
-# The name older tests import; the same helper.
-wait_until = wait_for
-
 
 class CA:
     """A throw-away certificate authority (openssl)."""

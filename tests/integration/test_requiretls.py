@@ -15,7 +15,7 @@ import pytest
 from conftest import free_port, wait_for_port
 from dnsserver import DNSServer
 from remoteutil import CA, SMTPPeer, STSServer, env_with_ca, \
-    free_loopback_ip, make_daemon, self_signed, wait_sent, wait_until
+    free_loopback_ip, make_daemon, self_signed, wait_sent, wait_for
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the MTA-STS server needs port 443")
@@ -141,25 +141,25 @@ def test_bounced_without_policy_or_without_requiretls_hop(
                 env=env_with_ca(ca))
         wait_for_port(a.submission_port)
         send(a, "x@plain.test", "body-one-secret")
-        wait_until(lambda: rt(a, "bounced") == 1, what="first bounce")
+        wait_for(lambda: rt(a, "bounced") == 1, what="first bounce")
         assert peer.connections == 0
         send(a, "y@peer.test", "body-two-secret")
-        wait_until(lambda: rt(a, "bounced") == 2, what="second bounce")
+        wait_for(lambda: rt(a, "bounced") == 2, what="second bounce")
         assert peer.tls_connections == 1
         assert peer.messages == []
         send(a, "z@peer.test", "plain message", require_tls=False)
-        wait_until(lambda: len(peer.messages) == 1, what="delivery")
+        wait_for(lambda: len(peer.messages) == 1, what="delivery")
         assert b"REQUIRETLS" not in peer.messages[0][2]
 
         send(a, "w@down.test", "waiting")
         queue = a.data_dir / "queue"
-        wait_until(lambda: any("w@down.test" in p.read_text()
+        wait_for(lambda: any("w@down.test" in p.read_text()
                                for p in queue.glob("m:*")),
                    what="queued item")
         item = [p.read_text() for p in queue.glob("m:*")
                 if "w@down.test" in p.read_text()][0]
         assert item.endswith("require_tls: true\n")
-    wait_until(lambda: (mbox / "alice@a.test").exists() and
+    wait_for(lambda: (mbox / "alice@a.test").exists() and
                (mbox / "alice@a.test").read_text().count(
                    "X-Failed-Recipients:") >= 2, what="two DSNs")
     dsns = (mbox / "alice@a.test").read_text()
@@ -194,11 +194,11 @@ def test_tls_required_no_lifts_sts(chasquid_factory, tmp_path, dns):
                 env=env_with_ca(ca))
         wait_for_port(a.submission_port)
         send(a, "held@e.test", "held", require_tls=False)
-        wait_until(lambda: a.var("chasquid/smtpOut/sts/security", "fail")
+        wait_for(lambda: a.var("chasquid/smtpOut/sts/security", "fail")
                    >= 1, what="STS refusal")
         send(a, "free@e.test", "free", require_tls=False,
              headers="TLS-Required: No\r\n")
-        wait_until(lambda: len(peer.messages) == 1, what="delivery")
+        wait_for(lambda: len(peer.messages) == 1, what="delivery")
         assert peer.messages[0][1] == ["free@e.test"]
     assert a.var("chasquid/requireTls/messages", "tlsRequiredNo") == 1
     assert a.var("chasquid/tlsrpt/failures", "certificate-not-trusted") >= 2

@@ -23,7 +23,7 @@ from conftest import free_port, wait_for_port
 from dkimutil import crlf, dkimpy_verify, keygen
 from dnsserver import DNSServer
 from remoteutil import CA, STSServer, env_with_ca, free_loopback_ip, \
-    make_daemon, submit, wait_until
+    make_daemon, submit, wait_for
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the MTA-STS server needs port 443")
@@ -232,7 +232,7 @@ def test_reports_survive_restart_and_validate(chasquid_factory, tmp_path,
         wait_for_port(a.submission_port)
         for to in ("bob@b.test", "x@c.test", "bob@d.test"):
             submit(a, "alice@a.test", "pass-a", "alice@a.test", to, "hi")
-        wait_until(lambda: a.var("chasquid/tlsrpt/failures",
+        wait_for(lambda: a.var("chasquid/tlsrpt/failures",
                                  "certificate-host-mismatch") >= 1 and
                    a.var("chasquid/tlsrpt/successes", "sts") >= 1 and
                    a.var("chasquid/tlsrpt/successes", "no-policy-found") >= 1,
@@ -249,11 +249,11 @@ def test_reports_survive_restart_and_validate(chasquid_factory, tmp_path,
         # Second run: reports every second; what the first run recorded is
         # reported from the files.
         a.start(*flags, "--testing__tlsrpt_period=1s", env=env_with_ca(ca))
-        wait_until(lambda: {"b.test", "c.test"} <= set(reports(mbox_b)),
+        wait_for(lambda: {"b.test", "c.test"} <= set(reports(mbox_b)),
                    timeout=30, what="reports for b.test and c.test")
-        wait_until(lambda: collector.posts, what="the HTTPS report")
+        wait_for(lambda: collector.posts, what="the HTTPS report")
         # d.test published no record: forgotten without a report.
-        wait_until(lambda: not (days[0] / "d.test").exists(),
+        wait_for(lambda: not (days[0] / "d.test").exists(),
                    what="d.test forgotten")
     assert "d.test" not in reports(mbox_b)
     assert a.var("chasquid/tlsrpt/reports", "sent") >= 3
