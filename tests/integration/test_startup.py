@@ -15,7 +15,11 @@ from smtputil import insecure_ctx
 
 
 def can_login(c, user, password):
-    with smtplib.SMTP("127.0.0.1", c.submission_port, timeout=10) as s:
+    try:
+        s = smtplib.SMTP("127.0.0.1", c.submission_port, timeout=10)
+    except ConnectionRefusedError:
+        return False  # Still starting: the listeners open last.
+    with s:
         s.starttls(context=insecure_ctx())
         try:
             s.login(user, password)
