@@ -144,8 +144,11 @@ MDA::MDA(std::string binary, std::vector<std::string> args,
 
 net::awaitable<Status> MDA::Deliver(std::string from, std::string to,
                                     std::shared_ptr<const std::string> data) {
+  // Named: a shared_ptr made from nullptr inside the co_await would be a
+  // temporary with a destructor there (GCC 12; scripts/check-coroutines.py).
+  std::shared_ptr<const safeio::Spool> no_body;
   co_return co_await RunMDA(std::move(from), std::move(to), std::move(data),
-                            nullptr);
+                            std::move(no_body));
 }
 
 net::awaitable<Status> MDA::DeliverSpooled(
@@ -222,7 +225,8 @@ net::awaitable<Status> Pipe::DeliverSpooled(
   auto fd = body->Materialize(head ? *head : std::string(), /*crlf=*/false);
   if (!fd.ok()) co_return Status::Permanent(fd.status().message());
   StdinCopy copy(*fd);
-  co_return co_await RunPipe(std::move(to), nullptr, *fd);
+  std::shared_ptr<const std::string> no_data;  // Named, as in Deliver.
+  co_return co_await RunPipe(std::move(to), std::move(no_data), *fd);
 }
 
 net::awaitable<Status> Pipe::RunPipe(std::string to,

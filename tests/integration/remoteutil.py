@@ -90,7 +90,29 @@ def free_loopback_ip():
     raise RuntimeError("no free loopback address for port 443")
 
 
-class STSServer:
+class HTTPSServer:
+    """An HTTPS server on a thread, for a subclass's request handler: a
+    context manager that serves from __enter__ to __exit__."""
+
+    def serve(self, addr, certfile, keyfile, handler):
+        self.httpd = http.server.ThreadingHTTPServer(addr, handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(certfile, keyfile)
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket,
+                                            server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class STSServer(HTTPSServer):
     """Serves https://mta-sts.<domain>/.well-known/mta-sts.txt on ip:443.
 
     `policy` is the text served, or a dict {domain: text} to serve several
@@ -127,21 +149,7 @@ class STSServer:
                 pass
 
         self.policy = policy
-        self.httpd = http.server.ThreadingHTTPServer((ip, 443), Handler)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(certfile, keyfile)
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket,
-                                            server_side=True)
-        self.thread = threading.Thread(target=self.httpd.serve_forever,
-                                       daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.serve((ip, 443), certfile, keyfile, Handler)
 
 
 class SMTPPeer:

@@ -13,8 +13,6 @@ import gzip
 import http.server
 import json
 import os
-import ssl
-import threading
 
 import jsonschema
 import pytest
@@ -22,8 +20,8 @@ import pytest
 from conftest import free_port, wait_for_port
 from dkimutil import crlf, dkimpy_verify, keygen
 from dnsserver import DNSServer
-from remoteutil import CA, STSServer, env_with_ca, free_loopback_ip, \
-    make_daemon, submit, wait_for
+from remoteutil import CA, HTTPSServer, STSServer, env_with_ca, \
+    free_loopback_ip, make_daemon, submit, wait_for
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the MTA-STS server needs port 443")
@@ -125,7 +123,7 @@ def one_file_per_message(mbox):
             f'mail_delivery_agent_args: "cat > $(mktemp {mbox}/msg.XXXXXX)"\n')
 
 
-class ReportCollector:
+class ReportCollector(HTTPSServer):
     """An HTTPS server on 127.0.0.1 that takes POSTed reports (RFC 8460
     §5.4) and answers 200."""
 
@@ -146,22 +144,7 @@ class ReportCollector:
             def log_message(self, *a):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port),
-                                                     Handler)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(certfile, keyfile)
-        self.httpd.socket = ctx.wrap_socket(self.httpd.socket,
-                                            server_side=True)
-        self.thread = threading.Thread(target=self.httpd.serve_forever,
-                                       daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.serve(("127.0.0.1", port), certfile, keyfile, Handler)
 
 
 def reports(mbox):
