@@ -251,10 +251,20 @@ class Chasquid:
                                      stderr=subprocess.STDOUT,
                                      env=env or os.environ.copy(),
                                      cwd=self.root)
-        # The SMTP listeners open last at start-up: once the SMTP port (or the
-        # one the caller names) answers, every other listener is up too.
-        port = self.monitoring_port if wait_port is None else wait_port
-        wait_for_port(port or self.smtp_port, proc=self.proc)
+        # The monitoring server opens early and the SMTP listeners last, one
+        # after another: wait for every port the config names (or the one
+        # the caller names), so a test never connects before the daemon
+        # listens.
+        if wait_port is not None:
+            ports = [wait_port]
+        else:
+            conf = (self.config_dir / "chasquid.conf").read_text()
+            ports = [p for p in (self.monitoring_port, self.smtp_port,
+                                 self.submission_port,
+                                 self.submission_tls_port)
+                     if p and f"127.0.0.1:{p}" in conf]
+        for port in ports or [self.smtp_port]:
+            wait_for_port(port, proc=self.proc)
         return self
 
     def run_to_exit(self, *flags, timeout=10):
