@@ -19,6 +19,8 @@ echo "== coroutine rules (GCC 12; see scripts/check-coroutines.py)"
 /usr/bin/python3 scripts/check-coroutines.py src cmd
 echo "== layout: every include of another folder is a CMake dependency"
 /usr/bin/python3 scripts/check-layout.py
+echo "== formatting (clang-format 14, .clang-format)"
+scripts/check-format.sh
 echo "== test code (pyflakes: unused imports, undefined names)"
 /usr/bin/python3 -m pyflakes tests/integration
 stage_done "static checks"

@@ -26,9 +26,6 @@
 #include "courier/mda.h"
 #include "courier/options.h"
 #include "courier/smtp.h"
-#include "tlsrpt/reporter.h"
-#include "tlsrpt/store.h"
-#include "tlsrpt/tlsrpt.h"
 #include "daemon/cert_reload.h"
 #include "daemon/daemon.h"
 #include "daemon/flags.h"
@@ -55,6 +52,9 @@
 #include "smtpsrv/tls.h"
 #include "sts/sts.h"
 #include "tlsroots/tlsroots.h"
+#include "tlsrpt/reporter.h"
+#include "tlsrpt/store.h"
+#include "tlsrpt/tlsrpt.h"
 
 namespace chasquid {
 namespace {
@@ -127,17 +127,17 @@ int Main(int argc, char** argv) {
   // for the handler instead of killing the process.
   net::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   net::thread_pool blocking(kBlockingThreads);
-  std::unique_ptr<dns::Resolver> resolver = OrDie(
-      dns::NewCaresResolver(io.get_executor(), testing.dns_addr),
-      "Error initializing DNS resolver: ");
+  std::unique_ptr<dns::Resolver> resolver =
+      OrDie(dns::NewCaresResolver(io.get_executor(), testing.dns_addr),
+            "Error initializing DNS resolver: ");
 
   std::unique_ptr<monitoring::Server> mon;
   if (!conf.monitoring_address().empty()) {
     monitoring::Info info{conf.hostname(), config::ToText(conf), args,
                           [] { base::QuickExit(0); }, kBlockingThreads};
-    mon = OrDie(monitoring::Start(io, std::move(info),
-                                  conf.monitoring_address()),
-                "Monitoring server failed: ");
+    mon =
+        OrDie(monitoring::Start(io, std::move(info), conf.monitoring_address()),
+              "Monitoring server failed: ");
     CLOG_INFO("Monitoring HTTP server listening on " +
               conf.monitoring_address());
   }
@@ -166,7 +166,8 @@ int Main(int argc, char** argv) {
   policy::Policy policy(resolver.get());
   std::vector<std::string> local_domains;
   daemon::DomainLoaders loaders;
-  loaders.load_aliases = [&aliasr](const std::string& d, const std::string& dir) {
+  loaders.load_aliases = [&aliasr](const std::string& d,
+                                   const std::string& dir) {
     return aliasr.AddAliasesFile(d, dir + "/aliases");
   };
   loaders.load_dkim = [&policy](const std::string& d, const std::string& dir) {
@@ -260,14 +261,14 @@ int Main(int argc, char** argv) {
   }
 
   smtpsrv::ListenPlan plan;
-  OrDie(smtpsrv::CollectListeners(
-            {{conf.smtp_address().begin(), conf.smtp_address().end()},
-             {conf.submission_address().begin(),
-              conf.submission_address().end()},
-             {conf.submission_over_tls_address().begin(),
-              conf.submission_over_tls_address().end()}},
-            &plan),
-        "");
+  OrDie(
+      smtpsrv::CollectListeners(
+          {{conf.smtp_address().begin(), conf.smtp_address().end()},
+           {conf.submission_address().begin(), conf.submission_address().end()},
+           {conf.submission_over_tls_address().begin(),
+            conf.submission_over_tls_address().end()}},
+          &plan),
+      "");
 
   // The local RPC for chasquid-util.
   localrpc::Server rpc(io.get_executor(), &blocking);
@@ -281,10 +282,14 @@ int Main(int argc, char** argv) {
   // Reloads: aliases first, users last; SIGHUP also reopens the logs and
   // rereads domaininfo.
   daemon::Reloader reloader;
-  reloader.Add("Error reloading aliases: ", [&aliasr] { return aliasr.Reload(); });
+  reloader.Add("Error reloading aliases: ",
+               [&aliasr] { return aliasr.Reload(); });
   reloader.Add("Error reloading authenticators: ",
                [&authr] { return authr.Reload(); });
-  reloader.AddOnSignal("", false, [] { log::Reopen(); return Status::Ok(); });
+  reloader.AddOnSignal("", false, [] {
+    log::Reopen();
+    return Status::Ok();
+  });
   reloader.AddOnSignal("Error reopening mail log: ", true,
                        [] { return maillog::Reopen(); });
   reloader.AddOnSignal("Error reloading domain info: ", false,

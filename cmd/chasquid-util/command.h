@@ -64,7 +64,7 @@ std::string UserDBPath(const Args& args, const std::string& domain);
 
 #define CHASQUID_UTIL_CONCAT2(a, b) a##b
 #define CHASQUID_UTIL_CONCAT(a, b) CHASQUID_UTIL_CONCAT2(a, b)
-#define REGISTER_COMMAND(name, fn)                                 \
-  [[maybe_unused]] static const bool CHASQUID_UTIL_CONCAT(         \
-      chasquid_util_registered_, __LINE__) =                       \
+#define REGISTER_COMMAND(name, fn)                         \
+  [[maybe_unused]] static const bool CHASQUID_UTIL_CONCAT( \
+      chasquid_util_registered_, __LINE__) =               \
       ::chasquid::util::RegisterCommand(name, fn)

@@ -96,8 +96,7 @@ std::shared_ptr<const dkim::Signer> LoadKey(const std::string& domain,
 std::string DNSLine(const dkim::Signer& s) {
   auto rec = dkim::DNSRecord(s.key());
   if (!rec.ok()) Fatal("Error: " + rec.status().message());
-  return s.selector() + "._domainkey." + s.domain() + "\tTXT\t\"" + *rec +
-         "\"";
+  return s.selector() + "._domainkey." + s.domain() + "\tTXT\t\"" + *rec + "\"";
 }
 
 std::string ReadStdin() {
@@ -232,8 +231,9 @@ class FixedTXTResolver : public dns::Resolver {
   std::string txt_;
 };
 
-net::awaitable<void> VerifyInto(dns::Resolver* r, std::string msg,
-                                std::optional<Result<dkim::VerifyResult>>* out) {
+net::awaitable<void> VerifyInto(
+    dns::Resolver* r, std::string msg,
+    std::optional<Result<dkim::VerifyResult>>* out) {
   std::string no_title;
   out->emplace(co_await dkim::VerifyMessage(*r, std::move(msg), nullptr,
                                             std::move(no_title)));

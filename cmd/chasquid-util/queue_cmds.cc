@@ -96,8 +96,7 @@ int List(const Args& args) {
     printf("Mail queue is empty\n");
     return 0;
   }
-  printf("%-12s %8s %10s  %s  %s\n", "ID", "AGE", "SIZE", "FROM",
-         "RECIPIENTS");
+  printf("%-12s %8s %10s  %s  %s\n", "ID", "AGE", "SIZE", "FROM", "RECIPIENTS");
   for (const auto& iv : items) {
     const json::object& it = iv.as_object();
     std::string line;
@@ -109,9 +108,9 @@ int List(const Args& args) {
       // append(), not " " + ...: GCC 12's -Wrestrict false positive at -O3.
       if (!err.empty()) line.append(" ").append(GoQuote(err));
     }
-    printf("%-12s %8s %10lld  %s  %s\n", Str(it, "id").c_str(),
-           Age(it).c_str(), static_cast<long long>(Int(it, "size")),
-           Str(it, "from").c_str(), line.c_str());
+    printf("%-12s %8s %10lld  %s  %s\n", Str(it, "id").c_str(), Age(it).c_str(),
+           static_cast<long long>(Int(it, "size")), Str(it, "from").c_str(),
+           line.c_str());
   }
   printf("-- %zu item%s\n", items.size(), items.size() == 1 ? "" : "s");
   if (v.as_object().at("truncated").as_bool()) {

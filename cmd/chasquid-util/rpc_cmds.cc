@@ -37,8 +37,10 @@ int AliasesResolve(const Args& args) {
 
 int DomaininfoRemove(const Args& args) {
   std::string sock = SocketPath(args);
-  auto r = localrpc::Call(sock, "DomaininfoClear", {{"Domain", args.Get("$2")}});
-  if (!r.ok()) Fatal("Error removing domaininfo entry: " + r.status().message());
+  auto r =
+      localrpc::Call(sock, "DomaininfoClear", {{"Domain", args.Get("$2")}});
+  if (!r.ok())
+    Fatal("Error removing domaininfo entry: " + r.status().message());
   return 0;
 }
 

@@ -168,7 +168,8 @@ class Conn {
       Fail(kTempFail, "Sent " + GoQuote(cmd) + ", got " + err_);
     }
     if (code != want) {
-      Fail(kTempFail, "Sent " + GoQuote(cmd) + ", got " + ReplyText(code, text));
+      Fail(kTempFail,
+           "Sent " + GoQuote(cmd) + ", got " + ReplyText(code, text));
     }
   }
   const std::string& err() const { return err_; }

@@ -95,8 +95,8 @@ std::string HexOf(const std::string& data) {
 }
 
 std::string ServicePort(const std::string& port) {
-  if (!port.empty() && port.find_first_not_of("0123456789") ==
-                           std::string::npos) {
+  if (!port.empty() &&
+      port.find_first_not_of("0123456789") == std::string::npos) {
     return port;
   }
   if (servent* s = getservbyname(port.c_str(), "tcp")) {
@@ -116,9 +116,8 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
 
   Log("=== STS policy");
   std::string https_port = "443";
-  auto policy = co_await sts::UncheckedFetch(resolver, *tls, domain,
-                                             std::chrono::seconds(5),
-                                             std::move(https_port));
+  auto policy = co_await sts::UncheckedFetch(
+      resolver, *tls, domain, std::chrono::seconds(5), std::move(https_port));
   if (!policy.ok()) {
     Log("Not available (" + policy.status().message() + ")");
   } else {
@@ -147,10 +146,9 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
     if (!ips.ok()) Fatal("lookup " + mx.host + ": " + ips.status().message());
     for (const auto& ip : *ips) {
       std::string sender = "test@" + domain;
-      auto r = co_await spf::CheckHostWithSender(*resolver, ip, domain,
-                                                 sender);
-      Log("SPF " + std::string(spf::ToString(r.verdict)) + " for " + ip +
-          ": " + r.ErrorText());
+      auto r = co_await spf::CheckHostWithSender(*resolver, ip, domain, sender);
+      Log("SPF " + std::string(spf::ToString(r.verdict)) + " for " + ip + ": " +
+          r.ErrorText());
       if (r.verdict != spf::Verdict::kPass) {
         errs.push_back(mx.host + ": SPF failed (" + ip + ")");
       }
@@ -164,8 +162,7 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
       Log("TLSA: not checked, the DNS resolver is not on loopback (no "
           "DANE)");
     } else {
-      dns::TLSAAnswer tlsa =
-          co_await resolver->LookupTLSA(mx.host, smtp_port);
+      dns::TLSAAnswer tlsa = co_await resolver->LookupTLSA(mx.host, smtp_port);
       for (const auto& t : tlsa.records) {
         Log(std::string("TLSA: ")
                 .append(std::to_string(t.usage))
@@ -205,9 +202,9 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
       Log("TLS check skipped");
     } else {
       courier::SourceAddrs source;  // The kernel's choice.
-      auto c = co_await courier::Client::Dial(
-          resolver, mx.host, port, std::chrono::hours(24),
-          std::chrono::hours(24), source);
+      auto c = co_await courier::Client::Dial(resolver, mx.host, port,
+                                              std::chrono::hours(24),
+                                              std::chrono::hours(24), source);
       if (!c.ok()) Fatal(c.status().message());
       auto greeting = co_await (*c)->ReadReply(220);
       if (!greeting.ok()) Fatal(greeting.status().message());
@@ -271,8 +268,7 @@ int Main(int argc, char** argv) {
   if (!resolver.ok()) Fatal(resolver.status().message());
   auto tls = tlsroots::NewClientContext();
   if (!tls.ok()) Fatal(tls.status().message());
-  if (Status s = courier::EnableDaneContext((*tls)->native_handle());
-      !s.ok()) {
+  if (Status s = courier::EnableDaneContext((*tls)->native_handle()); !s.ok()) {
     Fatal(s.message());
   }
   net::co_spawn(io, Check(f, resolver->get(), *tls), net::detached);

@@ -81,9 +81,8 @@ int ParseAliases(const std::string& text, const std::string& path,
   int lineno = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
-    std::string line =
-        text.substr(pos, nl == std::string::npos ? std::string::npos
-                                                 : nl - pos);
+    std::string line = text.substr(
+        pos, nl == std::string::npos ? std::string::npos : nl - pos);
     pos = nl == std::string::npos ? text.size() : nl + 1;
     lineno++;
     auto bad = [&](const std::string& msg) {
@@ -214,16 +213,15 @@ Result<std::vector<Recipient>> FileResolver::RunHook(const std::string& addr) {
     tr.Error("exited with error: " + r.error);
     return Status::Error(r.error);
   }
-  auto parsed = ParseRHS(std::string(TrimSpace(r.output)),
-                         normalize::Split(addr).second);
+  auto parsed =
+      ParseRHS(std::string(TrimSpace(r.output)), normalize::Split(addr).second);
   if (!parsed.ok()) {
     hook_results->Add("resolve:parse_err");
     tr.Error("error parsing hook output: " + parsed.status().message());
     return parsed.status();
   }
   hook_results->Add("resolve:success");
-  tr.Debugf("hook returned " + std::to_string(parsed->size()) +
-            " recipients");
+  tr.Debugf("hook returned " + std::to_string(parsed->size()) + " recipients");
   return parsed;
 }
 

@@ -48,7 +48,8 @@ using Table = std::map<std::string, std::vector<Recipient>>;
 // override earlier ones). Lines that do not parse are logged as
 // `"<path>" line N: <msg>` and skipped: one typo must not take every other
 // alias down with it. (chasquid makes them fatal at start-up; we skip
-// them, so an operator sees the log line and the rest keeps working.) Returns the number of distinct keys this file defined.
+// them, so an operator sees the log line and the rest keeps working.) Returns
+// the number of distinct keys this file defined.
 int ParseAliases(const std::string& text, const std::string& path,
                  const std::string& domain, const std::string& seps,
                  const std::string& drops, Table* table);
@@ -60,10 +61,10 @@ class FileResolver : public Resolver {
  public:
   // `user_exists(user, domain)` answers whether the user database has the
   // user; errors count as "no".
-  FileResolver(std::string suffix_separators, std::string drop_characters,
-               std::function<bool(const std::string& user,
-                                  const std::string& domain)>
-                   user_exists);
+  FileResolver(
+      std::string suffix_separators, std::string drop_characters,
+      std::function<bool(const std::string& user, const std::string& domain)>
+          user_exists);
 
   // Start-up only. The hook path is relative to the cwd (the config dir):
   // "hooks/alias-resolve". Empty: no hook ("resolve:notset").

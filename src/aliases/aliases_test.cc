@@ -38,10 +38,10 @@ class AliasesTest : public ::testing::Test {
     return p;
   }
   FileResolver NewResolver() {
-    return FileResolver("+", ".", [this](const std::string& u,
-                                         const std::string& d) {
-      return users_.count(u + "@" + d) > 0;
-    });
+    return FileResolver("+", ".",
+                        [this](const std::string& u, const std::string& d) {
+                          return users_.count(u + "@" + d) > 0;
+                        });
   }
   testlib::TempDir tmp_;
   std::string dir_;
@@ -50,19 +50,18 @@ class AliasesTest : public ::testing::Test {
 
 TEST_F(AliasesTest, FileFeatures) {
   auto r = NewResolver();
-  auto n = r.AddAliasesFile(
-      "dom", Write("aliases",
-                   "# comment\n"
-                   "\n"
-                   "pepe: jose\n"
-                   "  añil : azul, Índigo,\n"
-                   "tubo: | writemailto ../x  \n"
-                   "list: a@far, b via mx1 / mx2\n"
-                   "again: first\n"
-                   "again: second\n"
-                   "juana.perez: juana\n"
-                   "juana.perez+fruta: fruta\n"
-                   "chain: pepe\r\n"));
+  auto n = r.AddAliasesFile("dom", Write("aliases",
+                                         "# comment\n"
+                                         "\n"
+                                         "pepe: jose\n"
+                                         "  añil : azul, Índigo,\n"
+                                         "tubo: | writemailto ../x  \n"
+                                         "list: a@far, b via mx1 / mx2\n"
+                                         "again: first\n"
+                                         "again: second\n"
+                                         "juana.perez: juana\n"
+                                         "juana.perez+fruta: fruta\n"
+                                         "chain: pepe\r\n"));
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 8);
   EXPECT_EQ(Addrs(r.Resolve("pepe@dom")), V{"jose@dom"});
@@ -76,9 +75,9 @@ TEST_F(AliasesTest, FileFeatures) {
   EXPECT_EQ(Addrs(r.Resolve("x@notlocal")), V{"x@notlocal"});
   EXPECT_EQ(Addrs(r.Resolve("unknown@dom")), V{"unknown@dom"});
   // The docs' table: drop characters and suffixes on both sides.
-  for (const char* a : {"juana.perez@dom", "juanaperez@dom",
-                        "ju.ana.pe.rez@dom", "juana.perez+abc@dom",
-                        "juanaperez+abc@dom"}) {
+  for (const char* a :
+       {"juana.perez@dom", "juanaperez@dom", "ju.ana.pe.rez@dom",
+        "juana.perez+abc@dom", "juanaperez+abc@dom"}) {
     EXPECT_EQ(Addrs(r.Resolve(a)), V{"juana@dom"}) << a;
   }
   for (const char* a : {"juana.perez+fruta@dom", "juanaperez+fruta@dom"}) {

@@ -92,10 +92,10 @@ Result<bool> Authenticator::Authenticate(const std::string& user,
     std::shared_lock<std::shared_mutex> l(impl_->mu);
     target = impl_->auth_duration;
   }
-  Result<bool> r = impl_->Ask(
-      tr, user, domain, [&password](Backend& be, const std::string& u) {
-        return be.Authenticate(u, password);
-      });
+  Result<bool> r = impl_->Ask(tr, user, domain,
+                              [&password](Backend& be, const std::string& u) {
+                                return be.Authenticate(u, password);
+                              });
   if (r.ok() && !*r) tr.Debugf("auth failed");
   Pad(start, target);
   return r;
@@ -104,10 +104,9 @@ Result<bool> Authenticator::Authenticate(const std::string& user,
 Result<bool> Authenticator::Exists(const std::string& user,
                                    const std::string& domain) {
   nettrace::Trace tr("Auth.Exists", user + "@" + domain);
-  Result<bool> r =
-      impl_->Ask(tr, user, domain, [](Backend& be, const std::string& u) {
-        return be.Exists(u);
-      });
+  Result<bool> r = impl_->Ask(
+      tr, user, domain,
+      [](Backend& be, const std::string& u) { return be.Exists(u); });
   if (r.ok() && !*r) tr.Debugf("user does not exist");
   return r;
 }

@@ -18,8 +18,7 @@ class FakeBackend : public Backend {
  public:
   FakeBackend(std::string user, std::string password,
               std::vector<std::string>* calls)
-      : user_(std::move(user)), password_(std::move(password)),
-        calls_(calls) {}
+      : user_(std::move(user)), password_(std::move(password)), calls_(calls) {}
   Result<bool> Authenticate(const std::string& user,
                             const std::string& password) override {
     calls_->push_back("auth " + user);
@@ -101,8 +100,7 @@ TEST_F(AuthTest, ReloadErrorsNameTheDomain) {
   b2->reload_err_ = "open x: permission denied";
   fb->reload_err_ = "nope";
   Status s = a_.Reload();
-  EXPECT_EQ(s.message(),
-            "\"ñ\": open x: permission denied ; <fallback>: nope");
+  EXPECT_EQ(s.message(), "\"ñ\": open x: permission denied ; <fallback>: nope");
 }
 
 TEST_F(AuthTest, OpensTraces) {

@@ -38,14 +38,12 @@ net::awaitable<std::invoke_result_t<Fn&>> RunBlocking(net::thread_pool& pool,
     net::post(pool, [handler = std::move(handler), f = std::move(f),
                      ex]() mutable {
       R r = f();
-      net::post(ex, [handler = std::move(handler),
-                     r = std::move(r)]() mutable {
+      net::post(ex, [handler = std::move(handler), r = std::move(r)]() mutable {
         std::move(handler)(std::move(r));
       });
     });
   };
-  co_return co_await net::async_initiate<decltype(net::use_awaitable),
-                                         void(R)>(
+  co_return co_await net::async_initiate<decltype(net::use_awaitable), void(R)>(
       std::move(initiate), net::use_awaitable, std::move(fn));
 }
 

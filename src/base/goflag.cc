@@ -13,8 +13,8 @@ namespace {
 
 bool ParseBool(std::string_view v, bool* out) {
   static const char* const kTrue[] = {"1", "t", "T", "true", "TRUE", "True"};
-  static const char* const kFalse[] = {"0", "f", "F", "false", "FALSE",
-                                       "False"};
+  static const char* const kFalse[] = {"0",     "f",     "F",
+                                       "false", "FALSE", "False"};
   for (const char* t : kTrue) {
     if (v == t) return *out = true, true;
   }
@@ -53,10 +53,14 @@ std::string ParseInt(const std::string& v) {
 
 std::string ZeroValue(Kind k) {
   switch (k) {
-    case Kind::kBool: return "false";
-    case Kind::kInt: return "0";
-    case Kind::kDuration: return "0s";
-    case Kind::kString: return "";
+    case Kind::kBool:
+      return "false";
+    case Kind::kInt:
+      return "0";
+    case Kind::kDuration:
+      return "0s";
+    case Kind::kString:
+      return "";
   }
   return "";
 }
@@ -86,10 +90,17 @@ std::string Usage(std::string_view program, std::vector<Flag> flags) {
       usage.erase(open, 1);
     } else {
       switch (f.kind) {
-        case Kind::kBool: break;
-        case Kind::kInt: type = "int"; break;
-        case Kind::kString: type = "string"; break;
-        case Kind::kDuration: type = "duration"; break;
+        case Kind::kBool:
+          break;
+        case Kind::kInt:
+          type = "int";
+          break;
+        case Kind::kString:
+          type = "string";
+          break;
+        case Kind::kDuration:
+          type = "duration";
+          break;
       }
     }
     std::string line = "  -" + f.name;

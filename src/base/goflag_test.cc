@@ -38,7 +38,7 @@ TEST(GoFlagTest, UsageIsGoPrintDefaults) {
 
 TEST(GoFlagTest, AcceptsGoSyntax) {
   Outcome o = Parse({"-v=2", "--config_dir", "/x", "-logtime", "-x=false",
-                   "--reload=1m30s", "-v", "-3", "rest", "-bogus"});
+                     "--reload=1m30s", "-v", "-3", "rest", "-bogus"});
   EXPECT_EQ(o.what, Outcome::kOk) << o.error;
   EXPECT_EQ(o.next, 9);
   EXPECT_EQ(Parse({"--", "-bogus"}).next, 2);
@@ -49,11 +49,13 @@ TEST(GoFlagTest, AcceptsGoSyntax) {
 }
 
 TEST(GoFlagTest, ValuesLastOneWinsAndHiddenFlagsUnlisted) {
-  Outcome o = Parse({"-v=2", "-x", "-logtime=F", "--config_dir", "/a",
-                     "-config_dir=/b"});
-  EXPECT_EQ(o.values, (std::map<std::string, std::string>{
-                          {"v", "2"}, {"x", "true"}, {"logtime", "false"},
-                          {"config_dir", "/b"}}));
+  Outcome o = Parse(
+      {"-v=2", "-x", "-logtime=F", "--config_dir", "/a", "-config_dir=/b"});
+  EXPECT_EQ(o.values,
+            (std::map<std::string, std::string>{{"v", "2"},
+                                                {"x", "true"},
+                                                {"logtime", "false"},
+                                                {"config_dir", "/b"}}));
   std::vector<Flag> flags = {{"t", Kind::kString, "secret", "", true}};
   std::vector<const char*> args = {"prog", "-t=1"};
   EXPECT_EQ(Check(2, args.data(), flags).values.at("t"), "1");
@@ -64,7 +66,8 @@ TEST(GoFlagTest, ErrorsAsGoWordsThem) {
   EXPECT_EQ(Parse({"-bogus"}).error, "flag provided but not defined: -bogus");
   EXPECT_EQ(Parse({"--bogus=1"}).error,
             "flag provided but not defined: -bogus");
-  EXPECT_EQ(Parse({"-config_dir"}).error, "flag needs an argument: -config_dir");
+  EXPECT_EQ(Parse({"-config_dir"}).error,
+            "flag needs an argument: -config_dir");
   EXPECT_EQ(Parse({"-logtime=yes"}).error,
             "invalid boolean value \"yes\" for -logtime: parse error");
   EXPECT_EQ(Parse({"-v=abc"}).error,

@@ -32,10 +32,14 @@ std::string Timestamp() {
 
 const char* LevelChar(Level l) {
   switch (l) {
-    case Level::kFatal: return "\xE2\x98\xA0";  // ☠
-    case Level::kError: return "E";
-    case Level::kInfo: return "_";
-    case Level::kDebug: return ".";
+    case Level::kFatal:
+      return "\xE2\x98\xA0";  // ☠
+    case Level::kError:
+      return "E";
+    case Level::kInfo:
+      return "_";
+    case Level::kDebug:
+      return ".";
   }
   return "?";
 }

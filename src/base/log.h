@@ -37,10 +37,10 @@ void Write(Level level, const char* file, int line, std::string_view msg);
 #define CLOG_ERROR(msg)                                                      \
   ::chasquid::log::Write(::chasquid::log::Level::kError, __FILE__, __LINE__, \
                          (msg))
-#define CLOG_DEBUG(msg)                                                    \
-  do {                                                                     \
-    if (::chasquid::log::Enabled(::chasquid::log::Level::kDebug))          \
-      ::chasquid::log::Write(::chasquid::log::Level::kDebug, __FILE__,     \
-                             __LINE__, (msg));                             \
+#define CLOG_DEBUG(msg)                                                \
+  do {                                                                 \
+    if (::chasquid::log::Enabled(::chasquid::log::Level::kDebug))      \
+      ::chasquid::log::Write(::chasquid::log::Level::kDebug, __FILE__, \
+                             __LINE__, (msg));                         \
   } while (0)
 #define CLOG_FATAL(msg) ::chasquid::log::Fatal(__FILE__, __LINE__, (msg))

@@ -1,8 +1,8 @@
 #include "base/strings.h"
 
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -21,13 +21,12 @@ namespace {
 // runes printable (a hand-written table would drift with every release).
 bool IsPrint(int32_t r) {
   if (r < 0x80) return r >= 0x20 && r < 0x7F;
-  constexpr uint32_t kPrintable = U_GC_L_MASK | U_GC_M_MASK | U_GC_N_MASK |
-                                  U_GC_P_MASK | U_GC_S_MASK;
+  constexpr uint32_t kPrintable =
+      U_GC_L_MASK | U_GC_M_MASK | U_GC_N_MASK | U_GC_P_MASK | U_GC_S_MASK;
   return (U_GET_GC_MASK(r) & kPrintable) != 0;
 }
 
-void AppendHex(std::string& out, const char* prefix, int digits,
-               uint32_t v) {
+void AppendHex(std::string& out, const char* prefix, int digits, uint32_t v) {
   static const char kHex[] = "0123456789abcdef";
   out += prefix;
   for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) {
@@ -66,13 +65,27 @@ std::string GoQuote(std::string_view s, bool ascii_only) {
       continue;
     }
     switch (r) {
-      case '\a': out += "\\a"; continue;
-      case '\b': out += "\\b"; continue;
-      case '\f': out += "\\f"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\r': out += "\\r"; continue;
-      case '\t': out += "\\t"; continue;
-      case '\v': out += "\\v"; continue;
+      case '\a':
+        out += "\\a";
+        continue;
+      case '\b':
+        out += "\\b";
+        continue;
+      case '\f':
+        out += "\\f";
+        continue;
+      case '\n':
+        out += "\\n";
+        continue;
+      case '\r':
+        out += "\\r";
+        continue;
+      case '\t':
+        out += "\\t";
+        continue;
+      case '\v':
+        out += "\\v";
+        continue;
     }
     if (r < 0x20 || r == 0x7F) {
       AppendHex(out, "\\x", 2, r);
@@ -132,12 +145,18 @@ Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view orig) {
     }
     s.remove_prefix(u);
     long double mult;
-    if (unit == "ns") mult = 1;
-    else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") mult = 1e3;
-    else if (unit == "ms") mult = 1e6;
-    else if (unit == "s") mult = 1e9;
-    else if (unit == "m") mult = 60e9;
-    else if (unit == "h") mult = 3600e9;
+    if (unit == "ns")
+      mult = 1;
+    else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs")
+      mult = 1e3;
+    else if (unit == "ms")
+      mult = 1e6;
+    else if (unit == "s")
+      mult = 1e9;
+    else if (unit == "m")
+      mult = 60e9;
+    else if (unit == "h")
+      mult = 3600e9;
     else
       return Status::Error("time: unknown unit " + GoQuote(unit) +
                            " in duration " + GoQuote(orig));
@@ -318,13 +337,27 @@ std::string GoJsonQuote(std::string_view s) {
     }
     unsigned char c = s[i++];
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == '<' || c == '>' || c == '&') {
           out += "\\u00";

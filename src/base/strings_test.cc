@@ -32,7 +32,9 @@ TEST(GoQuoteTest, GoStrconvCases) {
   } cases[] = {
       {"\a\b\f\r\n\t\v", R"("\a\b\f\r\n\t\v")", R"("\a\b\f\r\n\t\v")"},
       {"\\", R"("\\")", R"("\\")"},
-      {"abc\xff" "def", R"("abc\xffdef")", R"("abc\xffdef")"},
+      {"abc\xff"
+       "def",
+       R"("abc\xffdef")", R"("abc\xffdef")"},
       {"\u263a", "\"\u263a\"", R"("\u263a")"},
       {"\U0010ffff", R"("\U0010ffff")", R"("\U0010ffff")"},
       {"\x04", R"("\x04")", R"("\x04")"},
@@ -70,7 +72,7 @@ TEST(GoQuoteTest, InvalidUtf8IsEscapedBytewise) {
   EXPECT_EQ(GoQuote("\xc0\x80"), R"("\xc0\x80")");          // Overlong.
   EXPECT_EQ(GoQuote("\xed\xa0\x80"), R"("\xed\xa0\x80")");  // Surrogate.
   EXPECT_EQ(GoQuote("\xf4\x90\x80\x80"), R"("\xf4\x90\x80\x80")");
-  EXPECT_EQ(GoQuote("\xe2\x98"), R"("\xe2\x98")");           // Truncated.
+  EXPECT_EQ(GoQuote("\xe2\x98"), R"("\xe2\x98")");  // Truncated.
   EXPECT_EQ(GoQuote("\xe2\x98x"), R"("\xe2\x98x")");
   EXPECT_EQ(GoQuote("\x80\u263a"), "\"\\x80\u263a\"");
   EXPECT_EQ(GoQuote(std::string_view("a\0b", 3)), R"("a\x00b")");
@@ -92,8 +94,9 @@ TEST(Utf8Test, DecodeRuneRejectsWhatGoRejects) {
   EXPECT_EQ(DecodeRune("ñ", 0), (std::pair<int32_t, int>{0xF1, 2}));
   EXPECT_EQ(DecodeRune("\xf0\x9f\x98\x80", 0),
             (std::pair<int32_t, int>{0x1F600, 4}));
-  for (std::string_view bad : {"\xc0\x80", "\xe0\x80\x80", "\xed\xa0\x80",
-                               "\xf4\x90\x80\x80", "\xf8", "\x80", "\xe2\x80"}) {
+  for (std::string_view bad :
+       {"\xc0\x80", "\xe0\x80\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf8",
+        "\x80", "\xe2\x80"}) {
     EXPECT_EQ(DecodeRune(bad, 0), (std::pair<int32_t, int>{-1, 1})) << bad;
   }
   std::string out;

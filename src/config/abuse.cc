@@ -45,8 +45,7 @@ Result<limits::AuthThrottleOptions> AuthThrottleOptions(const Config& c) {
     return Status::Error(
         "invalid auth_throttle: max_delay must be at most 30s");
   }
-  if (o.enabled && o.user_failures != 0 &&
-      o.user_failures <= o.ip_failures) {
+  if (o.enabled && o.user_failures != 0 && o.user_failures <= o.ip_failures) {
     return Status::Error(
         "invalid auth_throttle: user_failures must be above ip_failures");
   }

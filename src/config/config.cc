@@ -63,8 +63,7 @@ void Merge(const Config& src, Config* dst) {
       dst->mutable_submission_over_tls_address());
   str(src.monitoring_address(), dst->mutable_monitoring_address());
   str(src.mail_delivery_agent_bin(), dst->mutable_mail_delivery_agent_bin());
-  rep(src.mail_delivery_agent_args(),
-      dst->mutable_mail_delivery_agent_args());
+  rep(src.mail_delivery_agent_args(), dst->mutable_mail_delivery_agent_args());
   str(src.data_dir(), dst->mutable_data_dir());
   if (src.has_suffix_separators()) {
     dst->set_suffix_separators(src.suffix_separators());

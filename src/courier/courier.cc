@@ -22,8 +22,7 @@ net::awaitable<Status> Courier::DeliverSpooled(
 }
 
 net::awaitable<Status> Courier::DeliverRequireTls(
-    std::string from, std::string to,
-    std::shared_ptr<const std::string> data) {
+    std::string from, std::string to, std::shared_ptr<const std::string> data) {
   auto d = Deliver(std::move(from), std::move(to), std::move(data));
   co_return co_await std::move(d);
 }

@@ -39,8 +39,7 @@ class Courier {
   // default reads it whole into memory and calls Deliver; couriers that
   // can pass a file on (MDA, pipe) override it and never hold the body.
   virtual net::awaitable<Status> DeliverSpooled(
-      std::string from, std::string to,
-      std::shared_ptr<const std::string> head,
+      std::string from, std::string to, std::shared_ptr<const std::string> head,
       std::shared_ptr<const safeio::Spool> body);
 
   // Ours (RFC 8689 REQUIRETLS): delivery of a message whose sender asked

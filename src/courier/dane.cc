@@ -1,21 +1,30 @@
 #include "courier/dane.h"
 
-#include <openssl/x509v3.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 namespace chasquid::courier {
 
 const char* DaneResultName(DaneResult r) {
   switch (r) {
-    case DaneResult::kOff: return "off";
-    case DaneResult::kInsecure: return "insecure";
-    case DaneResult::kNoRecords: return "none";
-    case DaneResult::kVerified: return "verified";
-    case DaneResult::kMismatch: return "mismatch";
-    case DaneResult::kNoStartTLS: return "nostarttls";
-    case DaneResult::kUnusable: return "unusable";
-    case DaneResult::kBogus: return "bogus";
-    case DaneResult::kLookupError: return "lookuperror";
+    case DaneResult::kOff:
+      return "off";
+    case DaneResult::kInsecure:
+      return "insecure";
+    case DaneResult::kNoRecords:
+      return "none";
+    case DaneResult::kVerified:
+      return "verified";
+    case DaneResult::kMismatch:
+      return "mismatch";
+    case DaneResult::kNoStartTLS:
+      return "nostarttls";
+    case DaneResult::kUnusable:
+      return "unusable";
+    case DaneResult::kBogus:
+      return "bogus";
+    case DaneResult::kLookupError:
+      return "lookuperror";
   }
   return "off";
 }
@@ -24,9 +33,12 @@ bool UsableForSmtp(const dns::TLSA& t) {
   if (t.usage != 2 && t.usage != 3) return false;
   if (t.selector > 1) return false;
   switch (t.matching_type) {
-    case 0: return !t.data.empty();
-    case 1: return t.data.size() == 32;  // SHA2-256
-    case 2: return t.data.size() == 64;  // SHA2-512
+    case 0:
+      return !t.data.empty();
+    case 1:
+      return t.data.size() == 32;  // SHA2-256
+    case 2:
+      return t.data.size() == 64;  // SHA2-512
   }
   return false;
 }

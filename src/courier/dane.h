@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/awaitable.hpp>
 #include <openssl/ssl.h>
+#include <boost/asio/awaitable.hpp>
 
 #include "base/status.h"
 #include "dns/dns.h"

@@ -25,8 +25,14 @@ namespace {
 bool IsSpaceOrControl(int32_t r) {
   if (r < 0x20 || (r >= 0x7F && r <= 0x9F)) return true;
   switch (r) {
-    case ' ': case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-    case 0x202F: case 0x205F: case 0x3000:
+    case ' ':
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
   }
   return r >= 0x2000 && r <= 0x200A;
@@ -56,8 +62,8 @@ std::string SanitizeForMDA(std::string_view s) {
     // An invalid byte (r < 0) is neither space nor control: it is kept.
     auto [r, len] = DecodeRune(s, i);
     bool drop = IsSpaceOrControl(r) ||
-                (r >= 0 && r < 0x80 && kBad.find(static_cast<char>(r)) !=
-                                           std::string_view::npos);
+                (r >= 0 && r < 0x80 &&
+                 kBad.find(static_cast<char>(r)) != std::string_view::npos);
     if (!drop) out.append(s.substr(i, len));
     i += len;
   }
@@ -69,8 +75,8 @@ std::string SubstituteArg(std::string_view arg, const std::string& from,
   auto [fu, fd] = SplitAddr(from);
   auto [tu, td] = SplitAddr(to);
   const std::pair<std::string_view, const std::string*> kTokens[] = {
-      {"%from%", &from},      {"%from_user%", &fu}, {"%from_domain%", &fd},
-      {"%to%", &to},          {"%to_user%", &tu},   {"%to_domain%", &td},
+      {"%from%", &from}, {"%from_user%", &fu}, {"%from_domain%", &fd},
+      {"%to%", &to},     {"%to_user%", &tu},   {"%to_domain%", &td},
   };
   std::string out;
   for (size_t i = 0; i < arg.size();) {

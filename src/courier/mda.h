@@ -53,8 +53,7 @@ class MDA : public Courier {
   // The MDA reads a CRLF copy made on disk beside the spool (unnamed,
   // gone when it exits), so the body is never in memory.
   net::awaitable<Status> DeliverSpooled(
-      std::string from, std::string to,
-      std::shared_ptr<const std::string> head,
+      std::string from, std::string to, std::shared_ptr<const std::string> head,
       std::shared_ptr<const safeio::Spool> body) override;
 
  private:
@@ -84,8 +83,7 @@ class Pipe : public Courier {
       std::shared_ptr<const std::string> data) override;
   // The command reads a copy made on disk beside the spool.
   net::awaitable<Status> DeliverSpooled(
-      std::string from, std::string to,
-      std::shared_ptr<const std::string> head,
+      std::string from, std::string to, std::shared_ptr<const std::string> head,
       std::shared_ptr<const safeio::Spool> body) override;
 
  private:

@@ -2,13 +2,13 @@
 
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <gtest/gtest.h>
 
 namespace chasquid::courier {
 namespace {
@@ -16,10 +16,10 @@ namespace {
 Status Deliver(Courier& c, std::string from, std::string to, std::string data) {
   net::io_context io;
   Status out = Status::Error("not run");
-  net::co_spawn(io,
-                c.Deliver(from, to,
-                          std::make_shared<const std::string>(std::move(data))),
-                [&](std::exception_ptr, Status s) { out = s; });
+  net::co_spawn(
+      io,
+      c.Deliver(from, to, std::make_shared<const std::string>(std::move(data))),
+      [&](std::exception_ptr, Status s) { out = s; });
   io.run();
   return out;
 }

@@ -3,10 +3,10 @@
 #include <optional>
 #include <set>
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 namespace chasquid::courier {
 namespace {
@@ -15,8 +15,7 @@ TEST(MXTest, OrderByPreferenceShufflingTies) {
   std::mt19937_64 rng(1);
   std::set<std::string> firsts;
   for (int i = 0; i < 50; i++) {
-    auto hosts = OrderMXs({{"c", 20}, {"a1", 10}, {"a2", 10}, {"b", 15}},
-                          rng);
+    auto hosts = OrderMXs({{"c", 20}, {"a1", 10}, {"a2", 10}, {"b", 15}}, rng);
     ASSERT_EQ(hosts.size(), 4u);
     EXPECT_EQ(hosts[2], "b");
     EXPECT_EQ(hosts[3], "c");
@@ -30,8 +29,8 @@ TEST(MXTest, AtMostFiveAndNullMX) {
   std::vector<dns::MX> mxs;
   // append(), not "h" + ...: GCC 12's -Wrestrict false positive.
   for (int i = 0; i < 8; i++) {
-    mxs.push_back({std::string("h").append(std::to_string(i)),
-                   static_cast<uint16_t>(i)});
+    mxs.push_back(
+        {std::string("h").append(std::to_string(i)), static_cast<uint16_t>(i)});
   }
   auto hosts = OrderMXs(mxs, rng);
   EXPECT_EQ(hosts, (std::vector<std::string>{"h0", "h1", "h2", "h3", "h4"}));

@@ -10,7 +10,6 @@ namespace chasquid::courier {
 // The EHLO name from chasquid.conf, and the outgoing port and session
 // deadline from the test knobs. The caller sets the resolver, domaininfo,
 // TLS context and STS lookup, which live elsewhere.
-SmtpOptions SmtpOptionsFrom(const Config& conf,
-                            const config::Testing& testing);
+SmtpOptions SmtpOptionsFrom(const Config& conf, const config::Testing& testing);
 
 }  // namespace chasquid::courier

@@ -20,8 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string enc = EncodeData(in);
   // The encoded body must end the DATA exactly once at its end.
   bool ends = enc.size() >= 3 && enc.compare(enc.size() - 3, 3, ".\r\n") == 0;
-  bool only_at_end =
-      enc == ".\r\n" || enc.find("\r\n.\r\n") == enc.size() - 5;
+  bool only_at_end = enc == ".\r\n" || enc.find("\r\n.\r\n") == enc.size() - 5;
   if (!ends || !only_at_end) __builtin_trap();
   return 0;
 }

@@ -38,9 +38,9 @@ bool HasTlsRequiredNo(const std::string& data) {
 
 Status RequireTlsBounce(const std::string& why) {
   tlsrpt::RequireTlsCount()->Add("bounced");
-  return Status::Permanent(
-      std::string("5.7.30 REQUIRETLS support required (").append(why).append(
-          ")"));
+  return Status::Permanent(std::string("5.7.30 REQUIRETLS support required (")
+                               .append(why)
+                               .append(")"));
 }
 
 tlsrpt::SessionResult TlsOutcome(const std::string& domain,
@@ -53,13 +53,17 @@ tlsrpt::SessionResult TlsOutcome(const std::string& domain,
   r.mx_host = mx;
   if (policy && policy->mode != "none") {
     r.policy_type = tlsrpt::PolicyType::kSts;
-    r.policy_strings.push_back(std::string("version: ").append(policy->version));
-    r.policy_strings.push_back(std::string("mode: ").append(policy->mode));
-    for (const auto& m : policy->mxs) r.policy_strings.push_back(std::string("mx: ").append(m));
     r.policy_strings.push_back(
-        std::string("max_age: ").append(std::to_string(
-            std::chrono::duration_cast<std::chrono::seconds>(policy->max_age)
-                .count())));
+        std::string("version: ").append(policy->version));
+    r.policy_strings.push_back(std::string("mode: ").append(policy->mode));
+    for (const auto& m : policy->mxs)
+      r.policy_strings.push_back(std::string("mx: ").append(m));
+    r.policy_strings.push_back(
+        std::string("max_age: ")
+            .append(
+                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                   policy->max_age)
+                                   .count())));
     r.mx_patterns = policy->mxs;
   }
   bool has_policy = r.policy_type != tlsrpt::PolicyType::kNoPolicyFound;
@@ -79,9 +83,8 @@ tlsrpt::SessionResult TlsOutcome(const std::string& domain,
   if (!verified && has_policy) {
     r.success = false;
     long e = SSL_get_verify_result(ssl);
-    r.result = e == X509_V_OK
-                   ? tlsrpt::ResultType::kCertificateHostMismatch
-                   : tlsrpt::ResultFromVerifyError(e);
+    r.result = e == X509_V_OK ? tlsrpt::ResultType::kCertificateHostMismatch
+                              : tlsrpt::ResultFromVerifyError(e);
     if (e != X509_V_OK) r.detail = X509_verify_cert_error_string(e);
   }
   return r;

@@ -28,9 +28,9 @@ metrics::CounterMap* TlsVersions() {
   return m;
 }
 metrics::CounterMap* SecLevelChecks() {
-  static auto* m = metrics::NewMap(
-      "chasquid/smtpOut/securityLevelChecks", "result",
-      "count of security level checks on outgoing connections");
+  static auto* m =
+      metrics::NewMap("chasquid/smtpOut/securityLevelChecks", "result",
+                      "count of security level checks on outgoing connections");
   return m;
 }
 metrics::CounterMap* StsMode() {
@@ -40,9 +40,9 @@ metrics::CounterMap* StsMode() {
   return m;
 }
 metrics::CounterMap* StsSecurity() {
-  static auto* m = metrics::NewMap(
-      "chasquid/smtpOut/sts/security", "result",
-      "count of STS security checks on outgoing connections");
+  static auto* m =
+      metrics::NewMap("chasquid/smtpOut/sts/security", "result",
+                      "count of STS security checks on outgoing connections");
   return m;
 }
 
@@ -152,19 +152,21 @@ SmtpCourier::SmtpCourier(SmtpOptions opts) : opts_(std::move(opts)) {
   dane_ = true;
 }
 
-void SmtpCourier::RecordDane(Attempt& a, const std::string& host,
-                             DaneResult r, const std::string& detail) {
+void SmtpCourier::RecordDane(Attempt& a, const std::string& host, DaneResult r,
+                             const std::string& detail) {
   DaneCount()->Add(DaneResultName(r));
-  a.tr->Debugf(std::string("DANE ").append(DaneResultName(r)).append(
-      " for ").append(host).append(detail.empty() ? "" : ": ").append(
-      detail));
+  a.tr->Debugf(std::string("DANE ")
+                   .append(DaneResultName(r))
+                   .append(" for ")
+                   .append(host)
+                   .append(detail.empty() ? "" : ": ")
+                   .append(detail));
   if (opts_.dane_observer) {
     opts_.dane_observer(DaneAttempt{a.domain, host, r, detail});
   }
 }
 
-net::awaitable<DanePolicy> SmtpCourier::DaneFor(Attempt& a,
-                                                std::string host) {
+net::awaitable<DanePolicy> SmtpCourier::DaneFor(Attempt& a, std::string host) {
   if (!dane_) co_return DanePolicy{};
   nettrace::Trace tr("Courier.DANE", host);
   tr.Link(*a.tr, std::string("TLSA lookup for ").append(host));
@@ -186,10 +188,9 @@ net::awaitable<DanePolicy> SmtpCourier::DaneFor(Attempt& a,
 }
 
 net::awaitable<Status> SmtpCourier::Deliver(
-    std::string from, std::string to,
-    std::shared_ptr<const std::string> data) {
-  auto d = DeliverWith(std::move(from), std::move(to), std::move(data),
-                       nullptr, /*require_tls=*/false);
+    std::string from, std::string to, std::shared_ptr<const std::string> data) {
+  auto d = DeliverWith(std::move(from), std::move(to), std::move(data), nullptr,
+                       /*require_tls=*/false);
   co_return co_await std::move(d);
 }
 
@@ -202,10 +203,9 @@ net::awaitable<Status> SmtpCourier::DeliverSpooled(
 }
 
 net::awaitable<Status> SmtpCourier::DeliverRequireTls(
-    std::string from, std::string to,
-    std::shared_ptr<const std::string> data) {
-  auto d = DeliverWith(std::move(from), std::move(to), std::move(data),
-                       nullptr, /*require_tls=*/true);
+    std::string from, std::string to, std::shared_ptr<const std::string> data) {
+  auto d = DeliverWith(std::move(from), std::move(to), std::move(data), nullptr,
+                       /*require_tls=*/true);
   co_return co_await std::move(d);
 }
 
@@ -304,8 +304,7 @@ net::awaitable<Status> SmtpCourier::Forward(
     if (last.ok() || last.permanent()) co_return last;
   }
   Status s = Status::Transient(
-      "all servers returned transient failures (last: " + last.message() +
-      ")");
+      "all servers returned transient failures (last: " + last.message() + ")");
   tr.Error(s.message());
   co_return s;
 }
@@ -355,8 +354,8 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
   auto client_or = co_await Client::Dial(opts_.resolver, host, opts_.port,
                                          opts_.connect_timeout,
                                          opts_.session_timeout, opts_.source);
-  if (!client_or.ok()) co_return Transient("Could not dial: ",
-                                           client_or.status());
+  if (!client_or.ok())
+    co_return Transient("Could not dial: ", client_or.status());
   std::unique_ptr<Client> c = std::move(*client_or);
 
   auto greeting = co_await c->ReadReply(220);
@@ -379,9 +378,8 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
     RecordDane(a, host, DaneResult::kNoStartTLS, "STARTTLS not offered");
     TlsCount()->Add("plain");
     c->Close();
-    co_return Status::Transient(
-        std::string("DANE: ").append(host).append(
-            " does not offer STARTTLS, which its TLSA records require"));
+    co_return Status::Transient(std::string("DANE: ").append(host).append(
+        " does not offer STARTTLS, which its TLSA records require"));
   }
   if (allow_tls && c->HasExtension("STARTTLS") && opts_.tls) {
     if (dane_match) c->SetDane(dane.usable);
@@ -417,8 +415,7 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
         level = domaininfo::kTlsInsecure;
         TlsCount()->Add("tls:insecure");
         if (dane_tls) RecordDane(a, host, DaneResult::kUnusable, "");
-        a.tr->Debugf("Insecure - using TLS, but cert does not match " +
-                     host);
+        a.tr->Debugf("Insecure - using TLS, but cert does not match " + host);
       }
       s = co_await c->Hello(opts_.hostname);
     }

@@ -36,8 +36,8 @@
 namespace chasquid::courier {
 
 struct SmtpOptions {
-  std::string hostname;  // EHLO name (config `hostname`).
-  std::string port = "25";  // --testing__outgoing_smtp_port.
+  std::string hostname;               // EHLO name (config `hostname`).
+  std::string port = "25";            // --testing__outgoing_smtp_port.
   dns::Resolver* resolver = nullptr;  // Required; must outlive the courier.
   domaininfo::DB* dinfo = nullptr;    // Required; must outlive the courier.
   // TLS client context with the trusted roots (tlsroots::NewClientContext).
@@ -46,8 +46,7 @@ struct SmtpOptions {
   // empty function: MTA-STS disabled.
   std::function<net::awaitable<std::optional<sts::Policy>>(std::string)>
       sts_policy;
-  std::chrono::steady_clock::duration connect_timeout =
-      std::chrono::minutes(1);
+  std::chrono::steady_clock::duration connect_timeout = std::chrono::minutes(1);
   std::chrono::steady_clock::duration session_timeout =
       std::chrono::minutes(10);
   // Local addresses to connect from (config outgoing_source_ipv4/6).
@@ -79,8 +78,7 @@ class SmtpCourier : public Courier {
       std::shared_ptr<const std::string> data) override;
   // The body is read from its file and sent a piece at a time.
   net::awaitable<Status> DeliverSpooled(
-      std::string from, std::string to,
-      std::shared_ptr<const std::string> head,
+      std::string from, std::string to, std::shared_ptr<const std::string> head,
       std::shared_ptr<const safeio::Spool> body) override;
   // Ours: RFC 8689 (courier.h).
   net::awaitable<Status> DeliverRequireTls(
@@ -96,8 +94,7 @@ class SmtpCourier : public Courier {
   // Records one session's TLS outcome (counters and opts_.tlsrpt).
   void RecordTls(const Attempt& a, const std::string& host, bool offered,
                  SSL* ssl, bool verified);
-  net::awaitable<Status> TryHost(Attempt& a, std::string host,
-                                 DanePolicy dane);
+  net::awaitable<Status> TryHost(Attempt& a, std::string host, DanePolicy dane);
   net::awaitable<Status> TryHostOnce(Attempt& a, std::string host,
                                      bool allow_tls, bool* tls_failed,
                                      DanePolicy dane);

@@ -53,8 +53,7 @@ net::awaitable<Result<std::unique_ptr<Client>>> Client::Dial(
     co_return Status::Transient("dial tcp: " + msg);
   }
   if (ips->empty()) {
-    co_return Status::Transient("dial tcp: lookup " + host +
-                                ": no such host");
+    co_return Status::Transient("dial tcp: lookup " + host + ": no such host");
   }
   auto ex = co_await net::this_coro::executor;
   auto connect_deadline = Clock::now() + connect_timeout;
@@ -73,8 +72,8 @@ net::awaitable<Result<std::unique_ptr<Client>>> Client::Dial(
       if (!ec) stream.socket().open(from.protocol(), ec);
       if (!ec) stream.socket().bind(from, ec);
       if (ec) {
-        last_err = "dial tcp " + HostPort(ip, port) + ": bind " + local +
-                   ": " + AsciiToLower(ec.message());
+        last_err = "dial tcp " + HostPort(ip, port) + ": bind " + local + ": " +
+                   AsciiToLower(ec.message());
         continue;
       }
     }
@@ -84,9 +83,9 @@ net::awaitable<Result<std::unique_ptr<Client>>> Client::Dial(
           new Client(std::move(stream), Clock::now() + session_timeout));
     }
     last_err = "dial tcp " + HostPort(ip, port) + ": " +
-               (cec == beast::error::timeout ? "i/o timeout"
-                                             : "connect: " +
-                                                   AsciiToLower(cec.message()));
+               (cec == beast::error::timeout
+                    ? "i/o timeout"
+                    : "connect: " + AsciiToLower(cec.message()));
     if (Clock::now() >= connect_deadline) break;
   }
   if (last_err.empty()) last_err = "dial tcp: no usable address for " + host;
@@ -102,8 +101,8 @@ Status CheckSourceAddress(const std::string& field, const std::string& addr,
   auto a = net::ip::make_address(addr, ec);
   if (ec) return Status::Error(what + "not an IP address");
   if (a.is_v6() != v6) {
-    return Status::Error(what + (v6 ? "not an IPv6 address"
-                                    : "not an IPv4 address"));
+    return Status::Error(what +
+                         (v6 ? "not an IPv6 address" : "not an IPv4 address"));
   }
   // Binding is how the kernel tells whether the address is ours.
   net::io_context io;
@@ -136,7 +135,8 @@ net::awaitable<Result<std::string>> Client::ReadLine() {
   } else {
     std::tie(ec, n) = co_await net::async_read_until(tcp_, buf, '\n', kAwait);
   }
-  if (ec == net::error::not_found) co_return Status::Transient("reply too long");
+  if (ec == net::error::not_found)
+    co_return Status::Transient("reply too long");
   if (ec) co_return Status::Transient(NetError(ec));
   std::string line = inbuf_.substr(0, n);
   inbuf_.erase(0, n);
@@ -219,8 +219,8 @@ net::awaitable<Status> Client::StartTLS(net::ssl::context& ctx,
     if (!s.ok()) co_return s;
   }
   ArmTimer();
-  auto [ec] = co_await tls_->async_handshake(net::ssl::stream_base::client,
-                                             kAwait);
+  auto [ec] =
+      co_await tls_->async_handshake(net::ssl::stream_base::client, kAwait);
   if (ec) co_return Status::Transient("tls: " + ec.message());
   co_return Status::Ok();
 }

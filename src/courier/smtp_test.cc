@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 
+#include <gtest/gtest.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,7 +20,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <gtest/gtest.h>
 
 #include "metrics/metrics.h"
 
@@ -179,11 +179,10 @@ TEST_F(SmtpCourierTest, PlainDelivery) {
   int64_t plain = tls->Value("plain"), pass = checks->Value("pass");
   Status s = Deliver("a@from.example", "b@to.example", Accept);
   ASSERT_TRUE(s.ok()) << s.message();
-  EXPECT_EQ(lines_, (std::vector<std::string>{
-                        "EHLO me.example",
-                        "MAIL FROM:<a@from.example> BODY=8BITMIME",
-                        "RCPT TO:<b@to.example>", "DATA", "<end of data>",
-                        "QUIT"}));
+  EXPECT_EQ(lines_,
+            (std::vector<std::string>{
+                "EHLO me.example", "MAIL FROM:<a@from.example> BODY=8BITMIME",
+                "RCPT TO:<b@to.example>", "DATA", "<end of data>", "QUIT"}));
   EXPECT_EQ(data_, "Subject: hi\n\n..x\n");  // Still dot-stuffed here.
   EXPECT_EQ(tls->Value("plain"), plain + 1);
   EXPECT_EQ(checks->Value("pass"), pass + 1);
@@ -234,10 +233,13 @@ TEST_F(SmtpCourierTest, HeloWhenEhloIsRefused) {
 
 TEST_F(SmtpCourierTest, StallingPeerTimesOut) {
   auto start = std::chrono::steady_clock::now();
-  Status s = Deliver("a@x", "b@to.example", [](std::string l) {
-    if (l == "DATA") return std::optional<std::string>();
-    return Accept(l);
-  }, "220 fake", std::chrono::seconds(1));
+  Status s = Deliver(
+      "a@x", "b@to.example",
+      [](std::string l) {
+        if (l == "DATA") return std::optional<std::string>();
+        return Accept(l);
+      },
+      "220 fake", std::chrono::seconds(1));
   EXPECT_TRUE(s.transient());
   EXPECT_EQ(s.message(),
             "all MXs returned transient failures (last: DATA i/o timeout)");
@@ -250,8 +252,8 @@ TEST_F(SmtpCourierTest, UTF8WithoutSMTPUTF8) {
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_EQ(lines_[2], "RCPT TO:<b@xn--and-6ma2c.example>");
   lines_.clear();
-  acceptor_ = tcp::acceptor(io_, tcp::endpoint(
-                                     net::ip::make_address("127.0.0.1"), 0));
+  acceptor_ =
+      tcp::acceptor(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
   io_.restart();
   s = Deliver("a@x", "ñu@to.example", Accept);
   EXPECT_TRUE(s.permanent());

@@ -77,8 +77,7 @@ Status CertReloader::Init(const std::vector<CertPair>& pairs) {
   return Status::Ok();
 }
 
-bool CertReloader::Load(const std::string& name, const PairSig& sig,
-                        Entry* e) {
+bool CertReloader::Load(const std::string& name, const PairSig& sig, Entry* e) {
   // A trace per pair loaded, for /debug/traces; the outcome is also
   // logged below, once, so the trace only stores its events.
   nettrace::Trace tr("TLS.CertReload", name);
@@ -95,9 +94,9 @@ bool CertReloader::Load(const std::string& name, const PairSig& sig,
     }
   }
   if (!s.ok()) {
-    CLOG_ERROR("Error reloading certificate " + name + ": " + s.message() +
-               (e->pair ? "; still serving the previous one"
-                        : "; not serving it"));
+    CLOG_ERROR(
+        "Error reloading certificate " + name + ": " + s.message() +
+        (e->pair ? "; still serving the previous one" : "; not serving it"));
     Reloads()->Add("error");
     tr.Event("refused: " + s.message());
     e->has_failed = true;
@@ -119,8 +118,8 @@ void CertReloader::Check() {
   if (!listing.ok()) {
     // Reported once, not on every tick, until the directory is back.
     if (!dir_failed_) {
-      CLOG_ERROR("Error reloading certificates: " +
-                 listing.status().message() + "; still serving the previous "
+      CLOG_ERROR("Error reloading certificates: " + listing.status().message() +
+                 "; still serving the previous "
                  "ones");
       Reloads()->Add("error");
     }
@@ -144,8 +143,7 @@ void CertReloader::Check() {
     }
     seen.insert(d.name);
     if (it == entries_.end()) {
-      it = entries_.emplace(d.name, Entry{files, {}, nullptr, false, {}})
-               .first;
+      it = entries_.emplace(d.name, Entry{files, {}, nullptr, false, {}}).first;
     }
     Entry& e = it->second;
     if (e.pair && e.sig == *sig) continue;

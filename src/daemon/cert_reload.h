@@ -62,10 +62,10 @@ class CertReloader {
   };
   struct Entry {
     CertPair files;
-    PairSig sig;                                  // Of what is served.
+    PairSig sig;                                   // Of what is served.
     std::shared_ptr<const smtpsrv::KeyPair> pair;  // Null: never loaded.
     bool has_failed = false;
-    PairSig failed;                               // Refused files.
+    PairSig failed;  // Refused files.
   };
 
   static Result<PairSig> Stat(const CertPair& files);
@@ -77,7 +77,7 @@ class CertReloader {
   smtpsrv::TlsStore* const store_;
   std::mutex mu_;
   std::map<std::string, Entry> entries_;  // By certs/ name, in byte order.
-  bool dir_failed_ = false;  // The last listing of dir_ failed.
+  bool dir_failed_ = false;               // The last listing of dir_ failed.
 };
 
 }  // namespace chasquid::daemon

@@ -21,15 +21,15 @@ class CertReloadTest : public ::testing::Test {
   void TearDown() override {
     ASSERT_EQ(system(("rm -rf '" + dir_ + "'").c_str()), 0);
   }
-  void Sh(const std::string& cmd) {
-    ASSERT_EQ(system(cmd.c_str()), 0) << cmd;
-  }
+  void Sh(const std::string& cmd) { ASSERT_EQ(system(cmd.c_str()), 0) << cmd; }
   // A pair in <dir_>/<d>; `days` sets its expiry.
   void MakeCert(const std::string& d, int days = 2) {
     std::string p = dir_ + "/" + d;
-    Sh("mkdir -p " + p + " && openssl req -x509 -newkey ec -pkeyopt "
-       "ec_paramgen_curve:P-256 -nodes -days " + std::to_string(days) +
-       " -subj /CN=" + d.substr(d.rfind('/') + 1) + " -keyout " + p + "/privkey.pem -out " + p +
+    Sh("mkdir -p " + p +
+       " && openssl req -x509 -newkey ec -pkeyopt "
+       "ec_paramgen_curve:P-256 -nodes -days " +
+       std::to_string(days) + " -subj /CN=" + d.substr(d.rfind('/') + 1) +
+       " -keyout " + p + "/privkey.pem -out " + p +
        "/fullchain.pem 2>/dev/null");
   }
   CertPair Pair(const std::string& name) {
@@ -64,8 +64,8 @@ TEST_F(CertReloadTest, ReloadsChangedPairsOnly) {
 
   // A renewal (new files, new inodes): a new snapshot, a later expiry.
   MakeCert("new", 40);
-  Sh("mv " + dir_ + "/new/fullchain.pem " + dir_ + "/new/privkey.pem " +
-     dir_ + "/certs/a/");
+  Sh("mv " + dir_ + "/new/fullchain.pem " + dir_ + "/new/privkey.pem " + dir_ +
+     "/certs/a/");
   r.Check();
   auto second = store.Get();
   EXPECT_NE(second, first);

@@ -76,10 +76,9 @@ struct LoadedDomain {
 // `  <D>: users file error: <err>`, `  <D>: aliases file error: <err>`,
 // `  <D>: DKIM loading error: <err>`. Does not add "localhost" (main does,
 // after, as step 12).
-Result<std::vector<LoadedDomain>> LoadDomains(auth::Authenticator* authr,
-                                              const DomainLoaders& loaders,
-                                              const std::string& dir =
-                                                  "domains/");
+Result<std::vector<LoadedDomain>> LoadDomains(
+    auth::Authenticator* authr, const DomainLoaders& loaders,
+    const std::string& dir = "domains/");
 
 // Creates the data directory (and parents) with mode 0770 before umask, as
 // chasquid's first MkdirAll under it does. Existing directories are left

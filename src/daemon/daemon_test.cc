@@ -28,13 +28,12 @@ class DaemonTest : public ::testing::Test {
     ASSERT_EQ(chdir(old_cwd_.c_str()), 0);
     ASSERT_EQ(system(("rm -rf '" + dir_ + "'").c_str()), 0);
   }
-  void Sh(const std::string& cmd) {
-    ASSERT_EQ(system(cmd.c_str()), 0) << cmd;
-  }
+  void Sh(const std::string& cmd) { ASSERT_EQ(system(cmd.c_str()), 0) << cmd; }
   void MakeCert(const std::string& d) {
-    Sh("mkdir -p " + d + " && openssl req -x509 -newkey ec -pkeyopt "
-       "ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=x -keyout " + d +
-       "/privkey.pem -out " + d + "/fullchain.pem 2>/dev/null");
+    Sh("mkdir -p " + d +
+       " && openssl req -x509 -newkey ec -pkeyopt "
+       "ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=x -keyout " +
+       d + "/privkey.pem -out " + d + "/fullchain.pem 2>/dev/null");
   }
   std::string dir_, old_cwd_;
 };
@@ -74,25 +73,25 @@ TEST_F(DaemonTest, BrokenCertsAreErrors) {
             "    tls: private key does not match public key "
             "(certs/a/privkey.pem)");
   Sh("echo garbage > certs/a/fullchain.pem");
-  EXPECT_EQ(CheckCertPair("certs/a/fullchain.pem", "certs/a/privkey.pem")
-                .message(),
-            "tls: failed to find any PEM data in certificate input "
-            "(certs/a/fullchain.pem)");
+  EXPECT_EQ(
+      CheckCertPair("certs/a/fullchain.pem", "certs/a/privkey.pem").message(),
+      "tls: failed to find any PEM data in certificate input "
+      "(certs/a/fullchain.pem)");
   Sh("printf -- '-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END "
      "CERTIFICATE-----\\n' > certs/a/fullchain.pem");
-  EXPECT_EQ(CheckCertPair("certs/a/fullchain.pem", "certs/a/privkey.pem")
-                .message(),
-            "x509: malformed certificate (certs/a/fullchain.pem)");
+  EXPECT_EQ(
+      CheckCertPair("certs/a/fullchain.pem", "certs/a/privkey.pem").message(),
+      "x509: malformed certificate (certs/a/fullchain.pem)");
   Sh("echo nokey > certs/b/privkey.pem");
-  EXPECT_EQ(CheckCertPair("certs/b/fullchain.pem", "certs/b/privkey.pem")
-                .message(),
-            "tls: failed to find any PEM data in key input "
-            "(certs/b/privkey.pem)");
+  EXPECT_EQ(
+      CheckCertPair("certs/b/fullchain.pem", "certs/b/privkey.pem").message(),
+      "tls: failed to find any PEM data in key input "
+      "(certs/b/privkey.pem)");
   Sh("printf -- '-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE "
      "KEY-----\\n' > certs/b/privkey.pem");
-  EXPECT_EQ(CheckCertPair("certs/b/fullchain.pem", "certs/b/privkey.pem")
-                .message(),
-            "tls: failed to parse private key (certs/b/privkey.pem)");
+  EXPECT_EQ(
+      CheckCertPair("certs/b/fullchain.pem", "certs/b/privkey.pem").message(),
+      "tls: failed to parse private key (certs/b/privkey.pem)");
 }
 
 TEST_F(DaemonTest, LoadDomains) {
@@ -139,7 +138,8 @@ TEST_F(DaemonTest, LoadDomainsErrors) {
   r = LoadDomains(&authr, {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message().rfind("  d: users file error: "
-                                       "domains/d/users:", 0),
+                                       "domains/d/users:",
+                                       0),
             0u)
       << r.status().message();
   Sh("rm domains/d/users");
@@ -164,8 +164,7 @@ TEST_F(DaemonTest, CreateDataDir) {
   ASSERT_EQ(stat("data/sub", &st), 0);
   EXPECT_EQ(st.st_mode & 07007, 0u);  // Nothing for others.
   Sh("touch afile");
-  EXPECT_EQ(CreateDataDir("afile/x").message(),
-            "mkdir afile: not a directory");
+  EXPECT_EQ(CreateDataDir("afile/x").message(), "mkdir afile: not a directory");
 }
 
 }  // namespace

@@ -13,8 +13,8 @@ namespace chasquid::daemon {
 Result<std::vector<DirEntry>> ReadDirOrFail(const std::string& dir) {
   DIR* d = opendir(dir.c_str());
   if (d == nullptr) {
-    return Status::Error("Error reading " + GoQuote(dir) + " directory: " +
-                         PathError("open", dir, errno));
+    return Status::Error("Error reading " + GoQuote(dir) +
+                         " directory: " + PathError("open", dir, errno));
   }
   std::vector<DirEntry> out;
   std::string base = dir;
@@ -36,8 +36,9 @@ Result<std::vector<DirEntry>> ReadDirOrFail(const std::string& dir) {
   if (out.empty()) {
     return Status::Error("No entries found in " + GoQuote(dir));
   }
-  std::sort(out.begin(), out.end(),
-            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(), [](const DirEntry& a, const DirEntry& b) {
+    return a.name < b.name;
+  });
   return out;
 }
 

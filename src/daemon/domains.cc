@@ -37,8 +37,8 @@ Result<std::vector<LoadedDomain>> LoadDomains(auth::Authenticator* authr,
 
     auto db = userdb::DB::Load(ddir + "/users");
     if (!db.ok()) {
-      return Status::Error("  " + d + ": users file error: " +
-                           db.status().message());
+      return Status::Error("  " + d +
+                           ": users file error: " + db.status().message());
     }
     size_t nusers = (*db)->Len();
     authr->Register(d, std::make_unique<auth::UserdbBackend>(
@@ -48,22 +48,22 @@ Result<std::vector<LoadedDomain>> LoadDomains(auth::Authenticator* authr,
     if (loaders.load_aliases) {
       auto n = loaders.load_aliases(d, ddir);
       if (!n.ok()) {
-        return Status::Error("  " + d + ": aliases file error: " +
-                             n.status().message());
+        return Status::Error("  " + d +
+                             ": aliases file error: " + n.status().message());
       }
       naliases = *n;
     }
     if (loaders.load_dkim) {
       auto n = loaders.load_dkim(d, ddir);
       if (!n.ok()) {
-        return Status::Error("  " + d + ": DKIM loading error: " +
-                             n.status().message());
+        return Status::Error("  " + d +
+                             ": DKIM loading error: " + n.status().message());
       }
       nkeys = *n;
     }
     CLOG_INFO("  " + d + " (" + std::to_string(nusers) + " users, " +
-              std::to_string(naliases) + " aliases, " +
-              std::to_string(nkeys) + " DKIM keys)");
+              std::to_string(naliases) + " aliases, " + std::to_string(nkeys) +
+              " DKIM keys)");
     out.push_back({d, ddir});
   }
   return out;

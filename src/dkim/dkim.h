@@ -89,8 +89,8 @@ enum class State { kSuccess, kPermFail, kTempFail };
 // The result for one examined signature.
 struct SignatureResult {
   State state = State::kPermFail;
-  std::string error;    // Empty on success.
-  std::string domain;   // d=, empty if the header did not parse.
+  std::string error;   // Empty on success.
+  std::string domain;  // d=, empty if the header did not parse.
   std::string selector;
   std::string b;  // b= without whitespace, empty if it did not parse.
 };
@@ -107,9 +107,8 @@ struct VerifyResult {
 // parent trace, a "DKIM.Verify" child titled `trace_title` is opened;
 // else events go to `trace` if set (a trace the caller opened).
 net::awaitable<Result<VerifyResult>> VerifyMessage(
-    dns::Resolver& resolver, std::string crlf_message,
-    nettrace::Trace* parent, std::string trace_title,
-    nettrace::Trace* trace = nullptr);
+    dns::Resolver& resolver, std::string crlf_message, nettrace::Trace* parent,
+    std::string trace_title, nettrace::Trace* trace = nullptr);
 
 // The DKIM part of Authentication-Results, lines joined by
 // CRLF: ";dkim=none", or one block per signature.

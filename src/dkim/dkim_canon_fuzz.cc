@@ -7,8 +7,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace chasquid::dkim;
-  std::string crlf = ToCRLF(
-      std::string_view(reinterpret_cast<const char*>(data), size));
+  std::string crlf =
+      ToCRLF(std::string_view(reinterpret_cast<const char*>(data), size));
   auto m = ParseMessage(crlf);
   if (!m.ok()) return 0;
   for (const Header& h : m->headers) {

@@ -59,10 +59,11 @@ TEST(DKIMTest, SignatureFormat) {
   ASSERT_EQ(lines.size(), 6u) << *v;
   EXPECT_EQ(lines[0], "v=1; a=ed25519-sha256; c=relaxed/relaxed;");
   EXPECT_EQ(lines[1], "d=example.com; s=sel; t=1709494311;");
-  EXPECT_EQ(lines[2],
-            "h=from:subject:date:to:message-id:from:subject:date:to:cc:message-id;");
+  EXPECT_EQ(
+      lines[2],
+      "h=from:subject:date:to:message-id:from:subject:date:to:cc:message-id;");
   EXPECT_TRUE(HasPrefix(lines[3], "bh=")) << lines[3];
-  EXPECT_EQ(lines[4].size(), 72u);  // "b=" + 70.
+  EXPECT_EQ(lines[4].size(), 72u);          // "b=" + 70.
   EXPECT_EQ(lines[5].size(), 2u + 18 + 1);  // "  " + 18 + ";".
   EXPECT_EQ(SignatureHeaderLF("a;\r\nb;"), "DKIM-Signature: a;\n\tb;\n");
 }
@@ -80,8 +81,8 @@ TEST(DKIMTest, SignVerifyBothAlgorithms) {
     ASSERT_TRUE(res.ok());
     EXPECT_EQ(res->found, 1);
     EXPECT_EQ(res->valid, 1) << alg << ": " << res->results[0].error;
-    EXPECT_TRUE(HasPrefix(AuthenticationResultsDKIM(*res),
-                          ";dkim=pass  header.b="));
+    EXPECT_TRUE(
+        HasPrefix(AuthenticationResultsDKIM(*res), ";dkim=pass  header.b="));
 
     // A changed body: body hash mismatch, reported as "fail".
     std::string body_changed = signed_msg + "more\r\n";
@@ -127,8 +128,8 @@ TEST(DKIMTest, VerifyResults) {
   EXPECT_EQ(res->results[0].state, State::kTempFail);
   EXPECT_TRUE(HasPrefix(AuthenticationResultsDKIM(*res), ";dkim=temperror  "));
 
-  res = Verify(r, "DKIM-Signature: v=1; a=rsa-sha256; d=x.org\r\n" +
-                      std::string(kMsg));
+  res = Verify(
+      r, "DKIM-Signature: v=1; a=rsa-sha256; d=x.org\r\n" + std::string(kMsg));
   EXPECT_EQ(AuthenticationResultsDKIM(*res),
             ";dkim=permerror  reason=\"missing required tag: b=\"\r\n"
             "  header.d=x.org");
@@ -144,23 +145,22 @@ TEST(DKIMTest, VerifyResults) {
 TEST(DKIMTest, AuthenticationResultsHeader) {
   VerifyResult vr;
   vr.found = vr.valid = 1;
-  vr.results.push_back({State::kSuccess, "", "srv-a", "s1",
-                        "JkROrF9he5gqMhWcU47h"});
-  EXPECT_EQ(AuthenticationResultsHeaderLF("srv-b", "none (no DNS record found)",
-                                          vr),
-            "Authentication-Results: srv-b\n\t;spf=none (no DNS record "
-            "found)\n\t;dkim=pass  header.b=JkROrF9he5gq  header.d=srv-a\n");
+  vr.results.push_back(
+      {State::kSuccess, "", "srv-a", "s1", "JkROrF9he5gqMhWcU47h"});
+  EXPECT_EQ(
+      AuthenticationResultsHeaderLF("srv-b", "none (no DNS record found)", vr),
+      "Authentication-Results: srv-b\n\t;spf=none (no DNS record "
+      "found)\n\t;dkim=pass  header.b=JkROrF9he5gq  header.d=srv-a\n");
   EXPECT_EQ(AuthenticationResultsHeaderLF("h", std::nullopt, std::nullopt), "");
-  EXPECT_EQ(AuthenticationResultsHeaderLF("h", "pass (matched mx)",
-                                          std::nullopt),
-            "Authentication-Results: h\n\t;spf=pass (matched mx)\n");
+  EXPECT_EQ(
+      AuthenticationResultsHeaderLF("h", "pass (matched mx)", std::nullopt),
+      "Authentication-Results: h\n\t;spf=pass (matched mx)\n");
 }
 
 class KeysTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("dkimtest." + std::to_string(getpid()));
+    dir_ = fs::temp_directory_path() / ("dkimtest." + std::to_string(getpid()));
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -184,9 +184,9 @@ TEST_F(KeysTest, LoadErrors) {
   auto err = [](const std::string& p) {
     return LoadSigner("d", "s", p).status().message();
   };
-  EXPECT_EQ(err((dir_ / "missing").string()),
-            "open " + (dir_ / "missing").string() +
-                ": no such file or directory");
+  EXPECT_EQ(
+      err((dir_ / "missing").string()),
+      "open " + (dir_ / "missing").string() + ": no such file or directory");
   EXPECT_EQ(err(Write("a.pem", "junk")), "error decoding PEM block");
   EXPECT_EQ(err(Write("b.pem",
                       "-----BEGIN RSA PRIVATE KEY-----\nYWJj\n"
@@ -196,8 +196,8 @@ TEST_F(KeysTest, LoadErrors) {
                       "-----BEGIN PRIVATE KEY-----\nYWJj\n"
                       "-----END PRIVATE KEY-----\n")),
             "x509: failed to parse private key");
-  EXPECT_EQ(err(WriteKey("d.pem", EVP_PKEY_Q_keygen(nullptr, nullptr, "EC",
-                                                    "P-256"))),
+  EXPECT_EQ(err(WriteKey("d.pem",
+                         EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"))),
             "unsupported key type: *ecdsa.PrivateKey");
 }
 

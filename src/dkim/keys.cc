@@ -26,12 +26,12 @@ std::optional<PEMBlock> DecodePEM(const std::string& text) {
   while ((pos = text.find(begin, pos)) != std::string::npos) {
     size_t tend = text.find("-----", pos + begin.size());
     if (tend == std::string::npos) return std::nullopt;
-    std::string type = text.substr(pos + begin.size(),
-                                   tend - pos - begin.size());
+    std::string type =
+        text.substr(pos + begin.size(), tend - pos - begin.size());
     size_t body = text.find('\n', tend);
     std::string end = "-----END " + type + "-----";
-    size_t epos = body == std::string::npos ? std::string::npos
-                                            : text.find(end, body);
+    size_t epos =
+        body == std::string::npos ? std::string::npos : text.find(end, body);
     if (epos == std::string::npos || type.find('\n') != std::string::npos) {
       pos += begin.size();
       continue;
@@ -70,8 +70,8 @@ Result<std::shared_ptr<const Signer>> LoadSigner(const std::string& domain,
   }
   const unsigned char* p =
       reinterpret_cast<const unsigned char*>(block->der.data());
-  PKCS8_PRIV_KEY_INFO* p8 =
-      d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, static_cast<long>(block->der.size()));
+  PKCS8_PRIV_KEY_INFO* p8 = d2i_PKCS8_PRIV_KEY_INFO(
+      nullptr, &p, static_cast<long>(block->der.size()));
   if (!p8) return Status::Error("x509: failed to parse private key");
   EVP_PKEY* key = EVP_PKCS82PKEY(p8);
   PKCS8_PRIV_KEY_INFO_free(p8);

@@ -31,8 +31,9 @@ int B64Value(char c) {
 // Only decimal digits; Go's strconv.ParseUint error texts.
 Result<uint64_t> ParseUint(std::string_view s) {
   std::string q = GoQuote(s);
-  if (s.empty()) return Status::Permanent("strconv.ParseUint: parsing " + q +
-                                          ": invalid syntax");
+  if (s.empty())
+    return Status::Permanent("strconv.ParseUint: parsing " + q +
+                             ": invalid syntax");
   uint64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') {
@@ -62,8 +63,9 @@ Result<Message> ParseMessage(std::string_view crlf) {
   bool in_body = false;
   while (pos < crlf.size()) {
     size_t end = crlf.find("\r\n", pos);
-    std::string_view line = crlf.substr(
-        pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+    std::string_view line =
+        crlf.substr(pos, end == std::string_view::npos ? std::string_view::npos
+                                                       : end - pos);
     size_t next = end == std::string_view::npos ? crlf.size() : end + 2;
     if (line.empty()) {
       in_body = true;
@@ -244,7 +246,8 @@ Result<Tags> ParseTags(std::string_view s) {
     }
     std::string name(TrimWS(elem.substr(0, eq)));
     if (name.empty()) return Status::Permanent("invalid tag: missing tag name");
-    if (tags.count(name)) return Status::Permanent("invalid tag: duplicate tag");
+    if (tags.count(name))
+      return Status::Permanent("invalid tag: duplicate tag");
     tags[name] = std::string(TrimWS(elem.substr(eq + 1)));
   }
   return tags;
@@ -327,13 +330,15 @@ Result<Signature> ParseSignature(std::string_view value) {
     if (!has(t)) continue;
     std::string v = StripWhitespace(get(t));
     if (!v.empty() && v[0] == '-') {
-      return Status::Permanent(std::string("invalid signature: failed to parse ") +
-                               t + ": negative timestamp");
+      return Status::Permanent(
+          std::string("invalid signature: failed to parse ") + t +
+          ": negative timestamp");
     }
     auto n = ParseUint(v);
     if (!n.ok()) {
-      return Status::Permanent(std::string("invalid signature: failed to parse ") +
-                               t + ": " + n.status().message());
+      return Status::Permanent(
+          std::string("invalid signature: failed to parse ") + t + ": " +
+          n.status().message());
     }
   }
   for (const char* t : {"a", "b", "bh", "d", "h", "s"}) {
@@ -357,9 +362,9 @@ Result<Signature> ParseSignature(std::string_view value) {
     std::string idom = AsciiToLower(
         at == std::string::npos ? sig.identity : sig.identity.substr(at + 1));
     std::string d = AsciiToLower(sig.domain);
-    if (idom != d && !(idom.size() > d.size() &&
-                       idom.compare(idom.size() - d.size() - 1, d.size() + 1,
-                                    "." + d) == 0)) {
+    if (idom != d &&
+        !(idom.size() > d.size() && idom.compare(idom.size() - d.size() - 1,
+                                                 d.size() + 1, "." + d) == 0)) {
       return Status::Permanent("invalid tag: i= is not a subdomain of d=");
     }
   }

@@ -7,7 +7,8 @@ namespace {
 
 // RFC 6376 §3.4.5.
 TEST(CanonTest, RFCExample) {
-  auto m = ParseMessage("A: X\r\nB : Y\t\r\n\tZ  \r\n\r\n C \r\nD \t E\r\n\r\n\r\n");
+  auto m =
+      ParseMessage("A: X\r\nB : Y\t\r\n\tZ  \r\n\r\n C \r\nD \t E\r\n\r\n\r\n");
   ASSERT_TRUE(m.ok());
   ASSERT_EQ(m->headers.size(), 2u);
   EXPECT_EQ(RelaxedHeader(m->headers[0].name, m->headers[0].value), "a:X");
@@ -94,7 +95,8 @@ TEST(SignatureTest, ValidationErrors) {
 
 TEST(KeyRecordTest, Parse) {
   auto k = ParseKeyRecord(
-      "v=DKIM1; k=ed25519; t=s:y; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+      "v=DKIM1; k=ed25519; t=s:y; "
+      "p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
   ASSERT_TRUE(k.ok());
   EXPECT_EQ(k->key_type, "ed25519");
   EXPECT_TRUE(k->strict);

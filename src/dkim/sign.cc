@@ -12,8 +12,7 @@ namespace internal {
 
 std::string Sha256(std::string_view data) {
   unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-         out);
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
   return std::string(reinterpret_cast<char*>(out), sizeof(out));
 }
 
@@ -40,8 +39,10 @@ std::string SelectedHeaders(const Message& m,
 
 std::string KeyType(EVP_PKEY* key) {
   switch (EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_RSA: return "rsa";
-    case EVP_PKEY_ED25519: return "ed25519";
+    case EVP_PKEY_RSA:
+      return "rsa";
+    case EVP_PKEY_ED25519:
+      return "ed25519";
   }
   return "";
 }
@@ -56,17 +57,15 @@ Result<std::string> SignData(EVP_PKEY* key, std::string_view data) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   std::string sig;
   size_t len = 0;
-  bool ok =
-      ctx &&
-      EVP_DigestSignInit(ctx, nullptr, ed ? nullptr : EVP_sha256(), nullptr,
-                         key) == 1 &&
-      EVP_DigestSign(ctx, nullptr, &len,
-                     reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size()) == 1;
+  bool ok = ctx &&
+            EVP_DigestSignInit(ctx, nullptr, ed ? nullptr : EVP_sha256(),
+                               nullptr, key) == 1 &&
+            EVP_DigestSign(ctx, nullptr, &len,
+                           reinterpret_cast<const unsigned char*>(data.data()),
+                           data.size()) == 1;
   if (ok) {
     sig.resize(len);
-    ok = EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()),
-                        &len,
+    ok = EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
                         reinterpret_cast<const unsigned char*>(data.data()),
                         data.size()) == 1;
     sig.resize(len);
@@ -84,14 +83,13 @@ bool VerifyData(EVP_PKEY* key, std::string_view data, std::string_view sig) {
     data = digest;
   }
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok =
-      ctx &&
-      EVP_DigestVerifyInit(ctx, nullptr, ed ? nullptr : EVP_sha256(), nullptr,
-                           key) == 1 &&
-      EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()),
-                       sig.size(),
-                       reinterpret_cast<const unsigned char*>(data.data()),
-                       data.size()) == 1;
+  bool ok = ctx &&
+            EVP_DigestVerifyInit(ctx, nullptr, ed ? nullptr : EVP_sha256(),
+                                 nullptr, key) == 1 &&
+            EVP_DigestVerify(
+                ctx, reinterpret_cast<const unsigned char*>(sig.data()),
+                sig.size(), reinterpret_cast<const unsigned char*>(data.data()),
+                data.size()) == 1;
   EVP_MD_CTX_free(ctx);
   return ok;
 }
@@ -102,12 +100,11 @@ namespace {
 
 // The header fields chasquid signs, in its order.
 const char* const kHeadersToSign[] = {
-    "From",          "Reply-To",        "Subject",        "Date",
-    "To",            "Cc",              "Resent-Date",    "Resent-From",
-    "Resent-To",     "Resent-Cc",       "In-Reply-To",    "References",
-    "List-Id",       "List-Help",       "List-Unsubscribe",
-    "List-Subscribe", "List-Post",      "List-Owner",     "List-Archive",
-    "Message-ID"};
+    "From",      "Reply-To",   "Subject",          "Date",
+    "To",        "Cc",         "Resent-Date",      "Resent-From",
+    "Resent-To", "Resent-Cc",  "In-Reply-To",      "References",
+    "List-Id",   "List-Help",  "List-Unsubscribe", "List-Subscribe",
+    "List-Post", "List-Owner", "List-Archive",     "Message-ID"};
 const char* const kOverSign[] = {"From", "Subject", "Date",
                                  "To",   "Cc",      "Message-ID"};
 
@@ -157,12 +154,12 @@ Result<std::string> Signer::Sign(std::string_view crlf_message,
       internal::SelectedHeaders(*msg, names, Canon::kRelaxed, SIZE_MAX);
   for (const char* h : kOverSign) names.push_back(AsciiToLower(h));
 
-  std::string value = "v=1; a=" + algorithm() + "; c=relaxed/relaxed;\r\n" +
-                      "d=" + domain_ + "; s=" + selector_ +
-                      "; t=" + std::to_string(now) + ";\r\n" +
-                      "h=" + WrapHeaderList(names) + ";\r\n" + "bh=" +
-                      Base64Encode(internal::Sha256(RelaxedBody(msg->body))) +
-                      ";\r\n" + "b=";
+  std::string value =
+      "v=1; a=" + algorithm() + "; c=relaxed/relaxed;\r\n" + "d=" + domain_ +
+      "; s=" + selector_ + "; t=" + std::to_string(now) + ";\r\n" +
+      "h=" + WrapHeaderList(names) + ";\r\n" +
+      "bh=" + Base64Encode(internal::Sha256(RelaxedBody(msg->body))) + ";\r\n" +
+      "b=";
   // Hashed as it will appear: every line break followed by a TAB.
   std::string folded;
   for (char c : value + ";") {

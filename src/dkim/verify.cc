@@ -100,12 +100,11 @@ net::awaitable<SignatureResult> Verifier::Verify(size_t index) {
     co_return res;
   }
 
-  std::string data = internal::SelectedHeaders(m_, sig->headers,
-                                               sig->header_canon, index);
+  std::string data =
+      internal::SelectedHeaders(m_, sig->headers, sig->header_canon, index);
   std::string stripped = RemoveBValue(h.value);
-  data += sig->header_canon == Canon::kRelaxed
-              ? RelaxedHeader(h.name, stripped)
-              : h.name + ":" + stripped;
+  data += sig->header_canon == Canon::kRelaxed ? RelaxedHeader(h.name, stripped)
+                                               : h.name + ":" + stripped;
 
   std::string idom;
   if (!sig->identity.empty()) {

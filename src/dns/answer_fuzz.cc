@@ -1,8 +1,8 @@
 // Fuzzes what our resolver does with a DNS answer after c-ares' parsers:
 // the MX, TXT, A/AAAA and PTR handling of dns/answers.h, given the raw
 // answer bytes a hostile or broken DNS server could send.
-#include <arpa/inet.h>
 #include <ares.h>
+#include <arpa/inet.h>
 
 #include <cstddef>
 #include <cstdint>

@@ -1,7 +1,7 @@
 #include "dns/answers.h"
 
-#include <arpa/inet.h>
 #include <ares.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 
 #include <string_view>
@@ -33,8 +33,8 @@ bool IsEscaped(const char* name) {
 
 int ParseMXAnswer(const std::string& answer, std::vector<MX>* out) {
   ares_mx_reply* reply = nullptr;
-  int status = ares_parse_mx_reply(Bytes(answer), static_cast<int>(answer.size()),
-                                   &reply);
+  int status = ares_parse_mx_reply(Bytes(answer),
+                                   static_cast<int>(answer.size()), &reply);
   if (status != ARES_SUCCESS) return status;
   for (auto* r = reply; r; r = r->next) {
     if (IsEscaped(r->host)) continue;

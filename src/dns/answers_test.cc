@@ -16,7 +16,10 @@ std::string MXAnswer(const std::vector<std::pair<int, std::string>>& rrs) {
   m += static_cast<char>(0);
   m += static_cast<char>(rrs.size());
   m += std::string("\x00\x00\x00\x00", 4);
-  m += std::string("\x01x\x03" "com\x00\x00\x0f\x00\x01", 11);
+  m += std::string(
+      "\x01x\x03"
+      "com\x00\x00\x0f\x00\x01",
+      11);
   for (const auto& [pref, name] : rrs) {
     m += std::string("\xc0\x0c\x00\x0f\x00\x01\x00\x00\x00\x3c", 10);
     size_t len = 2 + name.size();
@@ -31,7 +34,9 @@ std::string MXAnswer(const std::vector<std::pair<int, std::string>>& rrs) {
 
 TEST(AnswersTest, MXNamesWithoutTrailingDot) {
   std::vector<MX> mxs;
-  ASSERT_EQ(ParseMXAnswer(MXAnswer({{10, std::string("\x02mx\x01x\x03" "com\x00", 10)}}),
+  ASSERT_EQ(ParseMXAnswer(MXAnswer({{10, std::string("\x02mx\x01x\x03"
+                                                     "com\x00",
+                                                     10)}}),
                           &mxs),
             ARES_SUCCESS);
   ASSERT_EQ(mxs.size(), 1u);

@@ -1,9 +1,9 @@
 // The c-ares Resolver: every c-ares call happens on one strand; the sockets
 // c-ares opens are watched with Asio descriptors (never owned: c-ares closes
 // them) and its retransmission timeouts are driven by one steady_timer.
+#include <ares.h>
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
-#include <ares.h>
 #include <netdb.h>
 #include <sys/time.h>
 
@@ -57,22 +57,32 @@ class OpBase {
 // Label values come from fixed lists, never from the network.
 const char* TypeLabel(int type) {
   switch (type) {
-    case ns_t_a: return "A";
-    case ns_t_aaaa: return "AAAA";
-    case ns_t_mx: return "MX";
-    case ns_t_txt: return "TXT";
-    case ns_t_ptr: return "PTR";
-    case kTypeTLSA: return "TLSA";
+    case ns_t_a:
+      return "A";
+    case ns_t_aaaa:
+      return "AAAA";
+    case ns_t_mx:
+      return "MX";
+    case ns_t_txt:
+      return "TXT";
+    case ns_t_ptr:
+      return "PTR";
+    case kTypeTLSA:
+      return "TLSA";
   }
   return "other";
 }
 
 const char* ResultLabel(int status) {
   switch (status) {
-    case ARES_SUCCESS: return "ok";
-    case ARES_ENODATA: return "nodata";
-    case ARES_ENOTFOUND: return "nxdomain";
-    case ARES_ETIMEOUT: return "timeout";
+    case ARES_SUCCESS:
+      return "ok";
+    case ARES_ENODATA:
+      return "nodata";
+    case ARES_ENOTFOUND:
+      return "nxdomain";
+    case ARES_ETIMEOUT:
+      return "timeout";
   }
   return "error";
 }
@@ -108,14 +118,13 @@ void CountQuery(const OpBase& op, int status) {
 template <typename Handler>
 class Op : public OpBase {
  public:
-  explicit Op(Handler h)
-      : h_(std::move(h)), work_(net::make_work_guard(h_)) {}
+  explicit Op(Handler h) : h_(std::move(h)), work_(net::make_work_guard(h_)) {}
   void Complete(int status, std::string answer) override {
     auto ex = net::get_associated_executor(h_);
-    net::post(ex, [h = std::move(h_), status,
-                   answer = std::move(answer)]() mutable {
-      std::move(h)(status, std::move(answer));
-    });
+    net::post(
+        ex, [h = std::move(h_), status, answer = std::move(answer)]() mutable {
+          std::move(h)(status, std::move(answer));
+        });
     work_.reset();
   }
 
@@ -149,8 +158,7 @@ Status QueryError(const std::string& name, int status) {
     case ARES_EBADNAME:
       return Status::Permanent("lookup " + name + ": invalid domain name");
     default:
-      return Status::Transient("lookup " + name + ": " +
-                               ares_strerror(status));
+      return Status::Transient("lookup " + name + ": " + ares_strerror(status));
   }
 }
 
@@ -233,8 +241,8 @@ class CaresResolver : public Resolver {
         host_secure = true;
       }
     }
-    std::string name = std::string("_").append(port).append("._tcp.")
-                           .append(host);
+    std::string name =
+        std::string("_").append(port).append("._tcp.").append(host);
     auto q = co_await SecureQuery(name, kTypeTLSA, /*cd=*/false);
     int status = std::get<0>(q);
     std::string why;
@@ -258,8 +266,7 @@ class CaresResolver : public Resolver {
       auto cd = co_await SecureQuery(name, kTypeTLSA, /*cd=*/true);
       if (std::get<0>(cd) == ARES_SUCCESS) {
         auto p = ParseTLSAReply(std::get<1>(cd));
-        if (p.ok() &&
-            (p->rcode == ns_r_noerror || p->rcode == ns_r_nxdomain)) {
+        if (p.ok() && (p->rcode == ns_r_noerror || p->rcode == ns_r_nxdomain)) {
           out.kind = TLSAAnswer::Kind::kBogus;
           out.error = std::string("TLSA lookup for ")
                           .append(name)
@@ -273,8 +280,7 @@ class CaresResolver : public Resolver {
     if (host_secure) {
       out.kind = TLSAAnswer::Kind::kError;
       out.error =
-          std::string("TLSA lookup for ").append(name).append(": ").append(
-              why);
+          std::string("TLSA lookup for ").append(name).append(": ").append(why);
     }
     co_return out;
   }
@@ -305,8 +311,8 @@ class CaresResolver : public Resolver {
       // twice (base/async.h). That double free crashed the daemon on every
       // remote delivery without --testing__dns_addr, the only case that
       // reads the hosts file; the tests always set the flag.
-      auto from_hosts =
-          [this, name]() -> net::awaitable<std::vector<std::string>> {
+      auto from_hosts = [this,
+                         name]() -> net::awaitable<std::vector<std::string>> {
         co_return FromHostsFile(name);
       };
       ips = co_await net::co_spawn(strand_, from_hosts, net::use_awaitable);
@@ -408,8 +414,7 @@ class CaresResolver : public Resolver {
   // set, and returns (c-ares status, raw answer). Unlike ares_query, an
   // NXDOMAIN comes back as ARES_SUCCESS with the reply's RCODE.
   net::awaitable<std::tuple<int, std::string>> SecureQuery(std::string name,
-                                                           int type,
-                                                           bool cd) {
+                                                           int type, bool cd) {
     return net::async_initiate<decltype(net::use_awaitable),
                                void(int, std::string)>(
         [this, name, type, cd](auto handler) {
@@ -448,8 +453,7 @@ class CaresResolver : public Resolver {
           op->type = type;
           op->start = std::chrono::steady_clock::now();
           net::post(strand_, [this, name, type, op] {
-            ares_query(channel_, name.c_str(), ns_c_in, type, &OnQueryDone,
-                       op);
+            ares_query(channel_, name.c_str(), ns_c_in, type, &OnQueryDone, op);
             RearmTimer();
           });
         },
@@ -471,9 +475,9 @@ class CaresResolver : public Resolver {
       return;
     }
     if (it == self->watches_.end()) {
-      it = self->watches_
-               .emplace(fd, std::make_shared<Watch>(self->strand_, fd))
-               .first;
+      it =
+          self->watches_.emplace(fd, std::make_shared<Watch>(self->strand_, fd))
+              .first;
     }
     it->second->want_read = readable;
     it->second->want_write = writable;
@@ -485,27 +489,27 @@ class CaresResolver : public Resolver {
       w->reading = true;
       w->desc.async_wait(
           net::posix::descriptor_base::wait_read,
-          net::bind_executor(strand_, [this, w, fd](boost::system::error_code
-                                                        ec) {
-            w->reading = false;
-            if (!w->alive || ec) return;
-            ares_process_fd(channel_, fd, ARES_SOCKET_BAD);
-            if (w->alive) Arm(w, fd);
-            RearmTimer();
-          }));
+          net::bind_executor(strand_,
+                             [this, w, fd](boost::system::error_code ec) {
+                               w->reading = false;
+                               if (!w->alive || ec) return;
+                               ares_process_fd(channel_, fd, ARES_SOCKET_BAD);
+                               if (w->alive) Arm(w, fd);
+                               RearmTimer();
+                             }));
     }
     if (w->want_write && !w->writing) {
       w->writing = true;
       w->desc.async_wait(
           net::posix::descriptor_base::wait_write,
-          net::bind_executor(strand_, [this, w, fd](boost::system::error_code
-                                                        ec) {
-            w->writing = false;
-            if (!w->alive || ec) return;
-            ares_process_fd(channel_, ARES_SOCKET_BAD, fd);
-            if (w->alive) Arm(w, fd);
-            RearmTimer();
-          }));
+          net::bind_executor(strand_,
+                             [this, w, fd](boost::system::error_code ec) {
+                               w->writing = false;
+                               if (!w->alive || ec) return;
+                               ares_process_fd(channel_, ARES_SOCKET_BAD, fd);
+                               if (w->alive) Arm(w, fd);
+                               RearmTimer();
+                             }));
     }
   }
 

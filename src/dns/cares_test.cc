@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 #include "dns/dns.h"
 
@@ -26,10 +26,9 @@ namespace {
 class TestServer {
  public:
   TestServer() {
-    std::string testdata = std::getenv("TESTDATA") ? std::getenv("TESTDATA")
-                                                   : "testdata";
-    std::string script =
-        testdata + "/../../../tests/integration/dnsserver.py";
+    std::string testdata =
+        std::getenv("TESTDATA") ? std::getenv("TESTDATA") : "testdata";
+    std::string script = testdata + "/../../../tests/integration/dnsserver.py";
     std::string zone = testdata + "/zone.txt";
     int fds[2];
     if (pipe(fds) != 0) return;
@@ -103,8 +102,8 @@ TEST_F(CaresTest, MX) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->size(), 2u);
   std::vector<std::string> hosts;
-  for (auto& mx : *r) hosts.push_back(mx.host + "/" +
-                                      std::to_string(mx.preference));
+  for (auto& mx : *r)
+    hosts.push_back(mx.host + "/" + std::to_string(mx.preference));
   std::sort(hosts.begin(), hosts.end());
   EXPECT_EQ(hosts, (std::vector<std::string>{"mx1.example.com/10",
                                              "mx2.example.com/20"}));

@@ -65,8 +65,8 @@ TEST(ParseTLSAReply, OtherTypesAreSkipped) {
   std::string m = Reply(0, true, 0);
   m[7] = 1;  // One answer: a CNAME, then nothing else.
   std::string target = Name("x.test");
-  m += U16(0xc00c) + U16(5) + U16(1) + U16(0) + U16(300) +
-       U16(target.size()) + target;
+  m += U16(0xc00c) + U16(5) + U16(1) + U16(0) + U16(300) + U16(target.size()) +
+       target;
   auto r = ParseTLSAReply(m);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->records.empty());

@@ -156,8 +156,7 @@ Status DB::Reload() {
 void DB::Write(const ::domaininfo::Domain& d) const {
   std::string text;
   google::protobuf::TextFormat::PrintToString(d, &text);
-  Status s = WriteFileAtomic(dir_, kPrefix + QueryEscape(d.name()), text,
-                             0660);
+  Status s = WriteFileAtomic(dir_, kPrefix + QueryEscape(d.name()), text, 0660);
   if (!s.ok()) {
     write_errors->Add();
     CLOG_ERROR("domaininfo: error writing " + GoQuote(d.name()) + ": " +

@@ -43,8 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace di = chasquid::domaininfo;
   static const std::string dir = [] {
     // The parser's complaint about every bad input is noise here.
-    google::protobuf::SetLogHandler([](google::protobuf::LogLevel,
-                                       const char*, int, const std::string&) {});
+    google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char*,
+                                       int, const std::string&) {});
     return TempDir();
   }();
   WriteAll(dir + "/s:example.com", data, size);

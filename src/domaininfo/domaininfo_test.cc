@@ -59,8 +59,8 @@ TEST(DomainInfoTest, IncomingCountsAndClear) {
   TempDir tmp;
   auto db = DB::Open(tmp.path());
   ASSERT_TRUE(db.ok());
-  auto* checks = metrics::NewMap("chasquid/smtpIn/securityLevelChecks",
-                                 "result", "");
+  auto* checks =
+      metrics::NewMap("chasquid/smtpIn/securityLevelChecks", "result", "");
   int64_t pass = checks->Value("pass"), fail = checks->Value("fail");
   EXPECT_TRUE((*db)->IncomingSecLevel("ñandú.com", kTlsClient));
   EXPECT_FALSE((*db)->IncomingSecLevel("ñandú.com", kPlain));

@@ -72,8 +72,8 @@ class LineConn {
     memcpy(addr.sun_path, path.data(), path.size());
     if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
       if (errno != EINPROGRESS && errno != EAGAIN) return DialError(errno);
-      if (!Wait(POLLOUT)) return Status::Transient("dial unix " + path +
-                                                   ": i/o timeout");
+      if (!Wait(POLLOUT))
+        return Status::Transient("dial unix " + path + ": i/o timeout");
       int err = 0;
       socklen_t len = sizeof(err);
       getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
@@ -135,8 +135,8 @@ class LineConn {
 
  private:
   Status DialError(int err) {
-    return Status::Transient("dial unix " + path_ + ": connect: " +
-                             ErrnoText(err));
+    return Status::Transient("dial unix " + path_ +
+                             ": connect: " + ErrnoText(err));
   }
   Status Timeout(const char* op) {
     return Status::Transient(std::string(op) + " unix ->" + path_ +
@@ -182,9 +182,20 @@ bool SocketAccepts(const std::string& path) {
 bool IsUsernameSafe(const std::string& user) {
   for (char32_t r : normalize::DecodeUtf8Lossy(user)) {
     switch (r) {
-      case '\t': case '\n': case '\v': case '\f': case '\r': case ' ':
-      case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-      case 0x202F: case 0x205F: case 0x3000:
+      case '\t':
+      case '\n':
+      case '\v':
+      case '\f':
+      case '\r':
+      case ' ':
+      case 0x85:
+      case 0xA0:
+      case 0x1680:
+      case 0x2028:
+      case 0x2029:
+      case 0x202F:
+      case 0x205F:
+      case 0x3000:
         return false;
     }
     if (r >= 0x2000 && r <= 0x200A) return false;
@@ -267,8 +278,8 @@ Result<bool> Auth::Authenticate(const std::string& user,
   if (client.empty()) return Status::Transient("unable to find client socket");
   LineConn c;
   if (Status s = c.Dial(client, timeout_); !s.ok()) return s;
-  if (Status s = c.Write("VERSION\t1\t1\nCPID\t" + std::to_string(getpid()) +
-                         "\n");
+  if (Status s =
+          c.Write("VERSION\t1\t1\nCPID\t" + std::to_string(getpid()) + "\n");
       !s.ok()) {
     return s.Prefixed("error sending version: ");
   }
@@ -284,7 +295,8 @@ Result<bool> Auth::Authenticate(const std::string& user,
   // "secured": chasquid only takes passwords over TLS, by design.
   std::string resp = Base64(user + '\0' + user + '\0' + password);
   if (Status s = c.Write("AUTH\t1\tPLAIN\tservice=smtp\tsecured\tno-penalty\t"
-                         "nologin\tresp=" + resp + "\n");
+                         "nologin\tresp=" +
+                         resp + "\n");
       !s.ok()) {
     return s.Prefixed("error sending request: ");
   }

@@ -63,8 +63,8 @@ struct FakeDovecot {
       }
       size_t off = 0;
       while (off < reply.size()) {
-        ssize_t n = send(conn, reply.data() + off, reply.size() - off,
-                         MSG_NOSIGNAL);
+        ssize_t n =
+            send(conn, reply.data() + off, reply.size() - off, MSG_NOSIGNAL);
         if (n <= 0) break;
         off += static_cast<size_t>(n);
       }

@@ -93,8 +93,7 @@ TEST_F(DovecotTest, ExistsProtocol) {
     auto r = a.Exists("user@dom");
     ASSERT_TRUE(r.ok()) << r.status().message();
     EXPECT_TRUE(*r);
-    EXPECT_EQ(s.received(),
-              "VERSION\t1\t1\nUSER\t1\tuser@dom\tservice=smtp\n");
+    EXPECT_EQ(s.received(), "VERSION\t1\t1\nUSER\t1\tuser@dom\tservice=smtp\n");
   }
   {
     FakeServer s(dir_ + "/userdb", "VERSION\t1\t1\nSPID\t123\n", 2,
@@ -137,10 +136,9 @@ TEST_F(DovecotTest, AuthenticateProtocol) {
     ASSERT_TRUE(r.ok()) << r.status().message();
     EXPECT_TRUE(*r);
     std::string got = s.received();
-    EXPECT_EQ(got.rfind("VERSION\t1\t1\nCPID\t" + std::to_string(getpid()) +
-                            "\n",
-                        0),
-              0u);
+    EXPECT_EQ(
+        got.rfind("VERSION\t1\t1\nCPID\t" + std::to_string(getpid()) + "\n", 0),
+        0u);
     // base64("u@d\0u@d\0pass")
     EXPECT_NE(got.find("AUTH\t1\tPLAIN\tservice=smtp\tsecured\tno-penalty\t"
                        "nologin\tresp=dUBkAHVAZABwYXNz\n"),
@@ -167,19 +165,20 @@ TEST_F(DovecotTest, Errors) {
   EXPECT_EQ(a.Authenticate("a\u00a0b", "p").status().message(),
             "username not safe (contains spaces)");
   EXPECT_EQ(a.Exists("u").status().message(),
-            "dial unix " + dir_ + "/userdb: connect: no such file or "
-            "directory");
+            "dial unix " + dir_ +
+                "/userdb: connect: no such file or "
+                "directory");
   EXPECT_TRUE(a.Exists("u").status().transient());
-  EXPECT_EQ(a.Check().message(),
-            "dial unix " + dir_ + "/userdb: connect: no such file or "
-            "directory");
-  EXPECT_EQ(a.String(), "DovecotAuth(\"" + dir_ + "/userdb\", \"" + dir_ +
-                            "/client\")");
+  EXPECT_EQ(a.Check().message(), "dial unix " + dir_ +
+                                     "/userdb: connect: no such file or "
+                                     "directory");
+  EXPECT_EQ(a.String(),
+            "DovecotAuth(\"" + dir_ + "/userdb\", \"" + dir_ + "/client\")");
   a.SetTimeout(std::chrono::milliseconds(100));
   FakeServer s(dir_ + "/userdb", "", 5, "<hang>");
-  EXPECT_EQ(a.Exists("u").status().message(),
-            "error receiving version: read unix ->" + dir_ +
-                "/userdb: i/o timeout");
+  EXPECT_EQ(
+      a.Exists("u").status().message(),
+      "error receiving version: read unix ->" + dir_ + "/userdb: i/o timeout");
 }
 
 TEST(DovecotSafeTest, Usernames) {

@@ -36,8 +36,7 @@ struct Endpoints {
 Result<Endpoints> Parse(std::string_view line);
 
 // The v2 signature, and the size of the fixed part of a v2 header.
-inline constexpr std::string_view kV2Signature{
-    "\r\n\r\n\0\r\nQUIT\n", 12};
+inline constexpr std::string_view kV2Signature{"\r\n\r\n\0\r\nQUIT\n", 12};
 inline constexpr size_t kV2FixedSize = 16;
 // The largest v2 header accepted, fixed part included: room for the
 // addresses and a generous set of TLVs (HAProxy's unique ID, SSL details);

@@ -37,8 +37,8 @@ TEST(HaproxyV2Test, Tcp4) {
 }
 
 TEST(HaproxyV2Test, Tcp6) {
-  std::string src = Bytes({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0,
-                           0, 0, 0, 7});
+  std::string src =
+      Bytes({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7});
   std::string dst(15, '\0');
   dst += '\1';
   auto e = ParseV2(V2(0x21, 0x21, src + dst + Bytes({0, 80, 0, 25})));
@@ -58,9 +58,9 @@ TEST(HaproxyV2Test, TlvsAreSkipped) {
                 .status()
                 .message(),
             "truncated v2 TLV");
-  EXPECT_EQ(ParseV2(V2(0x21, 0x11, kInet + Bytes({0x05, 0}))).status()
-                .message(),
-            "truncated v2 TLV");
+  EXPECT_EQ(
+      ParseV2(V2(0x21, 0x11, kInet + Bytes({0x05, 0}))).status().message(),
+      "truncated v2 TLV");
 }
 
 TEST(HaproxyV2Test, LocalKeepsThePeer) {
@@ -99,8 +99,7 @@ TEST(HaproxyV2Test, Errors) {
       {V2(0x11, 0x11, kInet), "invalid v2 version"},
       {V2(0x22, 0x11, kInet), "invalid v2 command"},
       {V2(0x21, 0x00, ""), "unsupported v2 address family"},
-      {V2(0x21, 0x31, std::string(216, 'x')),
-       "unsupported v2 address family"},
+      {V2(0x21, 0x31, std::string(216, 'x')), "unsupported v2 address family"},
       {V2(0x21, 0x12, kInet), "unsupported v2 protocol"},
       {V2(0x21, 0x11, kInet.substr(0, 11)), "v2 address block too short"},
       {V2(0x21, 0x21, kInet), "v2 address block too short"},

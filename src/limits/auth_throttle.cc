@@ -19,8 +19,7 @@ const char* AuthThrottle::RuleName(Rule r) {
 AuthThrottle::AuthThrottle(AuthThrottleOptions opts)
     : opts_(opts), clients_(opts.ip_capacity), users_(opts.user_capacity) {}
 
-bool AuthThrottle::Bump(Count* c, uint32_t limit,
-                        Clock::time_point now) const {
+bool AuthThrottle::Bump(Count* c, uint32_t limit, Clock::time_point now) const {
   if (c->failures == 0 || now - c->window_start >= opts_.window) {
     c->failures = 0;
     c->window_start = now;
@@ -103,8 +102,8 @@ AuthThrottle::FailureOutcome AuthThrottle::Failed(const std::string& client,
   return out;
 }
 
-void AuthThrottle::Succeeded(const std::string& client,
-                             const std::string& user, Clock::time_point now) {
+void AuthThrottle::Succeeded(const std::string& client, const std::string& user,
+                             Clock::time_point now) {
   if (!opts_.enabled) return;
   std::lock_guard<std::mutex> l(mu_);
   UserEntry* u = users_.GetOrInsert(user);

@@ -82,7 +82,7 @@ class AuthThrottle {
   };
 
   struct FailureOutcome {
-    Clock::duration delay{};  // Wait this long before replying.
+    Clock::duration delay{};      // Wait this long before replying.
     bool client_blocked = false;  // This failure started a client block.
     bool user_blocked = false;    // ... or a user block.
   };

@@ -26,8 +26,8 @@ TEST_F(AuthThrottleTest, DelaysGrowThenClientIsBlocked) {
     delays.push_back(out.delay);
   }
   std::vector<Clock::duration> want = {
-      {}, {}, {}, {}, {}, milliseconds(500), seconds(1), seconds(2),
-      seconds(4)};
+      {},         {},         {},        {}, {}, milliseconds(500),
+      seconds(1), seconds(2), seconds(4)};
   EXPECT_EQ(delays, want);
   auto out = t.Failed("192.0.2.1", "u@d", now_);
   EXPECT_TRUE(out.client_blocked);

@@ -12,8 +12,7 @@ TEST(ClientKeyTest, Ipv4IsItself) {
 
 TEST(ClientKeyTest, Ipv6GroupsBySlash64) {
   EXPECT_EQ(ClientKey("2001:db8:1:2:3::4"), "2001:db8:1:2::/64");
-  EXPECT_EQ(ClientKey("2001:db8:1:2:ffff:ffff:ffff:ffff"),
-            "2001:db8:1:2::/64");
+  EXPECT_EQ(ClientKey("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
   EXPECT_NE(ClientKey("2001:db8:1:3::1"), ClientKey("2001:db8:1:2::1"));
   EXPECT_EQ(ClientKey("::1"), "::/64");
 }

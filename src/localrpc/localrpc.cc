@@ -41,9 +41,9 @@ constexpr size_t kMaxReply = 32 << 20;
 
 // Ours: calls by "<method>:<result>" (ok or error). Methods nobody
 // registered count as "unknown", so a client cannot grow the map.
-metrics::CounterMap* calls = metrics::NewMap(
-    "chasquid/localrpc/calls", "method_result",
-    "local RPC calls (chasquid-util), by method and result");
+metrics::CounterMap* calls =
+    metrics::NewMap("chasquid/localrpc/calls", "method_result",
+                    "local RPC calls (chasquid-util), by method and result");
 
 struct Reply {
   Status status;
@@ -63,8 +63,9 @@ std::string OneLine(std::string s) {
 
 std::string EncodeValues(const Values& v) {
   Values sorted = v;
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::stable_sort(
+      sorted.begin(), sorted.end(),
+      [](const auto& a, const auto& b) { return a.first < b.first; });
   std::string out;
   for (const auto& [k, val] : sorted) {
     if (!out.empty()) out += '&';
@@ -208,13 +209,13 @@ Status Server::Listen(const std::string& path) {
   impl_->acceptor.open(ep.protocol(), ec);
   if (!ec) impl_->acceptor.bind(ep, ec);
   if (ec) {
-    return Status::Error("listen unix " + path + ": bind: " +
-                         ErrnoText(ec.value()));
+    return Status::Error("listen unix " + path +
+                         ": bind: " + ErrnoText(ec.value()));
   }
   impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Status::Error("listen unix " + path + ": listen: " +
-                         ErrnoText(ec.value()));
+    return Status::Error("listen unix " + path +
+                         ": listen: " + ErrnoText(ec.value()));
   }
   // Not inherited by MDAs or hooks (they close every descriptor anyway).
   fcntl(impl_->acceptor.native_handle(), F_SETFD, FD_CLOEXEC);
@@ -238,8 +239,8 @@ Result<Values> Call(const std::string& socket_path, const std::string& method,
   }
   memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    Status s = Status::Error("dial unix " + socket_path + ": connect: " +
-                             ErrnoText(errno));
+    Status s = Status::Error("dial unix " + socket_path +
+                             ": connect: " + ErrnoText(errno));
     close(fd);
     return s;
   }

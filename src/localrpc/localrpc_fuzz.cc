@@ -42,12 +42,13 @@ struct Fixture {
     if (!mkdtemp(dir)) abort();
     path = std::string(dir) + "/localrpc-v1";
     srv = std::make_unique<lr::Server>(io.get_executor(), &pool);
-    srv->Register("Echo", [](const lr::Values& v) -> chasquid::Result<lr::Values> {
-      return v;
-    });
-    srv->Register("Fail", [](const lr::Values&) -> chasquid::Result<lr::Values> {
-      return chasquid::Status::Error("failed\r\non purpose");
-    });
+    srv->Register(
+        "Echo",
+        [](const lr::Values& v) -> chasquid::Result<lr::Values> { return v; });
+    srv->Register("Fail",
+                  [](const lr::Values&) -> chasquid::Result<lr::Values> {
+                    return chasquid::Status::Error("failed\r\non purpose");
+                  });
     if (!srv->Listen(path).ok()) abort();
     srv->Start();
   }
@@ -110,8 +111,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto again = lr::DecodeValues(lr::EncodeValues(*v));
     if (!again.ok()) __builtin_trap();
     auto sorted = *v;
-    std::stable_sort(sorted.begin(), sorted.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(
+        sorted.begin(), sorted.end(),
+        [](const auto& a, const auto& b) { return a.first < b.first; });
     if (*again != sorted) __builtin_trap();
   }
 
@@ -129,12 +131,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     first.pop_back();
   }
   size_t sp = first.find(' ');
-  auto sent = lr::DecodeValues(sp == std::string::npos ? "" : first.substr(sp + 1));
+  auto sent =
+      lr::DecodeValues(sp == std::string::npos ? "" : first.substr(sp + 1));
   auto got = lr::DecodeValues(line.substr(4));
   if (!sent.ok() || !got.ok()) __builtin_trap();
   auto sorted = *sent;
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::stable_sort(
+      sorted.begin(), sorted.end(),
+      [](const auto& a, const auto& b) { return a.first < b.first; });
   if (*got != sorted) __builtin_trap();
   return 0;
 }

@@ -67,8 +67,8 @@ class FileSink : public Sink {
   }
   Status Open() {
     std::lock_guard<std::mutex> l(mu_);
-    int fd = open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                  0644);
+    int fd =
+        open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return Status::Error(PathError("open", path_, errno));
     if (fd_ >= 0) close(fd_);
     fd_ = fd;
@@ -141,8 +141,7 @@ std::string Timestamp() {
   localtime_r(&tv.tv_sec, &tm);
   char buf[64];
   size_t n = strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-  snprintf(buf + n, sizeof(buf) - n, ".%06ld ",
-           static_cast<long>(tv.tv_usec));
+  snprintf(buf + n, sizeof(buf) - n, ".%06ld ", static_cast<long>(tv.tv_usec));
   return buf;
 }
 
@@ -218,8 +217,8 @@ void Logger::Listening(const std::string& addr) {
 
 void Logger::Auth(const std::string& addr, const std::string& user,
                   bool successful) {
-  std::string msg = addr + " auth " + (successful ? "succeeded" : "failed") +
-                    " for " + user;
+  std::string msg =
+      addr + " auth " + (successful ? "succeeded" : "failed") + " for " + user;
   Printf(msg);
   AuthLog().Debugf(msg);
 }
@@ -241,8 +240,7 @@ void Logger::Rejected(const std::string& addr, const std::string& from,
 }
 
 void Logger::Queued(const std::string& addr, const std::string& from,
-                    const std::vector<std::string>& to,
-                    const std::string& id) {
+                    const std::vector<std::string>& to, const std::string& id) {
   Printf(id + " from=" + from + " queued ip=" + addr + " to=" + List(to));
 }
 
@@ -277,8 +275,7 @@ Status Init(const std::string& path) {
 Logger& Default() {
   Logger* l = g_default.load();
   if (l == nullptr) {
-    static Logger* discard =
-        new Logger(std::make_unique<DiscardSink>(), false);
+    static Logger* discard = new Logger(std::make_unique<DiscardSink>(), false);
     return *discard;
   }
   return *l;

@@ -52,8 +52,7 @@ class Logger {
   Status Reopen();  // SIGHUP: reopen the file (no-op otherwise).
 
   void Listening(const std::string& addr);
-  void Auth(const std::string& addr, const std::string& user,
-            bool successful);
+  void Auth(const std::string& addr, const std::string& user, bool successful);
   // An AUTH refused without checking the password (AUTH throttling).
   void AuthRefused(const std::string& addr, const std::string& user,
                    const std::string& reason);

@@ -61,8 +61,8 @@ TEST(MaillogTest, Timestamps) {
   l.Listening("x");
   // "YYYY-MM-DD HH:MM:SS.ffffff daemon listening on x\n"
   const std::string shape = "dddd-dd-dd dd:dd:dd.dddddd ";
-  ASSERT_EQ(out.size(), shape.size() + std::string("daemon listening on x\n")
-                                           .size())
+  ASSERT_EQ(out.size(),
+            shape.size() + std::string("daemon listening on x\n").size())
       << out;
   for (size_t i = 0; i < shape.size(); i++) {
     if (shape[i] == 'd') {

@@ -4,10 +4,10 @@ namespace chasquid::metrics {
 
 Histogram* SmtpSessionDuration() {
   // A session lasts at most 20 minutes (chasquid's connection deadline).
-  static Histogram* h = NewHistogram(
-      "chasquid/smtpIn/sessionDuration",
-      "duration of incoming SMTP sessions, in seconds",
-      {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1200});
+  static Histogram* h =
+      NewHistogram("chasquid/smtpIn/sessionDuration",
+                   "duration of incoming SMTP sessions, in seconds",
+                   {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1200});
   return h;
 }
 

@@ -1,8 +1,8 @@
 #include "metrics/metrics.h"
 
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <variant>
 
 #include "base/strings.h"
@@ -323,10 +323,14 @@ std::string EscapeLabelValue(const std::string& key) {
   }
   std::string out = "\"";
   for (char c : k) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out + "\"";
 }
@@ -341,8 +345,8 @@ std::string HistogramLines(const std::string& m, const std::string& labels,
     out += m + "_bucket{" + pre + "le=\"" + FormatFloat(d.bounds[i]) + "\"} " +
            std::to_string(d.cumulative[i]) + "\n";
   }
-  out += m + "_bucket{" + pre + "le=\"+Inf\"} " + std::to_string(d.count) +
-         "\n";
+  out +=
+      m + "_bucket{" + pre + "le=\"+Inf\"} " + std::to_string(d.count) + "\n";
   std::string lb = labels.empty() ? "" : "{" + labels + "}";
   out += m + "_sum" + lb + " " + FormatFloat(d.sum) + "\n";
   out += m + "_count" + lb + " " + std::to_string(d.count) + "\n";
@@ -402,8 +406,8 @@ std::string RenderOpenMetrics() {
           } else if constexpr (std::is_same_v<T, HistogramMap>) {
             out += "# TYPE " + m + " histogram\n";
             for (const auto& [k, d] : p->Snapshot()) {
-              out += HistogramLines(
-                  m, var->label + "=" + EscapeLabelValue(k), d);
+              out +=
+                  HistogramLines(m, var->label + "=" + EscapeLabelValue(k), d);
             }
           }
         },

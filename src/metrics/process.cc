@@ -147,15 +147,14 @@ std::string MemStatsJson() {
 
 std::string Family(const char* name, const char* type, const char* help,
                    const std::string& sample_name, const std::string& value) {
-  return std::string("# TYPE ") + name + " " + type + "\n# HELP " + name +
-         " " + help + "\n" + sample_name + " " + value + "\n";
+  return std::string("# TYPE ") + name + " " + type + "\n# HELP " + name + " " +
+         help + "\n" + sample_name + " " + value + "\n";
 }
 
 std::string ProcessFamilies() {
   ProcessStats s = ReadProcessStats();
   char cpu[64], start[64];
-  snprintf(cpu, sizeof(cpu), "%.6f",
-           s.cpu_user_seconds + s.cpu_system_seconds);
+  snprintf(cpu, sizeof(cpu), "%.6f", s.cpu_user_seconds + s.cpu_system_seconds);
   snprintf(start, sizeof(start), "%.2f", s.start_time_seconds);
   std::string out;
   out += Family("process_cpu_seconds", "counter",
@@ -164,9 +163,8 @@ std::string ProcessFamilies() {
   out += Family("process_max_fds", "gauge",
                 "Maximum number of open file descriptors.", "process_max_fds",
                 std::to_string(s.max_fds));
-  out += Family("process_open_fds", "gauge",
-                "Number of open file descriptors.", "process_open_fds",
-                std::to_string(s.open_fds));
+  out += Family("process_open_fds", "gauge", "Number of open file descriptors.",
+                "process_open_fds", std::to_string(s.open_fds));
   out += Family("process_resident_memory_bytes", "gauge",
                 "Resident memory size in bytes.",
                 "process_resident_memory_bytes", std::to_string(s.rss_bytes));
@@ -207,7 +205,8 @@ void RegisterBuildInfo(std::string version, std::string source_date) {
       "# TYPE chasquid_build_info gauge\n"
       "# HELP chasquid_build_info The running build: version and source "
       "date.\n"
-      "chasquid_build_info{version=" + QuoteLabelValue(version) +
+      "chasquid_build_info{version=" +
+      QuoteLabelValue(version) +
       ",source_date=" + QuoteLabelValue(source_date) + "} 1\n";
   AddOpenMetricsFamilies([family] { return family; });
 }

@@ -28,8 +28,8 @@ struct ProcessStats {
   long open_fds = 0;
   double cpu_user_seconds = 0;
   double cpu_system_seconds = 0;
-  long max_fds = 0;                 // The soft RLIMIT_NOFILE.
-  double start_time_seconds = 0;    // Since the Unix epoch.
+  long max_fds = 0;               // The soft RLIMIT_NOFILE.
+  double start_time_seconds = 0;  // Since the Unix epoch.
 };
 ProcessStats ReadProcessStats();
 

@@ -23,13 +23,12 @@ std::string Num(double v) {
 }
 
 std::string Rect(const char* cls, double x, double y, double w, double h) {
-  return std::string("<rect class=\"").append(cls).append("\" x=\"") +
-         Num(x) + "\" y=\"" + Num(y) + "\" width=\"" + Num(w) +
-         "\" height=\"" + Num(h) + "\"/>";
+  return std::string("<rect class=\"").append(cls).append("\" x=\"") + Num(x) +
+         "\" y=\"" + Num(y) + "\" width=\"" + Num(w) + "\" height=\"" + Num(h) +
+         "\"/>";
 }
 
-std::string Text(double x, double y, const char* anchor,
-                 std::string_view s) {
+std::string Text(double x, double y, const char* anchor, std::string_view s) {
   return std::string("<text x=\"").append(Num(x)) + "\" y=\"" + Num(y) +
          "\" text-anchor=\"" + anchor + "\">" + HtmlEscape(s) + "</text>\n";
 }
@@ -58,11 +57,10 @@ std::string DeliveryChart(const std::vector<Counts>& buckets,
   double slot = buckets.empty() ? 0 : (kRight - kLeft) / buckets.size();
   double bar_w = slot * 0.8;
 
-  std::string o = std::string("<svg class=\"chart\" viewBox=\"0 0 ")
-                      .append(Num(kWidth)) +
-                  " " + Num(kHeight) +
-                  "\" width=\"100%\" role=\"img\" aria-label=\"" +
-                  HtmlEscape(labels.title) + "\">\n";
+  std::string o =
+      std::string("<svg class=\"chart\" viewBox=\"0 0 ").append(Num(kWidth)) +
+      " " + Num(kHeight) + "\" width=\"100%\" role=\"img\" aria-label=\"" +
+      HtmlEscape(labels.title) + "\">\n";
   // Axes and a half-way grid line, with the scale on the left.
   o += "<line class=\"axis\" x1=\"" + Num(kLeft) + "\" y1=\"" + Num(kBottom) +
        "\" x2=\"" + Num(kRight) + "\" y2=\"" + Num(kBottom) + "\"/>\n";
@@ -86,12 +84,12 @@ std::string DeliveryChart(const std::vector<Counts>& buckets,
          "\" data-deferred=\"" + std::to_string(c.deferred) +
          "\" data-failed=\"" + std::to_string(c.failed) + "\"><title>" +
          HtmlEscape(name) + ": " + std::to_string(c.sent) + " sent, " +
-         std::to_string(c.deferred) + " deferred, " +
-         std::to_string(c.failed) + " failed</title>";
+         std::to_string(c.deferred) + " deferred, " + std::to_string(c.failed) +
+         " failed</title>";
     double y = kBottom;
-    for (auto [cls, v] : {std::pair{"sent", c.sent},
-                          std::pair{"deferred", c.deferred},
-                          std::pair{"failed", c.failed}}) {
+    for (auto [cls, v] :
+         {std::pair{"sent", c.sent}, std::pair{"deferred", c.deferred},
+          std::pair{"failed", c.failed}}) {
       if (v <= 0) continue;
       double h = plot_h * static_cast<double>(v) / static_cast<double>(top);
       // A bar of one is still visible next to a bar of thousands.

@@ -11,8 +11,8 @@ int64_t Delta(int64_t now, int64_t before) {
 }
 
 int64_t Since(History::Clock::time_point t, std::chrono::seconds unit) {
-  auto s = std::chrono::duration_cast<std::chrono::seconds>(
-      t.time_since_epoch());
+  auto s =
+      std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch());
   // Floor, so that a time before the epoch (a broken clock) still maps to
   // a bucket instead of a negative modulo.
   return std::max<int64_t>(0, s.count() / unit.count());

@@ -56,9 +56,9 @@ class Overview {
   void SampleWith(Clock::time_point now, const Counts& counts) {
     history_.Sample(now, counts);
     Samples()->Add();
-    int64_t minute = std::chrono::duration_cast<std::chrono::minutes>(
-                         now.time_since_epoch())
-                         .count();
+    int64_t minute =
+        std::chrono::duration_cast<std::chrono::minutes>(now.time_since_epoch())
+            .count();
     int64_t closed;
     {
       std::lock_guard<std::mutex> l(mu_);

@@ -55,7 +55,6 @@ std::string RenderOverview(const OverviewData& d);
 
 // Serves /debug/overview (linked first from the index) and starts the
 // sampler on `io`; it runs until the io_context stops.
-void RegisterOverviewPage(Server& s, net::io_context& io,
-                          std::string hostname);
+void RegisterOverviewPage(Server& s, net::io_context& io, std::string hostname);
 
 }  // namespace chasquid::monitoring

@@ -54,8 +54,9 @@ constexpr const char* kStyle = R"(<meta http-equiv="refresh" content="60">
 
 std::string Row(const std::string& label, const std::string& id,
                 const std::string& value, const std::string& note = "") {
-  std::string o = "<tr><td>" + HtmlEscape(label) + "</td><td class=\"num\" id=\"" +
-                  id + "\">" + HtmlEscape(value) + "</td>";
+  std::string o = "<tr><td>" + HtmlEscape(label) +
+                  "</td><td class=\"num\" id=\"" + id + "\">" +
+                  HtmlEscape(value) + "</td>";
   if (!note.empty()) o += "<td class=\"muted\">" + HtmlEscape(note) + "</td>";
   return o + "</tr>\n";
 }
@@ -97,12 +98,12 @@ std::vector<std::string> BarNames(int n, const char* one, const char* many,
 std::string Status(const OverviewData& d, const Counts& hour) {
   auto age = d.now - Clock::time_point(std::chrono::seconds(d.queue_oldest));
   std::string cls = "ok", text;
-  if (d.queue_length > 0 && d.queue_oldest > 0 &&
-      age > std::chrono::hours(1) && hour.sent == 0) {
+  if (d.queue_length > 0 && d.queue_oldest > 0 && age > std::chrono::hours(1) &&
+      hour.sent == 0) {
     cls = "bad";
     text = "Mail is not getting out: nothing delivered in the last hour, " +
-           std::to_string(d.queue_length) +
-           " queued, the oldest for " + Age(age) + ".";
+           std::to_string(d.queue_length) + " queued, the oldest for " +
+           Age(age) + ".";
   } else if (hour.failed > 0 || hour.deferred > 0) {
     cls = "warn";
     text = "Mail is flowing, with errors: in the last hour " +
@@ -170,9 +171,10 @@ std::string Errors(const OverviewData& d) {
       "<div class=\"scroll\"><table id=\"errors\">\n<tr><th>when</th>"
       "<th>domain</th><th>type</th><th>kind</th><th>error</th></tr>\n";
   for (const auto& e : d.errors) {
-    o += "<tr class=\"err\"><td class=\"nw\">" + HtmlEscape(FormatTime(e.when)) +
-         "</td><td class=\"domain\">" + HtmlEscape(e.domain) + "</td><td>" +
-         HtmlEscape(e.recipient_type) + "</td><td class=\"" +
+    o += "<tr class=\"err\"><td class=\"nw\">" +
+         HtmlEscape(FormatTime(e.when)) + "</td><td class=\"domain\">" +
+         HtmlEscape(e.domain) + "</td><td>" + HtmlEscape(e.recipient_type) +
+         "</td><td class=\"" +
          (e.permanent ? "error\">permanent" : "muted\">temporary") +
          "</td><td class=\"msg\">" + HtmlEscape(e.message) + "</td></tr>\n";
   }
@@ -193,13 +195,13 @@ std::string RenderOverview(const OverviewData& d) {
   o += Row("items", "q-length", std::to_string(d.queue_length));
   std::string oldest = "-";
   if (d.queue_oldest > 0) {
-    oldest = Age(d.now - Clock::time_point(
-                             std::chrono::seconds(d.queue_oldest)));
+    oldest =
+        Age(d.now - Clock::time_point(std::chrono::seconds(d.queue_oldest)));
   }
   o += Row("oldest item", "q-oldest", oldest);
-  o += Row("size", "q-bytes", Bytes(d.queue_bytes),
-           d.queue_bytes >= 1024 ? std::to_string(d.queue_bytes) + " bytes"
-                                 : "");
+  o += Row(
+      "size", "q-bytes", Bytes(d.queue_bytes),
+      d.queue_bytes >= 1024 ? std::to_string(d.queue_bytes) + " bytes" : "");
   o += "</table></section>\n";
   o += "<section class=\"card\"><h2>Connections</h2><table>\n";
   o += Row("incoming, open now", "live", std::to_string(d.live_connections));
@@ -216,18 +218,16 @@ std::string RenderOverview(const OverviewData& d) {
       "</small></p>\n";
   o += "<h2>Deliveries per minute, last hour</h2>\n" + legend;
   o += "<div class=\"chartbox\" id=\"chart-minutes\">" +
-       DeliveryChart(d.minutes,
-                     {"deliveries per minute, last hour", "-60 min",
-                      "-30 min", "now",
-                      BarNames(History::kMinutes, "minute", "minutes",
-                               "this minute")}) +
+       DeliveryChart(
+           d.minutes,
+           {"deliveries per minute, last hour", "-60 min", "-30 min", "now",
+            BarNames(History::kMinutes, "minute", "minutes", "this minute")}) +
        "</div>\n";
   o += "<h2>Deliveries per hour, last day</h2>\n";
   o += "<div class=\"chartbox\" id=\"chart-hours\">" +
-       DeliveryChart(d.hours, {"deliveries per hour, last day", "-24 h",
-                               "-12 h", "now",
-                               BarNames(History::kHours, "hour", "hours",
-                                        "this hour")}) +
+       DeliveryChart(
+           d.hours, {"deliveries per hour, last day", "-24 h", "-12 h", "now",
+                     BarNames(History::kHours, "hour", "hours", "this hour")}) +
        "</div>\n";
 
   o += "<h2>Certificates</h2>\n" + Certificates(d);

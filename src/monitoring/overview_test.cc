@@ -84,8 +84,8 @@ TEST(ChartTest, NiceCeil) {
 
 TEST(ChartTest, OneBarPerBucketWithItsNumbers) {
   std::vector<Counts> b = {C(0), C(3, 1, 2), C(8)};
-  std::string svg = DeliveryChart(
-      b, {"t<itle", "-3", "-1", "now", {"a", "b", "c"}});
+  std::string svg =
+      DeliveryChart(b, {"t<itle", "-3", "-1", "now", {"a", "b", "c"}});
   EXPECT_EQ(svg.rfind("<svg", 0), 0u);
   EXPECT_NE(svg.find("aria-label=\"t&lt;itle\""), std::string::npos);
   EXPECT_NE(svg.find("data-sent=\"3\" data-deferred=\"1\" data-failed=\"2\""),
@@ -109,9 +109,9 @@ TEST(OverviewTest, RendersNumbersAndEscapes) {
   d.now = kT0;
   d.queue_length = 2;
   d.queue_bytes = 2048;
-  d.queue_oldest = std::chrono::duration_cast<seconds>(
-                       (kT0 - hours(2)).time_since_epoch())
-                       .count();
+  d.queue_oldest =
+      std::chrono::duration_cast<seconds>((kT0 - hours(2)).time_since_epoch())
+          .count();
   d.minutes = std::vector<Counts>(60);
   d.hours = std::vector<Counts>(24);
   d.since_start = C(7, 1, 1, 3);
@@ -149,10 +149,9 @@ TEST(OverviewTest, RendersNumbersAndEscapes) {
 
 TEST(DeliveryErrorsTest, KeepsTheLastTwentyNewestFirstWithDomainsOnly) {
   for (int i = 0; i < 25; i++) {
-    metrics::RecordDeliveryError("user" + std::to_string(i) + "@d" +
-                                     std::to_string(i) + ".example",
-                                 "email:remote", i % 2 == 0,
-                                 std::string(1000, 'x'));
+    metrics::RecordDeliveryError(
+        "user" + std::to_string(i) + "@d" + std::to_string(i) + ".example",
+        "email:remote", i % 2 == 0, std::string(1000, 'x'));
   }
   metrics::RecordDeliveryError("| /bin/false", "pipe", true, "exit 1");
   auto errs = metrics::RecentDeliveryErrors();

@@ -18,12 +18,23 @@ std::string HtmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -99,8 +110,8 @@ std::string Link(const IndexLink& l) {
   if (!l.available) {
     return "<li>" + HtmlEscape(l.label) + " <small>(coming)</small></li>\n";
   }
-  std::string a = "<a href=\"" + HtmlEscape(l.href) + "\">" +
-                  HtmlEscape(l.label) + "</a>";
+  std::string a =
+      "<a href=\"" + HtmlEscape(l.href) + "\">" + HtmlEscape(l.label) + "</a>";
   if (l.href == "/debug/vars") {
     a += " <small><a href=\"https://golang.org/pkg/expvar/\">(ref)</a></small>";
   } else if (l.href == "/metrics") {
@@ -171,19 +182,18 @@ std::string RenderIndex(const IndexData& d) {
 std::string FlagsText() {
   // Only the daemon's own flags: gflags also registers its built-ins
   // (helpfull, flagfile, ...), which chasquid does not have.
-  static const std::set<std::string> kOurs = {
-      "alsologtostderr",
-      "config_dir",
-      "config_overrides",
-      "logfile",
-      "logtime",
-      "logtosyslog",
-      "testing__dns_addr",
-      "testing__max_received_headers",
-      "testing__outgoing_smtp_port",
-      "testing__reload_every",
-      "v",
-      "version"};
+  static const std::set<std::string> kOurs = {"alsologtostderr",
+                                              "config_dir",
+                                              "config_overrides",
+                                              "logfile",
+                                              "logtime",
+                                              "logtosyslog",
+                                              "testing__dns_addr",
+                                              "testing__max_received_headers",
+                                              "testing__outgoing_smtp_port",
+                                              "testing__reload_every",
+                                              "v",
+                                              "version"};
   std::vector<gflags::CommandLineFlagInfo> all;
   gflags::GetAllFlags(&all);
   std::sort(all.begin(), all.end(),

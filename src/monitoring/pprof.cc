@@ -8,11 +8,11 @@
 #include <fstream>
 #include <sstream>
 
+#include <gperftools/malloc_extension.h>  // Class layout only; see pprof.h.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <gperftools/malloc_extension.h>  // Class layout only; see pprof.h.
 
 #include "base/log.h"
 #include "base/strings.h"
@@ -81,8 +81,10 @@ std::string IndexHtml() {
 Response Heap(const Request& r) {
   MallocExtension* ext = Tcmalloc();
   if (!ext) {
-    return Response::Error("heap profile not available: not linked with "
-                           "tcmalloc", 501);
+    return Response::Error(
+        "heap profile not available: not linked with "
+        "tcmalloc",
+        501);
   }
   std::string out;
   if (r.Param("debug") == "1") {
@@ -127,8 +129,8 @@ net::awaitable<Response> CpuProfile(Request r) {
   char path[] = "/tmp/chasquid-cpu-XXXXXX";
   int fd = mkstemp(path);
   if (fd < 0) {
-    co_return Response::Error("Could not create profile file: " +
-                                  ErrnoText(errno), 500);
+    co_return Response::Error(
+        "Could not create profile file: " + ErrnoText(errno), 500);
   }
   close(fd);
   if (!start(path)) {
@@ -168,10 +170,10 @@ void EnableHeapSampling() {
   if (getenv("TCMALLOC_SAMPLE_PARAMETER")) return;
   // tcmalloc reads this flag at every sampling decision, so setting it at
   // run time works (threads start sampling within their next few MiB).
-  auto* flag = static_cast<int64_t*>(dlsym(
-      RTLD_DEFAULT,
-      "_ZN61FLAG__namespace_do_not_use_directly_use_DECLARE_int64_"
-      "instead31FLAGS_tcmalloc_sample_parameterE"));
+  auto* flag = static_cast<int64_t*>(
+      dlsym(RTLD_DEFAULT,
+            "_ZN61FLAG__namespace_do_not_use_directly_use_DECLARE_int64_"
+            "instead31FLAGS_tcmalloc_sample_parameterE"));
   if (flag && *flag == 0) *flag = 512 * 1024;
 }
 

@@ -234,7 +234,8 @@ net::awaitable<Response> Server::Dispatch(Request req) {
 net::awaitable<Response> Server::DispatchPath(Request req) {
   std::string clean = CleanPath(req.path);
   if (clean != req.path) {
-    Response r = Response::Html("<a href=\"" + clean + "\">Moved Permanently</a>.\n", 301);
+    Response r = Response::Html(
+        "<a href=\"" + clean + "\">Moved Permanently</a>.\n", 301);
     r.headers.emplace_back("Location", clean);
     co_return r;
   }
@@ -243,9 +244,11 @@ net::awaitable<Response> Server::DispatchPath(Request req) {
   // Longest matching subtree wins; "/prefix" alone redirects to "/prefix/".
   for (auto p = impl_->prefixes.rbegin(); p != impl_->prefixes.rend(); ++p) {
     const std::string& prefix = p->first;
-    if (HasPrefix(req.path, prefix)) co_return co_await p->second(std::move(req));
+    if (HasPrefix(req.path, prefix))
+      co_return co_await p->second(std::move(req));
     if (req.path + "/" == prefix) {
-      Response r = Response::Html("<a href=\"" + prefix + "\">Moved Permanently</a>.\n", 301);
+      Response r = Response::Html(
+          "<a href=\"" + prefix + "\">Moved Permanently</a>.\n", 301);
       r.headers.emplace_back("Location", prefix);
       co_return r;
     }
@@ -272,8 +275,8 @@ Result<std::vector<tcp::endpoint>> ResolveListenAddress(
   if (host.empty()) {
     // Go listens on all addresses, IPv4 and IPv6, with one dual-stack
     // socket.
-    auto port = resolver.resolve(tcp::v6(), "::", port_s,
-                                 tcp::resolver::passive, ec);
+    auto port =
+        resolver.resolve(tcp::v6(), "::", port_s, tcp::resolver::passive, ec);
     if (ec || port.empty()) {
       return Status::Error("listen tcp " + addr + ": unknown port");
     }
@@ -301,11 +304,10 @@ Status Server::Listen(const std::string& addr) {
     if (!ec) acc.bind(ep, ec);
     if (!ec) acc.listen(net::socket_base::max_listen_connections, ec);
     if (ec) {
-      return Status::Error("listen tcp " + addr + ": bind: " +
-                           AsciiToLower(ec.message()));
+      return Status::Error("listen tcp " + addr +
+                           ": bind: " + AsciiToLower(ec.message()));
     }
-    impl_->acceptors.push_back(
-        std::make_shared<tcp::acceptor>(std::move(acc)));
+    impl_->acceptors.push_back(std::make_shared<tcp::acceptor>(std::move(acc)));
   }
   return Status::Ok();
 }
@@ -316,22 +318,21 @@ void Server::Start() {
   }
 }
 
-net::awaitable<void> Server::Impl::Accept(
-    std::shared_ptr<tcp::acceptor> acc) {
+net::awaitable<void> Server::Impl::Accept(std::shared_ptr<tcp::acceptor> acc) {
   boost::system::error_code lec;
   auto local = acc->local_endpoint(lec);
-  nettrace::Task task("monitoring", "HTTP listener " +
-                                        (lec ? std::string("?") : [&] {
-                                          std::ostringstream s;
-                                          s << local;
-                                          return s.str();
-                                        }()));
+  nettrace::Task task("monitoring",
+                      "HTTP listener " + (lec ? std::string("?") : [&] {
+                        std::ostringstream s;
+                        s << local;
+                        return s.str();
+                      }()));
   task.SetState("accepting");
   net::steady_timer backoff(io);
   for (;;) {
     auto strand = net::make_strand(io);  // Named: base/async.h.
-    auto [ec, sock] = co_await acc->async_accept(
-        strand, net::as_tuple(net::use_awaitable));
+    auto [ec, sock] =
+        co_await acc->async_accept(strand, net::as_tuple(net::use_awaitable));
     if (ec) {
       if (ec == net::error::operation_aborted) co_return;
       // Out of descriptors (EMFILE) every accept fails at once, client or
@@ -346,15 +347,14 @@ net::awaitable<void> Server::Impl::Accept(
     }
     if (connections >= kMaxConnections) continue;  // Dropped: closes sock.
     auto ex = sock.get_executor();
-    net::co_spawn(ex, Session(std::move(sock)),
-                  [](std::exception_ptr e) {
-                    if (!e) return;
-                    try {
-                      std::rethrow_exception(e);
-                    } catch (const std::exception& ex) {
-                      CLOG_ERROR(std::string("monitoring: ") + ex.what());
-                    }
-                  });
+    net::co_spawn(ex, Session(std::move(sock)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        CLOG_ERROR(std::string("monitoring: ") + ex.what());
+      }
+    });
   }
 }
 
@@ -377,8 +377,8 @@ net::awaitable<void> Server::Impl::Session(tcp::socket sock) {
     parser.header_limit(kMaxHeaderBytes);
     parser.body_limit(kMaxBodyBytes);
     stream.expires_after(kIdleTimeout);
-    auto [ec, n] = co_await http::async_read(
-        stream, buf, parser, net::as_tuple(net::use_awaitable));
+    auto [ec, n] = co_await http::async_read(stream, buf, parser,
+                                             net::as_tuple(net::use_awaitable));
     if (ec) co_return;
     auto hreq = parser.release();
     Request req;
@@ -386,7 +386,8 @@ net::awaitable<void> Server::Impl::Session(tcp::socket sock) {
     req.target = std::string(hreq.target());
     size_t q = req.target.find('?');
     req.path = req.target.substr(0, q);
-    if (q != std::string::npos) req.query = ParseQuery(req.target.substr(q + 1));
+    if (q != std::string::npos)
+      req.query = ParseQuery(req.target.substr(q + 1));
     req.body = hreq.body();
     if (req.method == "POST") {
       auto ct = hreq[http::field::content_type];

@@ -30,8 +30,8 @@ namespace net = boost::asio;
 
 struct Request {
   std::string method;
-  std::string path;    // Without the query.
-  std::string target;  // As received.
+  std::string path;                               // Without the query.
+  std::string target;                             // As received.
   std::multimap<std::string, std::string> query;  // Decoded; bounded size.
   std::string body;
 

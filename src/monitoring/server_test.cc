@@ -35,8 +35,8 @@ class ServerTest : public ::testing::Test {
                         eq == std::string::npos ? "" : kv.substr(eq + 1));
       }
     }
-    auto f = net::co_spawn(io_, server_.Dispatch(std::move(r)),
-                           net::use_future);
+    auto f =
+        net::co_spawn(io_, server_.Dispatch(std::move(r)), net::use_future);
     io_.restart();
     io_.run();
     return f.get();

@@ -29,14 +29,22 @@ std::string ReadSmall(const std::string& path) {
 
 const char* StateName(char s) {
   switch (s) {
-    case 'R': return "running";
-    case 'S': return "sleeping";
-    case 'D': return "disk sleep";
-    case 'T': return "stopped";
-    case 't': return "tracing stop";
-    case 'Z': return "zombie";
-    case 'X': return "dead";
-    default: return "unknown";
+    case 'R':
+      return "running";
+    case 'S':
+      return "sleeping";
+    case 'D':
+      return "disk sleep";
+    case 'T':
+      return "stopped";
+    case 't':
+      return "tracing stop";
+    case 'Z':
+      return "zombie";
+    case 'X':
+      return "dead";
+    default:
+      return "unknown";
   }
 }
 
@@ -52,7 +60,8 @@ std::string Age(Clock::duration d) {
 std::vector<nettrace::Task::Info> SortedTasks() {
   auto tasks = nettrace::Task::Snapshot();
   std::sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.kind, a.started, a.id) < std::tie(b.kind, b.started, b.id);
+    return std::tie(a.kind, a.started, a.id) <
+           std::tie(b.kind, b.started, b.id);
   });
   return tasks;
 }
@@ -135,9 +144,8 @@ std::string TasksHtml() {
        "<th>State</th><th class=\"num\">For</th><th class=\"num\">Age</th>"
        "</tr>\n";
   for (const auto& t : tasks) {
-    o += "<tr><td>" + HtmlEscape(t.kind) + "</td><td>" +
-         HtmlEscape(t.name) + "</td><td>" +
-         HtmlEscape(t.state) + "</td><td class=\"num\">" +
+    o += "<tr><td>" + HtmlEscape(t.kind) + "</td><td>" + HtmlEscape(t.name) +
+         "</td><td>" + HtmlEscape(t.state) + "</td><td class=\"num\">" +
          Age(now - t.state_since) + "</td><td class=\"num\">" +
          Age(now - t.started) + "</td></tr>\n";
   }

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <set>
 
@@ -63,7 +63,9 @@ std::string Fmt(Clock::time_point t, const char* fmt) {
   char buf[64];
   strftime(buf, sizeof(buf), fmt, &lt);
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                t.time_since_epoch()).count() % 1000000;
+                t.time_since_epoch())
+                .count() %
+            1000000;
   if (us < 0) us += 1000000;
   char out[96];
   snprintf(out, sizeof(out), "%s.%06lld", buf, static_cast<long long>(us));
@@ -121,8 +123,9 @@ std::string EventMessage(const TraceEvent& ev, const std::string& owner_id) {
   if (ev.dropped_marker) return "<i>[ events dropped ]</i>";
   std::string cls = HasPrefix(ev.msg, "error: ") ? " class=\"error\"" : "";
   if (ev.child) {
-    std::string a = "<a href=\"?trace=" + Q(ev.child->id) + "&amp;ref=" +
-                    Q(owner_id) + "\">" + H(ev.child->title) + "</a>";
+    std::string a = "<a href=\"?trace=" + Q(ev.child->id) +
+                    "&amp;ref=" + Q(owner_id) + "\">" + H(ev.child->title) +
+                    "</a>";
     if (ev.msg == "new child") return "new child " + a;
     return "<span" + cls + ">" + H(ev.msg) + "</span> (" + a + ")";
   }
@@ -166,8 +169,8 @@ std::string FamilyIndex(const std::string& sel_fam, int sel_b, bool sel_lat,
     }
     o += cell(s.errors == 0, here && sel_b == -2,
               "?fam=" + f + "&amp;b=-2&amp;all=" + a, "errors");
-    o += cell(false, here && sel_lat, "?fam=" + f + "&amp;lat=true&amp;all=" + a,
-              "[latency]");
+    o += cell(false, here && sel_lat,
+              "?fam=" + f + "&amp;lat=true&amp;all=" + a, "[latency]");
     o += "</tr>\n";
   }
   return o + "</table></div>\n";
@@ -183,20 +186,21 @@ std::string TraceList(const std::vector<std::shared_ptr<TraceData>>& traces) {
     auto elapsed = (s.finished ? s.end : now) - s.start;
     char el[32];
     snprintf(el, sizeof(el), "%.6f", Seconds(elapsed));
-    o += "<tr class=\"title\"><td class=\"nw\">" + Stamp(s.start) + "</td><td class=\"num\">" +
-         el + "</td><td class=\"msg\"><a href=\"?trace=" + Q(s.id) + "\">" + H(s.title) +
-         "</a>";
+    o += "<tr class=\"title\"><td class=\"nw\">" + Stamp(s.start) +
+         "</td><td class=\"num\">" + el +
+         "</td><td class=\"msg\"><a href=\"?trace=" + Q(s.id) + "\">" +
+         H(s.title) + "</a>";
     if (s.error) o += " <span class=\"error\">(error)</span>";
     if (!s.parent_id.empty()) {
-      o += " <small><a href=\"?trace=" + Q(s.parent_id) + "&amp;ref=" +
-           Q(s.id) + "\">parent</a></small>";
+      o += " <small><a href=\"?trace=" + Q(s.parent_id) +
+           "&amp;ref=" + Q(s.id) + "\">parent</a></small>";
     }
     o += "</td></tr>\n";
     Clock::time_point prev = s.start;
     for (const auto& ev : s.events) {
-      o += "<tr><td class=\"nw\">" + TimeOfDay(ev.when) + "</td><td class=\"num\">" +
-           Delta(ev.when - prev) + "</td><td class=\"msg\">" +
-           EventMessage(ev, s.id) + "</td></tr>\n";
+      o += "<tr><td class=\"nw\">" + TimeOfDay(ev.when) +
+           "</td><td class=\"num\">" + Delta(ev.when - prev) +
+           "</td><td class=\"msg\">" + EventMessage(ev, s.id) + "</td></tr>\n";
       prev = ev.when;
     }
   }
@@ -207,8 +211,7 @@ std::string TraceList(const std::vector<std::shared_ptr<TraceData>>& traces) {
 std::string Latency(const std::string& fam, bool all) {
   nettrace::FamilyStats st = nettrace::Store::Get().Stats(fam);
   auto ms = [](std::chrono::nanoseconds d) {
-    return FormatGoDuration(
-        std::chrono::round<std::chrono::milliseconds>(d));
+    return FormatGoDuration(std::chrono::round<std::chrono::milliseconds>(d));
   };
   std::string o = "<p>Count: " + std::to_string(st.total);
   if (st.total > 0) {
@@ -270,8 +273,8 @@ std::string TraceTree(const std::shared_ptr<TraceData>& root) {
   std::string o;
   if (!r.parent_id.empty()) {
     auto p = nettrace::Store::Get().Find(r.parent_id);
-    o += "<p>Parent: <a href=\"?trace=" + Q(r.parent_id) + "&amp;ref=" +
-         Q(r.id) + "\">" +
+    o += "<p>Parent: <a href=\"?trace=" + Q(r.parent_id) +
+         "&amp;ref=" + Q(r.id) + "\">" +
          (p ? H(p->family + " - " + p->title) : H(r.parent_id)) + "</a></p>\n";
   }
   struct Row {
@@ -281,7 +284,8 @@ std::string TraceTree(const std::shared_ptr<TraceData>& root) {
   };
   std::vector<Row> rows;
   for (size_t i = 0; i < all.size(); i++) {
-    for (const auto& ev : all[i].second.events) rows.push_back({ev.when, i, &ev});
+    for (const auto& ev : all[i].second.events)
+      rows.push_back({ev.when, i, &ev});
   }
   std::stable_sort(rows.begin(), rows.end(),
                    [](const Row& a, const Row& b) { return a.when < b.when; });
@@ -294,12 +298,12 @@ std::string TraceTree(const std::shared_ptr<TraceData>& root) {
     std::string dots;
     for (int d = 0; d < depth; d++) dots += "\xC2\xB7 ";
     o += "<tr class=\"t\" style=\"--h: " + std::to_string(crc % 360) +
-         "\"><td title=\"" + H(s.family + " - " + s.title) + "\"><a href=\"?trace=" +
-         Q(s.id) + "&amp;ref=" + Q(r.id) + "\">" + H(Short(s)) +
-         "</a></td><td>" + TimeOfDay(row.when) + "</td><td class=\"num\">" +
-         Delta(row.when - prev) + "</td><td>" + Emoji(crc) +
-         "</td><td class=\"msg\">" + dots + EventMessage(*row.ev, s.id) +
-         "</td></tr>\n";
+         "\"><td title=\"" + H(s.family + " - " + s.title) +
+         "\"><a href=\"?trace=" + Q(s.id) + "&amp;ref=" + Q(r.id) + "\">" +
+         H(Short(s)) + "</a></td><td>" + TimeOfDay(row.when) +
+         "</td><td class=\"num\">" + Delta(row.when - prev) + "</td><td>" +
+         Emoji(crc) + "</td><td class=\"msg\">" + dots +
+         EventMessage(*row.ev, s.id) + "</td></tr>\n";
     prev = row.when;
   }
   if (rows.empty()) o += "<tr><td colspan=\"5\"><i>no events</i></td></tr>\n";

@@ -29,7 +29,9 @@ TEST(TracesPageTest, IndexListsFamilies) {
   EXPECT_TRUE(Has(r, "href=\"?fam=TP.Index&amp;b=0&amp;all=true\""));
   EXPECT_TRUE(Has(r, "href=\"?fam=TP.Index&amp;b=-1&amp;all=true\">0 active"));
   EXPECT_TRUE(Has(r, "href=\"?fam=TP.Index&amp;lat=true&amp;all=true\""));
-  EXPECT_TRUE(Has(r, "\xE2\x89\xA5" "300ms"));
+  EXPECT_TRUE(Has(r,
+                  "\xE2\x89\xA5"
+                  "300ms"));
 }
 
 TEST(TracesPageTest, ErrorsAndStatusCodes) {
@@ -110,7 +112,8 @@ TEST(TracesPageTest, EverythingEscaped) {
   EXPECT_FALSE(Has(r, "<img"));
   EXPECT_FALSE(Has(r, "<b>Esc"));
   EXPECT_TRUE(Has(r, "&lt;script&gt;alert(1)&lt;/script&gt;"));
-  EXPECT_TRUE(Has(r, "&#34;&lt;img src=x onerror=alert(2)&gt;&#34; &amp; more"));
+  EXPECT_TRUE(
+      Has(r, "&#34;&lt;img src=x onerror=alert(2)&gt;&#34; &amp; more"));
   // Links carry the family URL-escaped.
   EXPECT_TRUE(Has(r, "?fam=TP.%3Cb%3EEsc%3C%2Fb%3E&amp;b=0"));
   r = Get({{"trace", id}});

@@ -12,9 +12,9 @@
 namespace chasquid::nettrace {
 
 const std::array<std::chrono::microseconds, kNumBuckets> kBuckets = {
-    std::chrono::microseconds(0),      std::chrono::microseconds(5000),
-    std::chrono::microseconds(10000),  std::chrono::microseconds(50000),
-    std::chrono::microseconds(100000), std::chrono::microseconds(300000),
+    std::chrono::microseconds(0),       std::chrono::microseconds(5000),
+    std::chrono::microseconds(10000),   std::chrono::microseconds(50000),
+    std::chrono::microseconds(100000),  std::chrono::microseconds(300000),
     std::chrono::microseconds(1000000), std::chrono::microseconds(10000000)};
 
 namespace {

@@ -44,8 +44,7 @@ std::string SimpleLower(std::string_view s) {
   if (IsAscii(s)) return AsciiToLower(s);
   std::string out;
   for (char32_t r : DecodeUtf8Lossy(s)) {
-    AppendUtf8(static_cast<char32_t>(u_tolower(static_cast<UChar32>(r))),
-               &out);
+    AppendUtf8(static_cast<char32_t>(u_tolower(static_cast<UChar32>(r))), &out);
   }
   return out;
 }
@@ -88,9 +87,9 @@ Result<std::string> Domain(std::string_view domain) {
   size_t start = 0;
   while (true) {
     size_t dot = domain.find('.', start);
-    std::string_view label = domain.substr(
-        start, dot == std::string_view::npos ? std::string_view::npos
-                                             : dot - start);
+    std::string_view label = domain.substr(start, dot == std::string_view::npos
+                                                      ? std::string_view::npos
+                                                      : dot - start);
     if (HasPrefix(label, "xn--")) {
       auto u = PunycodeDecode(label.substr(4));
       if (!u.ok()) return u.status();
@@ -164,9 +163,9 @@ Result<std::string> DomainToAscii(std::string_view domain) {
   size_t start = 0;
   while (true) {
     size_t dot = domain.find('.', start);
-    std::string_view label = domain.substr(
-        start, dot == std::string_view::npos ? std::string_view::npos
-                                             : dot - start);
+    std::string_view label = domain.substr(start, dot == std::string_view::npos
+                                                      ? std::string_view::npos
+                                                      : dot - start);
     if (IsAscii(label)) {
       out += label;
     } else {

@@ -25,11 +25,11 @@ TEST(UserTest, AsciiFastPath) {
   EXPECT_EQ(UserOk(""), "");
   EXPECT_EQ(UserOk("PEPE"), "pepe");
   EXPECT_EQ(UserOk("a*+.@!~b"), "a*+.@!~b");
-  EXPECT_EQ(UserOk("1n"), "1n");       // No bidi rule on ASCII.
+  EXPECT_EQ(UserOk("1n"), "1n");        // No bidi rule on ASCII.
   EXPECT_EQ(UserOk("jose."), "jose.");  // Ditto.
   const std::string dis = "precis: disallowed rune encountered";
-  for (const char* in : {"a b", "a\te", "x ", "x\vy", "x\fy", "x\ry", "\x7f",
-                         "a\x01"}) {
+  for (const char* in :
+       {"a b", "a\te", "x ", "x\vy", "x\fy", "x\ry", "\x7f", "a\x01"}) {
     EXPECT_EQ(UserErr(in), dis) << in;
   }
 }
@@ -79,8 +79,7 @@ TEST(UserTest, IdentifierClass) {
   EXPECT_EQ(UserErr("a\u00b7b"), dis);
   // ZWJ only after a virama.
   EXPECT_EQ(UserErr("añ\u200db"), dis);
-  EXPECT_EQ(UserOk("\u0915\u094d\u200d\u0937"),
-            "\u0915\u094d\u200d\u0937");
+  EXPECT_EQ(UserOk("\u0915\u094d\u200d\u0937"), "\u0915\u094d\u200d\u0937");
 }
 
 TEST(UserTest, OverlongInput) {
@@ -136,7 +135,9 @@ TEST(DomainTest, OverlongAndHostile) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->rfind("ñaca.ñaca.", 0), 0u);
   // Invalid UTF-8 in a domain is replaced, not passed through.
-  r = Domain("a\xff" "b");
+  r = Domain(
+      "a\xff"
+      "b");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, "a\uFFFDb");
   // Full-width letters are only lower-cased in domains (no width mapping).
@@ -180,8 +181,8 @@ TEST(AddrTest, DomainToUnicode) {
 }
 
 TEST(AddrTest, Split) {
-  EXPECT_EQ(Split("a@b@c"), std::make_pair(std::string("a"),
-                                           std::string("b@c")));
+  EXPECT_EQ(Split("a@b@c"),
+            std::make_pair(std::string("a"), std::string("b@c")));
   EXPECT_EQ(Split("abc"), std::make_pair(std::string("abc"), std::string()));
   EXPECT_EQ(Split("@"), std::make_pair(std::string(), std::string()));
 }

@@ -3,8 +3,8 @@
 #include <unicode/locid.h>
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
-#include <unicode/uscript.h>
 #include <unicode/unistr.h>
+#include <unicode/uscript.h>
 #include <unicode/ustring.h>
 
 namespace chasquid::normalize::precis {
@@ -26,8 +26,8 @@ std::vector<char32_t> FromUnicodeString(const icu::UnicodeString& s) {
 // says.
 void AppendWidthFolded(char32_t r, const icu::Normalizer2* nfkd,
                        icu::UnicodeString* out) {
-  int dt = u_getIntPropertyValue(static_cast<UChar32>(r),
-                                 UCHAR_DECOMPOSITION_TYPE);
+  int dt =
+      u_getIntPropertyValue(static_cast<UChar32>(r), UCHAR_DECOMPOSITION_TYPE);
   icu::UnicodeString decomposed;
   if ((dt == U_DT_WIDE || dt == U_DT_NARROW) &&
       nfkd->getDecomposition(static_cast<UChar32>(r), decomposed)) {
@@ -74,8 +74,8 @@ bool BidiRuleValid(const std::vector<char32_t>& runes) {
                  ES = bit(U_EUROPEAN_NUMBER_SEPARATOR),
                  ET = bit(U_EUROPEAN_NUMBER_TERMINATOR),
                  AN = bit(U_ARABIC_NUMBER), CS = bit(U_COMMON_NUMBER_SEPARATOR),
-                 BN = bit(U_BOUNDARY_NEUTRAL), NSM = bit(U_DIR_NON_SPACING_MARK),
-                 ON = bit(U_OTHER_NEUTRAL);
+                 BN = bit(U_BOUNDARY_NEUTRAL),
+                 NSM = bit(U_DIR_NON_SPACING_MARK), ON = bit(U_OTHER_NEUTRAL);
   struct Transition {
     State next;
     unsigned mask;
@@ -83,7 +83,8 @@ bool BidiRuleValid(const std::vector<char32_t>& runes) {
   const Transition table[6][2] = {
       /* kInitial */ {{kLTRFinal, L}, {kRTLFinal, R | AL}},
       /* kLTR */ {{kLTRFinal, L | EN}, {kLTR, ES | CS | ET | ON | BN | NSM}},
-      /* kLTRFinal */ {{kLTRFinal, L | EN | NSM}, {kLTR, ES | CS | ET | ON | BN}},
+      /* kLTRFinal */
+      {{kLTRFinal, L | EN | NSM}, {kLTR, ES | CS | ET | ON | BN}},
       /* kRTL */
       {{kRTLFinal, R | AL | EN | AN}, {kRTL, ES | CS | ET | ON | BN | NSM}},
       /* kRTLFinal */
@@ -124,21 +125,37 @@ bool IsScript(UChar32 c, UScriptCode script) {
 Prop Classify(UChar32 c) {
   // §9.6 Exceptions (RFC 5892 §2.6).
   switch (c) {
-    case 0x00DF: case 0x03C2: case 0x06FD: case 0x06FE: case 0x0F0B:
+    case 0x00DF:
+    case 0x03C2:
+    case 0x06FD:
+    case 0x06FE:
+    case 0x0F0B:
     case 0x3007:
       return Prop::kPvalid;
-    case 0x00B7: case 0x0375: case 0x05F3: case 0x05F4: case 0x30FB:
+    case 0x00B7:
+    case 0x0375:
+    case 0x05F3:
+    case 0x05F4:
+    case 0x30FB:
       return Prop::kContextO;
-    case 0x0640: case 0x07FA: case 0x302E: case 0x302F: case 0x3031:
-    case 0x3032: case 0x3033: case 0x3034: case 0x3035: case 0x303B:
+    case 0x0640:
+    case 0x07FA:
+    case 0x302E:
+    case 0x302F:
+    case 0x3031:
+    case 0x3032:
+    case 0x3033:
+    case 0x3034:
+    case 0x3035:
+    case 0x303B:
       return Prop::kDisallowed;
   }
   if ((c >= 0x0660 && c <= 0x0669) || (c >= 0x06F0 && c <= 0x06F9)) {
     return Prop::kContextO;
   }
   int8_t type = u_charType(c);
-  if (type == U_UNASSIGNED && !u_hasBinaryProperty(c,
-                                                   UCHAR_NONCHARACTER_CODE_POINT)) {
+  if (type == U_UNASSIGNED &&
+      !u_hasBinaryProperty(c, UCHAR_NONCHARACTER_CODE_POINT)) {
     return Prop::kDisallowed;  // Unassigned.
   }
   if (c >= 0x21 && c <= 0x7E) return Prop::kPvalid;  // ASCII7.
@@ -161,9 +178,13 @@ Prop Classify(UChar32 c) {
     return Prop::kDisallowed;
   }
   switch (type) {
-    case U_LOWERCASE_LETTER: case U_UPPERCASE_LETTER: case U_OTHER_LETTER:
-    case U_DECIMAL_DIGIT_NUMBER: case U_MODIFIER_LETTER:
-    case U_NON_SPACING_MARK: case U_COMBINING_SPACING_MARK:
+    case U_LOWERCASE_LETTER:
+    case U_UPPERCASE_LETTER:
+    case U_OTHER_LETTER:
+    case U_DECIMAL_DIGIT_NUMBER:
+    case U_MODIFIER_LETTER:
+    case U_NON_SPACING_MARK:
+    case U_COMBINING_SPACING_MARK:
       return Prop::kPvalid;  // LetterDigits.
   }
   return Prop::kDisallowed;  // Spaces, symbols, punctuation, other: ID_DIS.
@@ -213,8 +234,7 @@ bool ContextOk(const std::vector<char32_t>& r, size_t i) {
     case 0x200D:  // A.2 ZERO WIDTH JOINER.
       return i > 0 && IsVirama(r[i - 1]);
     case 0x00B7:  // A.3 MIDDLE DOT: between two 'l'.
-      return i > 0 && i + 1 < r.size() && r[i - 1] == 0x6C &&
-             r[i + 1] == 0x6C;
+      return i > 0 && i + 1 < r.size() && r[i - 1] == 0x6C && r[i + 1] == 0x6C;
     case 0x0375:  // A.4 GREEK LOWER NUMERAL SIGN: followed by Greek.
       return i + 1 < r.size() &&
              IsScript(static_cast<UChar32>(r[i + 1]), USCRIPT_GREEK);
@@ -224,9 +244,9 @@ bool ContextOk(const std::vector<char32_t>& r, size_t i) {
     case 0x30FB:  // A.7 KATAKANA MIDDLE DOT: some Hiragana/Katakana/Han.
       return any_of([](char32_t x) {
         UChar32 u = static_cast<UChar32>(x);
-        return x != 0x30FB && (IsScript(u, USCRIPT_HIRAGANA) ||
-                               IsScript(u, USCRIPT_KATAKANA) ||
-                               IsScript(u, USCRIPT_HAN));
+        return x != 0x30FB &&
+               (IsScript(u, USCRIPT_HIRAGANA) ||
+                IsScript(u, USCRIPT_KATAKANA) || IsScript(u, USCRIPT_HAN));
       });
   }
   if (c >= 0x0660 && c <= 0x0669) {  // A.8: no Extended Arabic-Indic.

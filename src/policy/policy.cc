@@ -72,14 +72,12 @@ net::awaitable<std::optional<smtpsrv::SpfOutcome>> Policy::Spf(
   opts.parent = tr;
   spf::CheckResult r =
       co_await spf::CheckHostWithSender(*resolver_, ip, domain, sender, opts);
-  smtpsrv::SpfOutcome out{std::string(spf::ToString(r.verdict)),
-                          r.ErrorText()};
+  smtpsrv::SpfOutcome out{std::string(spf::ToString(r.verdict)), r.ErrorText()};
   if (tr) tr->Debugf("SPF " + out.result + " (" + out.explanation + ")");
   co_return out;
 }
 
-net::awaitable<bool> Policy::IncomingSecLevelOk(std::string domain,
-                                                bool on_tls,
+net::awaitable<bool> Policy::IncomingSecLevelOk(std::string domain, bool on_tls,
                                                 nettrace::Trace* tr) {
   if (!dinfo_ || !blocking_) co_return true;
   domaininfo::DB* db = dinfo_;

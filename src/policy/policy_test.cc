@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "metrics/metrics.h"
 #include "nettrace/trace.h"
@@ -39,9 +39,9 @@ std::string WriteKey(const std::string& dir, const std::string& selector) {
   std::string path = dir + "/dkim:" + selector + ".pem";
   FILE* f = fopen(path.c_str(), "w");
   EXPECT_NE(f, nullptr);
-  EXPECT_EQ(PEM_write_PKCS8PrivateKey(f, key, nullptr, nullptr, 0, nullptr,
-                                      nullptr),
-            1);
+  EXPECT_EQ(
+      PEM_write_PKCS8PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr),
+      1);
   fclose(f);
   auto txt = dkim::DNSRecord(key);
   EVP_PKEY_free(key);
@@ -109,11 +109,10 @@ TEST(PolicyTest, SignThenVerify) {
 
   // A changed body: found, not valid.
   std::string changed = data.substr(0, data.size() - 5) + "BODY\n";
-  ar = Await(p.DkimVerify(std::make_shared<const std::string>(changed),
-                        nullptr));
+  ar = Await(
+      p.DkimVerify(std::make_shared<const std::string>(changed), nullptr));
   ASSERT_TRUE(ar);
-  EXPECT_EQ(ar->rfind(";dkim=fail  reason=\"body hash mismatch (got ", 0),
-            0u)
+  EXPECT_EQ(ar->rfind(";dkim=fail  reason=\"body hash mismatch (got ", 0), 0u)
       << *ar;
   EXPECT_EQ(Count("dkimVerifyFound"), found + 2);
   EXPECT_EQ(Count("dkimVerifyValid"), valid + 1);

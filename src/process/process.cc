@@ -1,8 +1,8 @@
 #include "process/process.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -199,7 +199,8 @@ std::string Spawn(const Options& o, const std::string& path, Fds& fds,
   // The child reports an exec failure's errno here; close-on-exec, so a
   // successful exec reads as EOF.
   int ep[2];
-  if (pipe2(ep, O_CLOEXEC) != 0) return std::string("pipe: ") + ErrnoText(errno);
+  if (pipe2(ep, O_CLOEXEC) != 0)
+    return std::string("pipe: ") + ErrnoText(errno);
   const int in_fd = fds.in_r;
   const int out_fd = o.capture_stdout ? fds.out_w : fds.null;
   const int err_fd = o.stderr_apart     ? fds.err_w
@@ -219,8 +220,8 @@ std::string Spawn(const Options& o, const std::string& path, Fds& fds,
   // plain system calls, writes nothing of ours but errno, and never
   // returns: it execs or _exits. Its signal handlers are its own copy.
   ChildArgs ca{path.c_str(), argv.data(), o.env ? envp.data() : environ,
-               in_fd, out_fd, err_fd, ep[1],
-               parent, o.die_with_parent};
+               in_fd,        out_fd,      err_fd,
+               ep[1],        parent,      o.die_with_parent};
   pid_t child = VforkExec(&ca);
   int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -365,14 +366,13 @@ net::awaitable<Outcome> Run(Options o) {
 Outcome RunSync(Options o) {
   net::io_context io;
   Outcome result;
-  net::co_spawn(io, Run(std::move(o)),
-                [&](std::exception_ptr e, Outcome r) {
-                  if (e) {
-                    result.error = "exception running process";
-                  } else {
-                    result = std::move(r);
-                  }
-                });
+  net::co_spawn(io, Run(std::move(o)), [&](std::exception_ptr e, Outcome r) {
+    if (e) {
+      result.error = "exception running process";
+    } else {
+      result = std::move(r);
+    }
+  });
   io.run();
   return result;
 }

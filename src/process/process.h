@@ -9,8 +9,8 @@
 // descriptor above 2 closed (listening sockets and connections are never
 // inherited, whatever their close-on-exec flag), default signal
 // dispositions and an empty signal mask, and the daemon's environment
-// unchanged (or exactly the one given). On timeout the whole process group is killed (SIGKILL), so no
-// child outlives its deadline.
+// unchanged (or exactly the one given). On timeout the whole process group is
+// killed (SIGKILL), so no child outlives its deadline.
 //
 // Run is asynchronous: the exit is awaited through a pidfd on the caller's
 // executor, so no thread blocks on waitpid. RunSync runs the same code on a
@@ -47,7 +47,7 @@ struct Options {
   std::chrono::nanoseconds timeout = std::chrono::seconds(30);
   bool capture_stdout = true;  // Else /dev/null.
   bool capture_stderr = true;  // Into the same buffer as stdout...
-  bool stderr_apart = false;    // ...or, with this, into error_output.
+  bool stderr_apart = false;   // ...or, with this, into error_output.
   // The child's whole environment; unset: the daemon's own.
   std::optional<std::vector<std::string>> env;
   size_t max_output = 1 << 20;  // Bytes kept; the rest is read and dropped.
@@ -67,8 +67,8 @@ struct Outcome {
   std::string error;
   bool started = false;
   bool timed_out = false;
-  int exit_code = -1;  // When exited normally.
-  std::string output;  // stdout (+ stderr), as captured.
+  int exit_code = -1;        // When exited normally.
+  std::string output;        // stdout (+ stderr), as captured.
   std::string error_output;  // stderr, with stderr_apart.
   bool ok() const { return error.empty(); }
 };

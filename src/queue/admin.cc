@@ -20,8 +20,7 @@ metrics::CounterMap* admin_ops = metrics::NewMap(
     "queue tool operations carried out (list, show, flush, remove, bounce)");
 
 Status NoSuchItem(const std::string& id) {
-  return Status::Error(std::string(DiskQueue::kNoSuchItem) + " " +
-                       GoQuote(id));
+  return Status::Error(std::string(DiskQueue::kNoSuchItem) + " " + GoQuote(id));
 }
 
 void Wake(Item& item) {
@@ -88,8 +87,7 @@ Result<std::shared_ptr<Item>> DiskQueue::Request(const std::string& id,
     std::lock_guard<std::mutex> l(item->mu);
     // A second request for the same item changes nothing: the first one
     // decides (a removal wins over a bounce, as it has no DSN to wait for).
-    if (item->action == AdminAction::kNone ||
-        action == AdminAction::kRemove) {
+    if (item->action == AdminAction::kNone || action == AdminAction::kRemove) {
       item->action = action;
     }
   }

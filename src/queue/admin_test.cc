@@ -9,11 +9,11 @@
 #include <optional>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 #include "courier/courier.h"
 #include "queue/item.h"
@@ -29,9 +29,9 @@ namespace fs = std::filesystem;
 // Fails every delivery to "temp*" addresses transiently; records the rest.
 class Courier : public courier::Courier {
  public:
-  net::awaitable<Status> Deliver(std::string, std::string to,
-                                 std::shared_ptr<const std::string> data)
-      override {
+  net::awaitable<Status> Deliver(
+      std::string, std::string to,
+      std::shared_ptr<const std::string> data) override {
     std::lock_guard<std::mutex> l(mu_);
     calls_[to]++;
     cv_.notify_all();
@@ -116,8 +116,7 @@ class AdminTest : public ::testing::Test {
 
   std::string root_;
   net::io_context io_;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>>
-      work_;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::thread thread_;
   Courier courier_;
   std::unique_ptr<DiskQueue> q_;
@@ -198,8 +197,7 @@ TEST_F(AdminTest, BounceSendsDSN) {
 TEST_F(AdminTest, UnknownID) {
   NewQueue(1h);
   EXPECT_EQ(q_->Find("nope").status().message(), "no such item \"nope\"");
-  EXPECT_EQ(q_->AdminFlush("nope").status().message(),
-            "no such item \"nope\"");
+  EXPECT_EQ(q_->AdminFlush("nope").status().message(), "no such item \"nope\"");
   EXPECT_EQ(q_->AdminBounce("nope").message(), "no such item \"nope\"");
   EXPECT_EQ(q_->AdminRemove("nope").message(), "no such item \"nope\"");
 }

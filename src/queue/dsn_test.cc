@@ -30,13 +30,13 @@ Recipient R(std::string addr, Recipient::Type t, Recipient::Status s,
 }
 
 TEST(DSNTest, ExactFormat) {
-  DSNParams p = Params("user@testserver",
-                       "Message-ID:  <abc@x>\nSubject: s\n\nbody\n");
+  DSNParams p =
+      Params("user@testserver", "Message-ID:  <abc@x>\nSubject: s\n\nbody\n");
   p.rcpt = {
       R("false", Recipient::Type::kPipe, Recipient::Status::kFailed,
         " exit status 1\n", "fail@testserver"),
-      R("ok@testserver", Recipient::Type::kEmail, Recipient::Status::kSent,
-        "", "ok@testserver"),
+      R("ok@testserver", Recipient::Type::kEmail, Recipient::Status::kSent, "",
+        "ok@testserver"),
       R("r@far", Recipient::Type::kEmail, Recipient::Status::kPending,
         "timeout\nline2", "r@far"),
   };

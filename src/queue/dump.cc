@@ -19,9 +19,9 @@ using std::chrono::system_clock;
 
 // Go's time.Time.String(): "2006-01-02 15:04:05.999999999 -0700 MST".
 std::string GoTimeString(system_clock::time_point t, bool utc) {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                t.time_since_epoch())
-                .count();
+  auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch())
+          .count();
   time_t secs = ns / 1000000000;
   long frac = ns % 1000000000;
   if (frac < 0) frac += 1000000000, secs -= 1;

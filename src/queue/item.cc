@@ -27,25 +27,34 @@ void AppendQuoted(std::string& out, std::string_view name, std::string_view v,
 
 const char* TypeName(Recipient::Type t) {
   switch (t) {
-    case Recipient::Type::kPipe: return "PIPE";
-    case Recipient::Type::kForward: return "FORWARD";
-    default: return "EMAIL";
+    case Recipient::Type::kPipe:
+      return "PIPE";
+    case Recipient::Type::kForward:
+      return "FORWARD";
+    default:
+      return "EMAIL";
   }
 }
 
 const char* StatusName(Recipient::Status s) {
   switch (s) {
-    case Recipient::Status::kSent: return "SENT";
-    case Recipient::Status::kFailed: return "FAILED";
-    default: return "PENDING";
+    case Recipient::Status::kSent:
+      return "SENT";
+    case Recipient::Status::kFailed:
+      return "FAILED";
+    default:
+      return "PENDING";
   }
 }
 
 const char* ResultName(Attempt::Result r) {
   switch (r) {
-    case Attempt::Result::kTransient: return "temporary";
-    case Attempt::Result::kPermanent: return "permanent";
-    default: return "sent";
+    case Attempt::Result::kTransient:
+      return "temporary";
+    case Attempt::Result::kPermanent:
+      return "permanent";
+    default:
+      return "sent";
   }
 }
 
@@ -92,11 +101,21 @@ size_t EscapePrefix(std::string_view s, size_t limit, std::string* out_p) {
     unsigned char c = s[i];
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
         default:
           if (c < 0x20 || c == 0x7F) {
             snprintf(buf, sizeof(buf), "\\x%02x", c);
@@ -277,7 +296,8 @@ Result<std::shared_ptr<Item>> Unmarshal(const std::string& text) {
   item->id = m.id();
   item->from = m.from();
   item->to.assign(m.to().begin(), m.to().end());
-  item->data = std::make_shared<const std::string>(std::move(*m.mutable_data()));
+  item->data =
+      std::make_shared<const std::string>(std::move(*m.mutable_data()));
   item->created_at = std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::seconds(m.created_at_ts().seconds()) +

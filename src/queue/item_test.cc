@@ -149,10 +149,22 @@ TEST(ItemTest, RejectsGarbage) {
 // Every byte class the escaper treats apart, multi-byte runes of each
 // length, invalid and cut sequences: what a piece boundary may split.
 std::string TrickyText(size_t n, uint32_t seed) {
-  static const std::vector<std::string> kBits = {
-      "plain ascii text ", "\n", "\r\n", "\"", "\\", "\t", "\x01",
-      "\x7f", "\xc2\x85", "\xc3\xb1", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
-      "\xff", "\xe2\x82", "\xc3", "\xf0\x9f\x98"};
+  static const std::vector<std::string> kBits = {"plain ascii text ",
+                                                 "\n",
+                                                 "\r\n",
+                                                 "\"",
+                                                 "\\",
+                                                 "\t",
+                                                 "\x01",
+                                                 "\x7f",
+                                                 "\xc2\x85",
+                                                 "\xc3\xb1",
+                                                 "\xe2\x82\xac",
+                                                 "\xf0\x9f\x98\x80",
+                                                 "\xff",
+                                                 "\xe2\x82",
+                                                 "\xc3",
+                                                 "\xf0\x9f\x98"};
   std::mt19937 rng(seed);
   std::string out;
   while (out.size() < n) out += kBits[rng() % kBits.size()];
@@ -187,8 +199,8 @@ TEST(ItemTest, SpooledItemMarshalsToTheSameBytes) {
   whole.id = "abc";
   whole.from = "a@b";
   whole.to = {"c@d"};
-  whole.created_at = std::chrono::system_clock::time_point(
-      std::chrono::seconds(1717700000));
+  whole.created_at =
+      std::chrono::system_clock::time_point(std::chrono::seconds(1717700000));
   whole.data = std::make_shared<const std::string>(head + body);
   Recipient r;
   r.address = "c@d";

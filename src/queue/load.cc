@@ -45,8 +45,8 @@ constexpr char kQuarantine[] = ".quarantine";
 // parse, and deliver an empty message or drop recipients.
 std::string Incomplete(const Item& item, const std::string& name) {
   if (item.id.empty()) return "no ID";
-  if (name != "m:" + item.id) return "ID " + GoQuote(item.id) +
-                                     " does not match the file name";
+  if (name != "m:" + item.id)
+    return "ID " + GoQuote(item.id) + " does not match the file name";
   if (item.rcpt.empty()) return "no recipients";
   if (!item.data || item.data->empty()) return "no data";
   if (item.created_at.time_since_epoch().count() == 0) {
@@ -104,7 +104,8 @@ Status DiskQueue::Load() {
         garbage.emplace_back(
             name, "queue item too large (" + std::to_string(st.st_size) +
                       " bytes; an item within max_data_size_mb takes at "
-                      "most " + std::to_string(opts_.max_item_size) + ")");
+                      "most " +
+                      std::to_string(opts_.max_item_size) + ")");
       } else {
         names.push_back(name);
       }
@@ -150,8 +151,8 @@ Status DiskQueue::Load() {
     }
     auto item = Unmarshal(ss.str());
     if (!item.ok()) {
-      Quarantine(name, "cannot parse queue item (" +
-                           item.status().message() + ")");
+      Quarantine(name,
+                 "cannot parse queue item (" + item.status().message() + ")");
       continue;
     }
     if (std::string why = Incomplete(**item, name); !why.empty()) {

@@ -20,15 +20,15 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "courier/courier.h"
+#include "maillog/maillog.h"
 #include "metrics/delivery_errors.h"
 #include "metrics/latency.h"
 #include "metrics/metrics.h"
 #include "nettrace/trace.h"
-#include "tlsrpt/tlsrpt.h"
 #include "queue/dsn.h"
 #include "queue/item.h"
-#include "maillog/maillog.h"
 #include "safeio/safeio.h"
+#include "tlsrpt/tlsrpt.h"
 
 namespace chasquid::queue {
 
@@ -36,9 +36,9 @@ namespace {
 
 using std::chrono::system_clock;
 
-metrics::Counter* put_count = metrics::NewCounter(
-    "chasquid/queue/putCount",
-    "count of envelopes attempted to be put in the queue");
+metrics::Counter* put_count =
+    metrics::NewCounter("chasquid/queue/putCount",
+                        "count of envelopes attempted to be put in the queue");
 metrics::Counter* items_written = metrics::NewCounter(
     "chasquid/queue/itemsWritten", "count of items the queue wrote to disk");
 metrics::Counter* dsn_queued = metrics::NewCounter(
@@ -63,9 +63,9 @@ metrics::CounterMap* deliver_attempts =
                     "attempts to deliver mail, by recipient type");
 // Ours: what came of the attempts, by recipient type, so that an alert can
 // tell mail that gets out from mail that only gets tried.
-metrics::CounterMap* deliveries_sent = metrics::NewMap(
-    "chasquid/queue/deliveriesSent", "recipient_type",
-    "delivery attempts that succeeded, by recipient type");
+metrics::CounterMap* deliveries_sent =
+    metrics::NewMap("chasquid/queue/deliveriesSent", "recipient_type",
+                    "delivery attempts that succeeded, by recipient type");
 metrics::CounterMap* deliveries_transient = metrics::NewMap(
     "chasquid/queue/deliveriesTransientFailed", "recipient_type",
     "delivery attempts that failed temporarily (retried), by recipient type");
@@ -141,8 +141,8 @@ Result<std::unique_ptr<DiskQueue>> DiskQueue::New(net::any_io_executor ex,
                                                   Options opts) {
   if (Status s = safeio::MkdirAll(opts.dir, 0700); !s.ok()) return s;
   if (opts.max_items == 0) opts.max_items = 200;
-  return std::unique_ptr<DiskQueue>(new DiskQueue(std::move(ex),
-                                                  std::move(opts)));
+  return std::unique_ptr<DiskQueue>(
+      new DiskQueue(std::move(ex), std::move(opts)));
 }
 
 DiskQueue::DiskQueue(net::any_io_executor ex, Options opts)
@@ -198,7 +198,8 @@ Status DiskQueue::Resolve(Item& item, const std::vector<std::string>& to) {
       }
       rcpts = std::move(*r);
     } else {
-      rcpts.push_back(aliases::Recipient{t, aliases::RecipientType::kEmail, {}});
+      rcpts.push_back(
+          aliases::Recipient{t, aliases::RecipientType::kEmail, {}});
     }
     for (auto& a : rcpts) {
       Recipient r;
@@ -338,8 +339,8 @@ net::awaitable<Result<std::string>> DiskQueue::PutSpooled(
     Status rs = Resolve(*item, to);
     if (!rs.ok()) return rs;
     Status ws = Write(*item, /*sync=*/true);
-    if (!ws.ok()) return Status::Transient("failed to write item: " +
-                                           ws.message());
+    if (!ws.ok())
+      return Status::Transient("failed to write item: " + ws.message());
     return Status::Ok();
   };
   Status s = co_await RunBlocking(*pool_, std::move(resolve_and_write));
@@ -359,8 +360,7 @@ void DiskQueue::Start(std::shared_ptr<Item> item) {
     items_[item->id] = item;
     UpdateGaugesLocked();
   }
-  net::co_spawn(net::make_strand(ex_), SendLoop(std::move(item)),
-                LogIfThrown);
+  net::co_spawn(net::make_strand(ex_), SendLoop(std::move(item)), LogIfThrown);
 }
 
 bool DiskQueue::ClaimRemoval(Item& item) {
@@ -420,8 +420,8 @@ void DiskQueue::UpdateGaugesLocked() {
                            .count());
 }
 
-net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
-                                        size_t idx, nettrace::Trace* tr) {
+net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item, size_t idx,
+                                        nettrace::Trace* tr) {
   Recipient r;
   {
     std::lock_guard<std::mutex> l(item->mu);
@@ -542,9 +542,9 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
   if (s.ok()) {
     // From our 250 (the item's creation, kept across restarts) to now.
     metrics::TimeToDelivery()->Observe(
-        type, std::chrono::duration<double>(system_clock::now() -
-                                            item->created_at)
-                  .count());
+        type,
+        std::chrono::duration<double>(system_clock::now() - item->created_at)
+            .count());
   }
 
   bool more = false, all_sent = true;
@@ -595,8 +595,7 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item,
     maillog::SendAttempt(item->id, item->from, r.address, s.message(), true);
   } else {
     tr->Printf(r.address + " temporary error: " + s.message());
-    maillog::SendAttempt(item->id, item->from, r.address, s.message(),
-                         false);
+    maillog::SendAttempt(item->id, item->from, r.address, s.message(), false);
   }
   // The status must reach the disk so a restart does not deliver twice.
   // While recipients are pending the item stays, so the write is fsync'd.
@@ -706,11 +705,10 @@ net::awaitable<void> DiskQueue::SendLoop(std::shared_ptr<Item> item) {
       if (r.status != Recipient::Status::kSent) failed = true;
       if (r.status != Recipient::Status::kPending) continue;
       // Still pending: the give-up time ran out before it was delivered.
-      deliveries_given_up->Add(
-          r.type == Recipient::Type::kPipe      ? "pipe"
-          : r.type == Recipient::Type::kForward ? "forward"
-          : IsLocal(r.address)                  ? "email:local"
-                                                : "email:remote");
+      deliveries_given_up->Add(r.type == Recipient::Type::kPipe      ? "pipe"
+                               : r.type == Recipient::Type::kForward ? "forward"
+                               : IsLocal(r.address) ? "email:local"
+                                                    : "email:remote");
     }
   }
   if (action == AdminAction::kRemove) {
@@ -748,9 +746,10 @@ net::awaitable<bool> DiskQueue::SendDSN(std::shared_ptr<Item> item,
   DSNParams p;
   p.from = item->from;
   // The DSN quotes at most the message's first 256 KiB (dsn.h).
-  auto quoted = item->spool ? std::make_shared<const std::string>(
-                                  item->Prefix(kDSNQuoteMax))
-                            : item->data;
+  auto quoted =
+      item->spool
+          ? std::make_shared<const std::string>(item->Prefix(kDSNQuoteMax))
+          : item->data;
   p.data = quoted.get();
   // RFC 8689 §5: the bounce of a REQUIRETLS message carries only the
   // original header, and goes back under REQUIRETLS itself.

@@ -80,8 +80,8 @@ class Queue {
   // the copy into the item file is cheapest and start-up cleans up.
   virtual Result<std::unique_ptr<safeio::Spool>> NewSpool() {
     const char* tmp = getenv("TMPDIR");
-    return safeio::Spool::Create(tmp && *tmp ? tmp : "/tmp",
-                                 ".chasquid-spool-", 128 * 1024);
+    return safeio::Spool::Create(tmp && *tmp ? tmp : "/tmp", ".chasquid-spool-",
+                                 128 * 1024);
   }
   // Put for the message `head` followed by `body`'s contents (which the
   // queue keeps for delivery; it must not change any more). Same
@@ -98,8 +98,8 @@ class Queue {
       all += *rest;
     }
     auto data = std::make_shared<const std::string>(std::move(all));
-    auto put = PutWithOptions(std::move(from), std::move(to), std::move(data),
-                              opts);
+    auto put =
+        PutWithOptions(std::move(from), std::move(to), std::move(data), opts);
     co_return co_await std::move(put);
   }
 };
@@ -138,8 +138,8 @@ struct Options {
 
 // chasquid's retry schedule: 1, 5, 10 or 20 minutes by age, plus a
 // uniformly random [0, 60 s) jitter.
-std::chrono::nanoseconds NextDelay(std::chrono::system_clock::time_point
-                                       created_at);
+std::chrono::nanoseconds NextDelay(
+    std::chrono::system_clock::time_point created_at);
 
 // A fresh 11-character ID: unpadded base64url of 8 random bytes.
 std::string NewID();

@@ -8,17 +8,17 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
-#include <map>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 #include "aliases/aliases.h"
 #include "courier/courier.h"
@@ -131,8 +131,8 @@ class QueueTest : public ::testing::Test {
                           std::string data = "Subject: x\n\nhi\n") {
     std::promise<Result<std::string>> p;
     auto body = [&]() -> net::awaitable<void> {
-      p.set_value(co_await q_->Put(
-          from, to, std::make_shared<const std::string>(data)));
+      p.set_value(co_await q_->Put(from, to,
+                                   std::make_shared<const std::string>(data)));
     };
     net::co_spawn(io_, body(), net::detached);
     return p.get_future().get();
@@ -153,8 +153,7 @@ class QueueTest : public ::testing::Test {
 
   std::string root_;
   net::io_context io_;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>>
-      work_;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::thread thread_;
   FakeCourier local_, remote_, pipe_;
   FakeAliases aliases_;
@@ -279,8 +278,8 @@ TEST_F(QueueTest, RetriesTransientThenSucceeds) {
 }
 
 TEST_F(QueueTest, PermanentFailureSendsDSN) {
-  auto dsn_before = metrics::NewCounter("chasquid/queue/dsnQueued", "")
-                        ->Value();
+  auto dsn_before =
+      metrics::NewCounter("chasquid/queue/dsnQueued", "")->Value();
   local_.Script("bad@loco", {Status::Permanent("no such user")});
   NewQueue();
   ASSERT_TRUE(Put("a@loco", {"bad@loco", "good@loco"}).ok());

@@ -25,9 +25,12 @@ constexpr size_t kMaxHeaderBytes = 64 << 10;
 
 const char* StateOf(const Item& item) {
   switch (item.action) {
-    case AdminAction::kRemove: return "removing";
-    case AdminAction::kBounce: return "bouncing";
-    default: break;
+    case AdminAction::kRemove:
+      return "removing";
+    case AdminAction::kBounce:
+      return "bouncing";
+    default:
+      break;
   }
   return item.next_attempt.time_since_epoch().count() == 0 ? "sending"
                                                            : "waiting";
@@ -134,27 +137,27 @@ std::string ItemJSON(const Item& item, bool history) {
 }
 
 void RegisterRpc(localrpc::Server* server, DiskQueue* q) {
-  server->Register("QueueList", [q](const localrpc::Values&) {
-    return List(q);
-  });
-  server->Register("QueueShow", [q](const localrpc::Values& args) {
-    return Show(q, args);
-  });
+  server->Register("QueueList",
+                   [q](const localrpc::Values&) { return List(q); });
+  server->Register("QueueShow",
+                   [q](const localrpc::Values& args) { return Show(q, args); });
   server->Register("QueueFlush", [q](const localrpc::Values& args) {
     return Flush(q, args);
   });
-  server->Register("QueueRemove", [q](const localrpc::Values& args)
-                                      -> Result<localrpc::Values> {
-    Status s = q->AdminRemove(localrpc::Get(args, "ID"));
-    if (!s.ok()) return s;
-    return localrpc::Values{};
-  });
-  server->Register("QueueBounce", [q](const localrpc::Values& args)
-                                      -> Result<localrpc::Values> {
-    Status s = q->AdminBounce(localrpc::Get(args, "ID"));
-    if (!s.ok()) return s;
-    return localrpc::Values{};
-  });
+  server->Register(
+      "QueueRemove",
+      [q](const localrpc::Values& args) -> Result<localrpc::Values> {
+        Status s = q->AdminRemove(localrpc::Get(args, "ID"));
+        if (!s.ok()) return s;
+        return localrpc::Values{};
+      });
+  server->Register(
+      "QueueBounce",
+      [q](const localrpc::Values& args) -> Result<localrpc::Values> {
+        Status s = q->AdminBounce(localrpc::Get(args, "ID"));
+        if (!s.ok()) return s;
+        return localrpc::Values{};
+      });
 }
 
 }  // namespace chasquid::queue

@@ -42,8 +42,8 @@ class DirSyncer {
   const std::function<void()> on_sync_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool running_ = false;            // Guarded by mu_.
-  std::vector<Waiter*> pending_;    // Guarded by mu_: the next batch.
+  bool running_ = false;          // Guarded by mu_.
+  std::vector<Waiter*> pending_;  // Guarded by mu_: the next batch.
 };
 
 }  // namespace chasquid::safeio

@@ -24,8 +24,8 @@ Result<std::pair<std::string, int>> CreateTemp(const std::string& dir,
     if (fd >= 0) return std::make_pair(name, fd);
     if (errno != EEXIST) return Status::Error(PathError("open", name, errno));
   }
-  return Status::Error(PathError("createtemp", dir + "/" + prefix + "*",
-                                 EEXIST));
+  return Status::Error(
+      PathError("createtemp", dir + "/" + prefix + "*", EEXIST));
 }
 
 // Steps 2-6 of WriteFile, on an open temporary file it owns.
@@ -74,8 +74,7 @@ Result<std::pair<std::string, int>> NewTemp(const std::string& path) {
   std::string dir = slash == std::string::npos ? std::string(".")
                     : slash == 0               ? std::string("/")
                                                : path.substr(0, slash);
-  std::string base =
-      slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   return CreateTemp(dir, "." + base);
 }
 
@@ -104,9 +103,9 @@ Status WriteFileReusing(const std::string& path, std::string_view data,
                         mode_t mode, const std::vector<FileOp>& ops,
                         const std::string& reuse) {
   // O_NOFOLLOW: only a regular file we left there ourselves is reused.
-  int fd = reuse.empty() ? -1
-                         : open(reuse.c_str(),
-                                O_RDWR | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+  int fd = reuse.empty()
+               ? -1
+               : open(reuse.c_str(), O_RDWR | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
   if (fd >= 0) return FillAndRename(path, data, mode, ops, reuse, fd);
   return WriteFile(path, data, mode, ops);
 }

@@ -57,8 +57,7 @@ TEST_F(SafeioTest, OpRunsOnTempAndItsErrorAborts) {
   std::string p = dir_ + "/x";
   ASSERT_TRUE(WriteFile(p, "old", 0644).ok());
   std::string seen;
-  Status s = WriteFile(p, "new", 0644,
-                       {[&](const std::string& tmp, int) {
+  Status s = WriteFile(p, "new", 0644, {[&](const std::string& tmp, int) {
                          seen = tmp;
                          return Status::Error("boom");
                        }});
@@ -74,8 +73,7 @@ TEST_F(SafeioTest, MissingDirIsAGoPathError) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.message().rfind("open " + dir_ + "/nodir/.f", 0), 0u)
       << s.message();
-  EXPECT_NE(s.message().find(": no such file or directory"),
-            std::string::npos);
+  EXPECT_NE(s.message().find(": no such file or directory"), std::string::npos);
 }
 
 TEST_F(SafeioTest, RenameOntoDirectoryFailsAndCleansUp) {

@@ -35,8 +35,8 @@ Status Spool::MakeFile() {
     }
     if (errno != EEXIST) return Status::Error(PathError("open", name, errno));
   }
-  return Status::Error(PathError("createtemp", dir_ + "/" + prefix_ + "*",
-                                 EEXIST));
+  return Status::Error(
+      PathError("createtemp", dir_ + "/" + prefix_ + "*", EEXIST));
 }
 
 Spool::~Spool() {
@@ -113,8 +113,8 @@ Status Spool::ReadAt(uint64_t off, size_t n, std::string* out) const {
   out->resize(n);
   size_t got = 0;
   while (got < n) {
-    ssize_t r = pread(fd_, out->data() + got, n - got,
-                      static_cast<off_t>(off + got));
+    ssize_t r =
+        pread(fd_, out->data() + got, n - got, static_cast<off_t>(off + got));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return Status::Error(PathError("read", path_, errno));
     if (r == 0) {

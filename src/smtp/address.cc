@@ -9,9 +9,20 @@ namespace {
 // fmt's isSpace: the runes Go's scanner skips.
 bool IsFmtSpace(int32_t r) {
   switch (r) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ':
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-    case 0x202F: case 0x205F: case 0x3000:
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
   }
   return r >= 0x2000 && r <= 0x200A;
@@ -83,9 +94,20 @@ class Parser {
 
   static bool IsAtext(int32_t r, bool dot) {
     switch (r) {
-      case '.': return dot;
-      case '(': case ')': case '<': case '>': case '[': case ']': case ':':
-      case ';': case '@': case '\\': case ',': case '"':
+      case '.':
+        return dot;
+      case '(':
+      case ')':
+      case '<':
+      case '>':
+      case '[':
+      case ']':
+      case ':':
+      case ';':
+      case '@':
+      case '\\':
+      case ',':
+      case '"':
         return false;
     }
     return (r >= '!' && r <= '~') || r >= 0x80;

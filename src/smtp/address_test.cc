@@ -32,9 +32,9 @@ TEST(AddressTest, Accepts) {
 }
 
 TEST(AddressTest, Rejects) {
-  for (const char* bad : {"from", "<x>", "<pepe>", "><", "a", "<a@>", "<>",
-                          "<a@b", "a@b>", "<.a@b>", "<a..b@c>", "<a@b.>",
-                          "<a@b>x", "\xff@b", "<a@b>(unclosed"}) {
+  for (const char* bad :
+       {"from", "<x>", "<pepe>", "><", "a", "<a@>", "<>", "<a@b", "a@b>",
+        "<.a@b>", "<a..b@c>", "<a@b.>", "<a@b>x", "\xff@b", "<a@b>(unclosed"}) {
     EXPECT_FALSE(ParseAddress(bad).ok()) << bad;
   }
 }

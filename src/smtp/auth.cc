@@ -77,7 +77,8 @@ std::string EncodeBase64(std::string_view s) {
   std::string out;
   size_t i = 0;
   for (; i + 3 <= s.size(); i += 3) {
-    uint32_t v = uint8_t(s[i]) << 16 | uint8_t(s[i + 1]) << 8 | uint8_t(s[i + 2]);
+    uint32_t v =
+        uint8_t(s[i]) << 16 | uint8_t(s[i + 1]) << 8 | uint8_t(s[i + 2]);
     out += kAlphabet[v >> 18];
     out += kAlphabet[(v >> 12) & 63];
     out += kAlphabet[(v >> 6) & 63];

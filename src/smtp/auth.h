@@ -28,7 +28,6 @@ struct PlainCredentials {
 Result<PlainCredentials> DecodePlain(std::string_view response);
 
 // Splits an identity at the first '@'.
-PlainCredentials SplitIdentity(std::string_view identity,
-                               std::string password);
+PlainCredentials SplitIdentity(std::string_view identity, std::string password);
 
 }  // namespace chasquid::smtp

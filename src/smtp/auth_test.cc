@@ -38,13 +38,15 @@ TEST(AuthTest, PlainSpecExamples) {
 }
 
 TEST(AuthTest, PlainErrors) {
-  EXPECT_EQ(DecodePlain(EncodeBase64(std::string("a\0b", 3))).status().message(),
-            "response pieces != 3, as per RFC");
-  EXPECT_EQ(DecodePlain(EncodeBase64(std::string("a\0b\0c", 5)))
-                .status().message(),
-            "auth IDs do not match");
-  EXPECT_EQ(DecodePlain(EncodeBase64(std::string("\0\0c", 3))).status().message(),
-            "empty identity, must be in the form user@domain");
+  EXPECT_EQ(
+      DecodePlain(EncodeBase64(std::string("a\0b", 3))).status().message(),
+      "response pieces != 3, as per RFC");
+  EXPECT_EQ(
+      DecodePlain(EncodeBase64(std::string("a\0b\0c", 5))).status().message(),
+      "auth IDs do not match");
+  EXPECT_EQ(
+      DecodePlain(EncodeBase64(std::string("\0\0c", 3))).status().message(),
+      "empty identity, must be in the form user@domain");
   EXPECT_EQ(DecodePlain("*").status().message(),
             "illegal base64 data at input byte 0");
 }

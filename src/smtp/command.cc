@@ -2,8 +2,8 @@
 
 #include <unicode/uchar.h>
 
-#include "base/utf8.h"
 #include "base/strings.h"
+#include "base/utf8.h"
 
 namespace chasquid::smtp {
 

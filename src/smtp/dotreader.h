@@ -20,9 +20,9 @@ namespace chasquid::smtp {
 class DotReader {
  public:
   enum class State {
-    kMore,                // Needs more input.
-    kDone,                // Terminator seen; data() is complete.
-    kInvalidLineEnding,   // Bare CR/LF: stop reading, close the connection.
+    kMore,               // Needs more input.
+    kDone,               // Terminator seen; data() is complete.
+    kInvalidLineEnding,  // Bare CR/LF: stop reading, close the connection.
   };
 
   // Bytes beyond `max_size` (counted on the wire, including CRs, stuffing

@@ -41,15 +41,27 @@ struct Reference {
       count++;
       bool store = true;
       if (b == '\r') {
-        if (prev == Prev::kCR) { state = DotReader::State::kInvalidLineEnding; return; }
+        if (prev == Prev::kCR) {
+          state = DotReader::State::kInvalidLineEnding;
+          return;
+        }
         prev = Prev::kCR;
         store = false;
       } else if (b == '\n') {
-        if (prev != Prev::kCR) { state = DotReader::State::kInvalidLineEnding; return; }
-        if (dot_line) { state = DotReader::State::kDone; return; }
+        if (prev != Prev::kCR) {
+          state = DotReader::State::kInvalidLineEnding;
+          return;
+        }
+        if (dot_line) {
+          state = DotReader::State::kDone;
+          return;
+        }
         prev = Prev::kCRLF;
       } else {
-        if (prev == Prev::kCR) { state = DotReader::State::kInvalidLineEnding; return; }
+        if (prev == Prev::kCR) {
+          state = DotReader::State::kInvalidLineEnding;
+          return;
+        }
         if (b == '.' && prev == Prev::kCRLF) {
           prev = Prev::kOther;
           dot_line = true;
@@ -91,8 +103,9 @@ TEST(DotReaderTest, SameAsByteAtATimeReference) {
 }
 
 TEST(DotReaderTest, UnstuffsAndEnds) {
-  auto o = Read(".From: x\r\n.Muahahahaha\r\n..x\r\n..\r\n.This is stuffy.\r\n"
-                ".\r\nNEXT");
+  auto o = Read(
+      ".From: x\r\n.Muahahahaha\r\n..x\r\n..\r\n.This is stuffy.\r\n"
+      ".\r\nNEXT");
   EXPECT_EQ(o.state, DotReader::State::kDone);
   EXPECT_EQ(o.data, "From: x\nMuahahahaha\n.x\n.\nThis is stuffy.\n");
   EXPECT_EQ(o.consumed, o.data.size() + 5 /*dots*/ + 5 /*CRs*/ + 3);
@@ -116,9 +129,9 @@ TEST(DotReaderTest, EmptyBody) {
 }
 
 TEST(DotReaderTest, SmugglingVectorsAreRejected) {
-  for (const char* bad : {".\n", "xxx\n.\n", "a\r\n.\n", "a\n.\r\n",
-                          "a\r\r\n.\r\n", "a\rb\r\n.\r\n", "a\r\n.\r.\r\n",
-                          "a\r\n.\rMAIL FROM:<x@y>\r\n"}) {
+  for (const char* bad :
+       {".\n", "xxx\n.\n", "a\r\n.\n", "a\n.\r\n", "a\r\r\n.\r\n",
+        "a\rb\r\n.\r\n", "a\r\n.\r.\r\n", "a\r\n.\rMAIL FROM:<x@y>\r\n"}) {
     EXPECT_EQ(Read(bad).state, DotReader::State::kInvalidLineEnding) << bad;
   }
 }

@@ -20,7 +20,8 @@ TEST(HeadersTest, ErrorsMatchGo) {
   EXPECT_EQ(CountReceivedHeaders(" x: y\n").status().message(),
             "malformed initial line:  x: y");
   EXPECT_EQ(CountReceivedHeaders("Subject: x\nBad header\n\nbody\n")
-                .status().message(),
+                .status()
+                .message(),
             "malformed header line: Bad header");
   EXPECT_EQ(CountReceivedHeaders(": empty\n").status().message(), "EOF");
 }

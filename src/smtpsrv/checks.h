@@ -7,9 +7,9 @@
 // apart: the DKIM verification counters (chasquid/smtpIn/dkimVerify*) and
 // the pass/fail results of the security level check (domaininfo::DB counts
 // those, as its contract says). Every call gets the connection's trace, to
-// log its work into (as events or a child trace). Without one (nullptr), SPF does not run (no
-// Received-SPF header), the security level check counts as "skip", and DKIM
-// is neither verified nor signed.
+// log its work into (as events or a child trace). Without one (nullptr), SPF
+// does not run (no Received-SPF header), the security level check counts as
+// "skip", and DKIM is neither verified nor signed.
 //
 // Implementations are shared by every connection: thread-safe. Their
 // coroutines run on the connection's strand; blocking work must go to a

@@ -82,8 +82,8 @@ std::string Conn::ReadErrorText(const boost::system::error_code& ec) const {
   }
   boost::system::error_code ignored;
   std::string where = "read tcp " +
-                      EndpointString(sock_.local_endpoint(ignored)) +
-                      "->" + tr_.title() + ": ";
+                      EndpointString(sock_.local_endpoint(ignored)) + "->" +
+                      tr_.title() + ": ";
   if (io_deadline_.Fired()) return where + "i/o timeout";
   if (ec.category() == boost::system::system_category()) {
     return where + ErrnoText(ec.value());
@@ -101,8 +101,7 @@ void Conn::LogRejected(const std::string& from,
   MailLog().Rejected(remote_addr_, from, to, reason);
 }
 
-std::optional<Result<std::string>> Conn::TakeLine(LineScan* st,
-                                                  size_t* chunk) {
+std::optional<Result<std::string>> Conn::TakeLine(LineScan* st, size_t* chunk) {
   size_t nl = inbuf_.find('\n', st->scanned);
   if (nl != std::string::npos) {
     std::string line = inbuf_.substr(0, nl);
@@ -186,8 +185,8 @@ net::awaitable<bool> Conn::Greet() {
   }
   // The client is known now (HAProxy's, if any): its limits.
   if (auto refused = AdmitConnection()) {
-    std::string bye = std::to_string(refused->code) + " " + refused->text +
-                      "\r\n";
+    std::string bye =
+        std::to_string(refused->code) + " " + refused->text + "\r\n";
     (void)co_await WriteRaw(std::move(bye));
     co_return false;
   }
@@ -262,8 +261,7 @@ net::awaitable<Conn::Next> Conn::HandleCommand(std::string line,
   if (r.code > 0) {
     if (r.code >= 400) {
       // Be verbose about errors: fail2ban reads these lines.
-      tr_.Error(label + " failed: " + std::to_string(r.code) + "  " +
-                r.text);
+      tr_.Error(label + " failed: " + std::to_string(r.code) + "  " + r.text);
       if (++error_count_ >= 3) {
         // RFC 5321 §4.3.2: the server may close after repeated errors.
         tr_.Error("too many errors, breaking connection");
@@ -285,8 +283,7 @@ net::awaitable<Conn::Next> Conn::HandleCommand(std::string line,
   co_return Next::kContinue;
 }
 
-net::awaitable<Conn::Reply> Conn::Dispatch(std::string verb,
-                                           std::string params,
+net::awaitable<Conn::Reply> Conn::Dispatch(std::string verb, std::string params,
                                            std::string* label, bool* quit) {
   if (verb == "HELO") co_return Helo(params);
   if (verb == "EHLO") co_return Ehlo(params);

@@ -101,7 +101,7 @@ class Conn {
 
   // conn_limits.cc: nullopt if within the limits, else the refusal
   // (logged, counted, traced).
-  std::optional<Reply> AdmitConnection();        // At the start.
+  std::optional<Reply> AdmitConnection();               // At the start.
   std::optional<Reply> CheckSendBrake(uint32_t rcpts);  // MAIL, RCPT.
   void CountSent();  // After the queue took a message.
   Reply LimitRefusal(const char* limit, int code, std::string text);
@@ -182,7 +182,7 @@ class Conn {
   bool is_esmtp_ = false;
   bool on_tls_ = false;
   bool completed_auth_ = false;
-  bool auth_refused_ = false;      // The AUTH throttle refused once here.
+  bool auth_refused_ = false;       // The AUTH throttle refused once here.
   bool close_after_reply_ = false;  // Close once this reply is written.
   // The server's ClientLimits, once this connection is counted in it.
   std::shared_ptr<limits::ClientLimits> admitted_;

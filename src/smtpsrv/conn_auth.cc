@@ -43,8 +43,8 @@ net::awaitable<Conn::Reply> Conn::Auth(std::string params) {
       std::string prompt;  // An empty challenge: the client sends it all.
       auto r = co_await AuthChallenge(std::move(prompt));
       if (!r.ok()) {
-        co_return Reply{554, "5.4.0 Error reading AUTH response: " +
-                                 r.status().message()};
+        co_return Reply{
+            554, "5.4.0 Error reading AUTH response: " + r.status().message()};
       }
       response = *r;
     }
@@ -67,8 +67,8 @@ net::awaitable<Conn::Reply> Conn::Auth(std::string params) {
       std::string prompt = "VXNlcm5hbWU6";  // "Username:"
       auto r = co_await AuthChallenge(std::move(prompt));
       if (!r.ok()) {
-        co_return Reply{554, "5.4.0 Error reading AUTH response: " +
-                                 r.status().message()};
+        co_return Reply{
+            554, "5.4.0 Error reading AUTH response: " + r.status().message()};
       }
       user_b64 = *r;
     }
@@ -80,8 +80,8 @@ net::awaitable<Conn::Reply> Conn::Auth(std::string params) {
     std::string prompt = "UGFzc3dvcmQ6";  // "Password:"
     auto r = co_await AuthChallenge(std::move(prompt));
     if (!r.ok()) {
-      co_return Reply{554, "5.4.0 Error reading AUTH response: " +
-                               r.status().message()};
+      co_return Reply{
+          554, "5.4.0 Error reading AUTH response: " + r.status().message()};
     }
     auto password = smtp::DecodeBase64(*r);
     if (!password.ok()) {
@@ -105,8 +105,8 @@ net::awaitable<Conn::Reply> Conn::Authenticate(std::string user,
                                                std::string password) {
   auto nuser = normalize::User(user);
   if (!nuser.ok()) {
-    co_return Reply{501, "5.5.2 Error decoding AUTH response: " +
-                             nuser.status().message()};
+    co_return Reply{
+        501, "5.5.2 Error decoding AUTH response: " + nuser.status().message()};
   }
   auto ndomain = normalize::Domain(domain);
   if (!ndomain.ok()) {
@@ -164,11 +164,12 @@ net::awaitable<Conn::Reply> Conn::Authenticate(std::string user,
     }
     if (out.delay.count() > 0) {
       GetVars().auth_throttle->Add("delayed");
-      tr_.Printf("auth throttle: delaying the reply by " +
-                 std::to_string(std::chrono::duration_cast<
-                                    std::chrono::milliseconds>(out.delay)
-                                    .count()) +
-                 "ms");
+      tr_.Printf(
+          "auth throttle: delaying the reply by " +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::milliseconds>(out.delay)
+                  .count()) +
+          "ms");
       co_await Pause(out.delay);
     }
   }

@@ -9,13 +9,13 @@
 #include <random>
 
 #include "base/async.h"
+#include "base/strings.h"
 #include "maillog/maillog.h"
 #include "process/process.h"
 #include "queue/queue.h"
 #include "safeio/spool.h"
 #include "smtp/dotreader.h"
 #include "smtp/headers.h"
-#include "base/strings.h"
 #include "smtpsrv/addr.h"
 #include "smtpsrv/conn.h"
 #include "smtpsrv/hook.h"
@@ -58,7 +58,8 @@ net::awaitable<Conn::Reply> Conn::Data() {
     co_return Reply{503, "5.5.1 Invisible customers are not welcome!"};
   }
   if (!has_sender_) co_return Reply{503, "5.5.1 Sender not yet given"};
-  if (rcpt_to_.empty()) co_return Reply{503, "5.5.1 Need an address to send to"};
+  if (rcpt_to_.empty())
+    co_return Reply{503, "5.5.1 Need an address to send to"};
 
   std::string go_ahead = "You suddenly realize it is unnaturally quiet";
   Status s = co_await WriteReply(354, std::move(go_ahead));
@@ -98,8 +99,8 @@ net::awaitable<Conn::Reply> Conn::Data() {
     if (ec) {
       inbuf_.clear();
       inbuf_.shrink_to_fit();
-      std::string err = ec == net::error::eof ? "unexpected EOF"
-                                              : ReadErrorText(ec);
+      std::string err =
+          ec == net::error::eof ? "unexpected EOF" : ReadErrorText(ec);
       // Nothing more can come from this connection: close it after the
       // reply, rather than wait for a command until the timeout (a client
       // that half-closed mid-DATA held its connection for a minute; found
@@ -142,10 +143,10 @@ net::awaitable<Conn::Reply> Conn::Data() {
     queue::Queue::PutOptions put_opts;
     put_opts.require_tls = require_tls_;
     auto id = co_await deps_.queue->PutSpooled(std::move(from), std::move(to),
-                                               std::move(head),
-                                               std::move(body), put_opts);
-    co_return Reply{451, "4.3.0 Failed to queue message: " +
-                             id.status().message()};
+                                               std::move(head), std::move(body),
+                                               put_opts);
+    co_return Reply{451,
+                    "4.3.0 Failed to queue message: " + id.status().message()};
   }
   co_return co_await ProcessData(std::move(spool));
 }
@@ -177,14 +178,14 @@ net::awaitable<Conn::Reply> Conn::ProcessData(
   std::string head;
   auto headers = HeadersOf(*spool);
   if (!headers.ok()) {
-    co_return Reply{451, "4.3.0 Failed to queue message: " +
-                             headers.status().message()};
+    co_return Reply{
+        451, "4.3.0 Failed to queue message: " + headers.status().message()};
   }
   // 1. Parse and loop detection.
   auto received = smtp::CountReceivedHeaders(*headers);
   if (!received.ok()) {
-    std::string text = "5.6.0 Error parsing message: " +
-                       received.status().message();
+    std::string text =
+        "5.6.0 Error parsing message: " + received.status().message();
     LogRejected(mail_from_, rcpt_to_, text);
     co_return Reply{554, text};
   }
@@ -299,8 +300,8 @@ net::awaitable<Conn::Reply> Conn::ProcessData(
     co_return Reply{451,
                     "4.3.0 Failed to queue message: " + id.status().message()};
   }
-  tr_.Printf("Queued from " + mail_from_ + " to [" + Join(rcpt_to_) +
-             "] - " + *id);
+  tr_.Printf("Queued from " + mail_from_ + " to [" + Join(rcpt_to_) + "] - " +
+             *id);
   MailLog().Queued(remote_addr_, mail_from_, rcpt_to_, *id);
   if (require_tls_) tlsrpt::RequireTlsCount()->Add("accepted");
   CountSent();
@@ -337,7 +338,10 @@ net::awaitable<std::optional<Conn::Reply>> Conn::PostDataHook(
   bool from_local =
       from_domain.empty() || deps_.local_domains.count(from_domain) > 0;
   std::vector<std::string> env = {
-      Env("USER"), Env("PWD"), Env("SHELL"), Env("PATH"),
+      Env("USER"),
+      Env("PWD"),
+      Env("SHELL"),
+      Env("PATH"),
       "REMOTE_ADDR=" + remote_addr_,
       "EHLO_DOMAIN=" + SanitizeEhloDomain(ehlo_domain_),
       "EHLO_DOMAIN_RAW=" + ehlo_domain_,
@@ -361,8 +365,8 @@ net::awaitable<std::optional<Conn::Reply>> Conn::PostDataHook(
   // when the hook is done), never whole in memory.
   auto copy = body->Materialize(*head, /*crlf=*/false);
   if (!copy.ok()) {
-    co_return Reply{451, "4.3.0 Failed to queue message: " +
-                             copy.status().message()};
+    co_return Reply{
+        451, "4.3.0 Failed to queue message: " + copy.status().message()};
   }
   int stdin_fd = *copy;
   o.stdin_fd = stdin_fd;
@@ -383,8 +387,8 @@ net::awaitable<std::optional<Conn::Reply>> Conn::PostDataHook(
   }
   GetVars().hook_results->Add("post-data:fail");
   tr_.Error("post-data hook error: " + run.error +
-            (run.timed_out ? " (timed out)" : "") + " stdout: " +
-            run.output + " stderr: " + run.error_output);
+            (run.timed_out ? " (timed out)" : "") + " stdout: " + run.output +
+            " stderr: " + run.error_output);
   std::string text = HookErrorText(run.output);
   LogRejected(mail_from_, rcpt_to_, text);
   co_return Reply{run.exit_code == 20 ? 554 : 451, text};

@@ -1,11 +1,11 @@
 // HELO/EHLO, RSET, MAIL and RCPT.
 #include <random>
 
-#include "smtpsrv/blocking.h"
-#include "base/strings.h"
 #include "aliases/aliases.h"
+#include "base/strings.h"
 #include "normalize/normalize.h"
 #include "smtp/address.h"
+#include "smtpsrv/blocking.h"
 #include "smtpsrv/conn.h"
 #include "smtpsrv/vars.h"
 #include "tlsrpt/tlsrpt.h"
@@ -56,11 +56,17 @@ Conn::Reply Conn::Helo(const std::string& params) {
   std::string_view p = TrimSpace(params);
   if (p.empty()) return {501, "Invisible customers are not welcome!"};
   ehlo_domain_ = std::string(p.substr(0, p.find_first_of(" \t\r\n\v\f")));
-  static const char* const kShops[] = {
-      "general store", "used armor dealership", "second-hand bookstore",
-      "liquor emporium", "antique weapons outlet", "delicatessen", "jewelers",
-      "quality apparel and accessories", "hardware", "rare books",
-      "lighting store"};
+  static const char* const kShops[] = {"general store",
+                                       "used armor dealership",
+                                       "second-hand bookstore",
+                                       "liquor emporium",
+                                       "antique weapons outlet",
+                                       "delicatessen",
+                                       "jewelers",
+                                       "quality apparel and accessories",
+                                       "hardware",
+                                       "rare books",
+                                       "lighting store"};
   return {250, std::string("Hello my friend, welcome to chasqui's ") +
                    Pick(kShops) + "!"};
 }
@@ -166,8 +172,8 @@ net::awaitable<Conn::Reply> Conn::Mail(std::string params) {
     GetVars().security_level_checks->Add("skip");
   } else {
     // pass/fail are counted by the check itself (domaininfo), once.
-    bool ok = co_await deps_.checks->IncomingSecLevelOk(typed_domain, on_tls_,
-                                                        &tr_);
+    bool ok =
+        co_await deps_.checks->IncomingSecLevelOk(typed_domain, on_tls_, &tr_);
     if (!ok) {
       LogRejected(*addr, {}, "security level check failed");
       co_return Reply{550, "5.7.3 Security level check failed"};
@@ -176,8 +182,10 @@ net::awaitable<Conn::Reply> Conn::Mail(std::string params) {
 
   auto converted = normalize::DomainToUnicode(*addr);
   if (!converted.ok()) {
-    LogRejected(*addr, {}, "malformed address: " + converted.status().message());
-    co_return Reply{501, "5.1.8 Malformed sender domain (IDNA conversion failed)"};
+    LogRejected(*addr, {},
+                "malformed address: " + converted.status().message());
+    co_return Reply{501,
+                    "5.1.8 Malformed sender domain (IDNA conversion failed)"};
   }
   std::string sender = *converted;
   auto refused = co_await AuthorizeMailFrom(std::move(sender));
@@ -230,9 +238,9 @@ net::awaitable<Conn::Reply> Conn::Rcpt(std::string params) {
     task_.SetState("checking recipient");
     auto exists = co_await LocalUserExists(*addr);
     if (!exists.ok()) {
-      LogRejected(mail_from_, {*addr},
-                  "error checking if user exists: " +
-                      exists.status().message());
+      LogRejected(
+          mail_from_, {*addr},
+          "error checking if user exists: " + exists.status().message());
       co_return Reply{451, "4.4.3 Temporary error checking address"};
     }
     if (!*exists) {

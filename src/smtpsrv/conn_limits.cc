@@ -15,20 +15,18 @@ std::string Conn::AuthUser() const {
   return session_->auth_user + "@" + session_->auth_domain;
 }
 
-Conn::Reply Conn::LimitRefusal(const char* limit, int code,
-                               std::string text) {
+Conn::Reply Conn::LimitRefusal(const char* limit, int code, std::string text) {
   GetVars().limit_refusals->Add(limit);
   std::string reason = text.substr(text.find(' ') + 1);
   tr_.Error(std::string("limit ") + limit + " fired: " + reason);
-  LogRejected(has_sender_ ? mail_from_ : "", {},
-              reason + " (" + limit + ")");
+  LogRejected(has_sender_ ? mail_from_ : "", {}, reason + " (" + limit + ")");
   return Reply{code, std::move(text)};
 }
 
 std::optional<Conn::Reply> Conn::AdmitConnection() {
   using Limit = limits::ClientLimits::Limit;
-  Limit l = srv_->client_limits()->Admit(limits::ClientKey(remote_ip_),
-                                         Clock::now());
+  Limit l =
+      srv_->client_limits()->Admit(limits::ClientKey(remote_ip_), Clock::now());
   if (l == Limit::kNone) {
     admitted_ = srv_->client_limits();
     return std::nullopt;

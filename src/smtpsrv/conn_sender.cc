@@ -89,8 +89,8 @@ net::awaitable<std::optional<Conn::Reply>> Conn::AuthorizeHeaderFrom(
     co_return std::nullopt;
   }
   GetVars().sender_authorization->Add("headerRefused");
-  tr_.Error("sender authorization: rule authorize_header_from fired: " +
-            who + " may not send with From: " + bad);
+  tr_.Error("sender authorization: rule authorize_header_from fired: " + who +
+            " may not send with From: " + bad);
   LogRejected(mail_from_, rcpt_to_,
               "header From not authorized for " + who + ": " + bad +
                   " (authorize_header_from)");

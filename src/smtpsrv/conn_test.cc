@@ -15,9 +15,9 @@
 namespace chasquid::smtpsrv {
 namespace {
 
+using testing::Client;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using testing::Client;
 using testing::TestServer;
 
 const char kEhlo[] =
@@ -72,8 +72,9 @@ TEST(ConnTest, PipelinedCommandsAnsweredInOrder) {
   TestServer s;
   Client c(s.port(Mode::kSmtp));
   c.Reply();
-  c.Send("EHLO a\r\nMAIL FROM:<x@y>\r\nRCPT TO:<user@testserver>\r\n"
-         "NOOP\r\n");
+  c.Send(
+      "EHLO a\r\nMAIL FROM:<x@y>\r\nRCPT TO:<user@testserver>\r\n"
+      "NOOP\r\n");
   EXPECT_EQ(c.Reply(), kEhlo);
   EXPECT_EQ(c.Reply(), "250 2.1.5 You feel like you are being watched");
   EXPECT_EQ(c.Reply(), "250 2.1.5 You have an eerie feeling...");
@@ -124,7 +125,8 @@ TEST(ConnTest, RcptErrors) {
   TestServer s;
   Client c(s.port(Mode::kSmtp));
   c.Reply();
-  EXPECT_EQ(c.Do("RCPT TO:<user@testserver>"), "503 5.5.1 Sender not yet given");
+  EXPECT_EQ(c.Do("RCPT TO:<user@testserver>"),
+            "503 5.5.1 Sender not yet given");
   EXPECT_EQ(c.Do("MAIL FROM:<>"),
             "250 2.1.5 You feel like you are being watched");
   EXPECT_EQ(c.Do("RCPT <a@b>"), "500 5.5.2 Unknown command");
@@ -274,8 +276,9 @@ TEST(ConnTest, LoopDetectionAndParseErrors) {
   int64_t loops = GetVars().loops_detected->Value();
   Client c(s.port(Mode::kSmtp));
   c.Reply();
-  EXPECT_EQ(SendMessage(c, "Received: a\r\nReceived: b\r\nReceived: c\r\n"
-                           "\r\nx\r\n.\r\n"),
+  EXPECT_EQ(SendMessage(c,
+                        "Received: a\r\nReceived: b\r\nReceived: c\r\n"
+                        "\r\nx\r\n.\r\n"),
             "554 5.4.6 Loop detected (2 hops)");
   EXPECT_EQ(GetVars().loops_detected->Value(), loops + 1);
   EXPECT_EQ(c.Do("DATA"), "354 You suddenly realize it is unnaturally quiet");
@@ -339,14 +342,17 @@ TEST(ConnTest, StartTlsThenAuthPlain) {
   Client c(s.port(Mode::kSubmission));
   c.Reply();
   c.Do("EHLO x");
-  EXPECT_EQ(c.Do("STARTTLS"), "220 2.0.0 You experience a strange sense of peace");
+  EXPECT_EQ(c.Do("STARTTLS"),
+            "220 2.0.0 You experience a strange sense of peace");
   ASSERT_TRUE(c.StartTls());
   EXPECT_THAT(c.Do("EHLO x"), HasSubstr("250-AUTH PLAIN LOGIN\r\n250 HELP"));
-  std::string bad = smtp::EncodeBase64(std::string("\0user@testserver\0no", 19));
+  std::string bad =
+      smtp::EncodeBase64(std::string("\0user@testserver\0no", 19));
   EXPECT_EQ(c.Do("AUTH PLAIN " + bad), "535 5.7.8 Incorrect user or password");
   EXPECT_EQ(c.Do("AUTH PLAIN"), "334 ");
-  EXPECT_EQ(c.Do(smtp::EncodeBase64(std::string("\0user@testserver\0secret", 23))),
-            "235 2.7.0 Authentication successful");
+  EXPECT_EQ(
+      c.Do(smtp::EncodeBase64(std::string("\0user@testserver\0secret", 23))),
+      "235 2.7.0 Authentication successful");
   EXPECT_EQ(c.Do("AUTH PLAIN x"), "503 5.5.1 You are already wearing that!");
   // Authenticated: relaying allowed.
   EXPECT_EQ(c.Do("MAIL FROM:<user@testserver>"),
@@ -361,8 +367,9 @@ TEST(ConnTest, StartTlsThenAuthPlain) {
   EXPECT_THAT(msgs[0].data, StartsWith("Received: from x\n\tby testserver "
                                        "(chasquid) with ESMTPSA\n\ttls TLS_"));
   EXPECT_THAT(msgs[0].data, HasSubstr("(over submission, TLS-1.3, envelope"));
-  EXPECT_THAT(s.maillog(), ::testing::Contains(HasSubstr(
-                               "auth succeeded for user@testserver")));
+  EXPECT_THAT(
+      s.maillog(),
+      ::testing::Contains(HasSubstr("auth succeeded for user@testserver")));
 }
 
 // A failed handshake ends the connection at once, whether the client sent
@@ -424,8 +431,8 @@ TEST(ConnTest, AuthDecodingErrorsAndLogin) {
   EXPECT_EQ(c.Do("AUTH PLAIN dQB1AHBhc3M"),
             "501 5.5.2 Error decoding AUTH response: illegal base64 data at "
             "input byte 8");
-  EXPECT_EQ(c.Do("AUTH PLAIN " + smtp::EncodeBase64(
-                                     std::string("\0broken@testserver\0x", 20))),
+  EXPECT_EQ(c.Do("AUTH PLAIN " +
+                 smtp::EncodeBase64(std::string("\0broken@testserver\0x", 20))),
             "454 4.7.0 Temporary authentication failure");
   // Third error: only the 421.
   EXPECT_EQ(c.Do("AUTH PLAIN *"), "421 4.5.0 Too many errors, bye");

@@ -47,8 +47,8 @@ net::awaitable<Status> Conn::Handshake() {
   std::shared_ptr<TlsContext> snapshot = deps_.tls ? deps_.tls->Get() : nullptr;
   if (!snapshot) co_return Status::Permanent("no TLS configuration");
   MutableSession().tls_ctx = snapshot;
-  tls_ = std::make_unique<ssl::stream<tcp::socket&>>(sock_,
-                                                     snapshot->context());
+  tls_ =
+      std::make_unique<ssl::stream<tcp::socket&>>(sock_, snapshot->context());
   auto [ec] = co_await tls_->async_handshake(ssl::stream_base::server, kTuple);
   if (ec) {
     // The TLS layer is unusable; what follows (if anything) is plaintext.

@@ -34,16 +34,15 @@ TEST(DeadlinesTest, ClosesOnlyExpiredSockets) {
   char buf[16];
   boost::system::error_code ec1;
   bool done1 = false, done2 = false;
-  expired.server.async_read_some(
-      net::buffer(buf), [&](boost::system::error_code ec, size_t) {
-        ec1 = ec;
-        done1 = true;
-      });
+  expired.server.async_read_some(net::buffer(buf),
+                                 [&](boost::system::error_code ec, size_t) {
+                                   ec1 = ec;
+                                   done1 = true;
+                                 });
   char buf2[16];
-  later.server.async_read_some(net::buffer(buf2),
-                               [&](boost::system::error_code, size_t) {
-                                 done2 = true;
-                               });
+  later.server.async_read_some(
+      net::buffer(buf2),
+      [&](boost::system::error_code, size_t) { done2 = true; });
   d->Start();
   auto start = Clock::now();
   while (!done1 && Clock::now() - start < 5s) io.run_one_for(100ms);
@@ -69,7 +68,7 @@ TEST(DeadlinesTest, ReleasedEntriesNeverFire) {
   {
     auto h = d->Watch(&p.server);
     h.Set(Clock::now() - 1s);  // Already past.
-  }  // Released before any sweep.
+  }                            // Released before any sweep.
   EXPECT_EQ(d->size(), 0u);
   d->Start();
   io.run_for(100ms);

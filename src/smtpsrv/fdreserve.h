@@ -24,9 +24,9 @@ class FdReserve {
   FdReserve& operator=(const FdReserve&) = delete;
 
   enum class Result {
-    kShed,        // One client was answered and closed.
-    kNoneWaiting, // Nobody to turn away: wait for the next client.
-    kFailed,      // No reserve, or a blocking socket: back off.
+    kShed,         // One client was answered and closed.
+    kNoneWaiting,  // Nobody to turn away: wait for the next client.
+    kFailed,       // No reserve, or a blocking socket: back off.
   };
   // Accepts one pending connection of the non-blocking listening socket
   // `listen_fd` with the reserve descriptor, writes `reply` to it, closes

@@ -30,8 +30,7 @@ struct Pair {
     getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
     if (non_blocking) fcntl(listener, F_SETFL, O_NONBLOCK);
     client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    EXPECT_EQ(connect(client, reinterpret_cast<sockaddr*>(&a), sizeof(a)),
-              0);
+    EXPECT_EQ(connect(client, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
   }
   ~Pair() {
     close(client);

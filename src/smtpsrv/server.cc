@@ -10,9 +10,9 @@
 #include <system_error>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -72,9 +72,12 @@ Status ParseListenAddr(const std::string& addr, std::string* host,
 
 const char* ModeName(Mode m) {
   switch (m) {
-    case Mode::kSmtp: return "SMTP";
-    case Mode::kSubmission: return "submission";
-    case Mode::kSubmissionTls: return "submission+TLS";
+    case Mode::kSmtp:
+      return "SMTP";
+    case Mode::kSubmission:
+      return "submission";
+    case Mode::kSubmissionTls:
+      return "submission+TLS";
   }
   return "?";
 }
@@ -161,8 +164,8 @@ Status Server::AddListenerFd(int fd, Mode mode) {
   }
   SetCloexec(fd);
   auto proto = ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
-  auto l = std::make_unique<Listener>(
-      Listener{tcp::acceptor(io_), mode, "", true});
+  auto l =
+      std::make_unique<Listener>(Listener{tcp::acceptor(io_), mode, "", true});
   boost::system::error_code ec;
   l->acceptor.assign(proto, fd, ec);
   if (ec) {
@@ -193,8 +196,7 @@ size_t Server::ConnectionBound() const {
   }
   size_t left = rl.rlim_cur > base_fds_ ? rl.rlim_cur - base_fds_ : 0;
   size_t headroom = std::max<size_t>(kMinFdHeadroom, left / 8);
-  return std::min(opts_.max_connections,
-                  left > headroom ? left - headroom : 0);
+  return std::min(opts_.max_connections, left > headroom ? left - headroom : 0);
 }
 
 void Server::Start() {
@@ -247,8 +249,8 @@ net::awaitable<void> Server::AcceptLoop(Listener* l) {
         if (shed == FdReserve::Result::kShed) {
           GetVars().refused_out_of_fds->Add();
         } else {
-          auto wait = l->acceptor.async_wait(
-              tcp::acceptor::wait_read, net::as_tuple(net::use_awaitable));
+          auto wait = l->acceptor.async_wait(tcp::acceptor::wait_read,
+                                             net::as_tuple(net::use_awaitable));
           (void)co_await std::move(wait);
         }
         continue;

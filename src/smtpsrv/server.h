@@ -88,16 +88,15 @@ struct Options {
 // not owned and must outlive the Server; functions must be thread-safe
 // (they are called from any io thread, through RunBlocking).
 struct Deps {
-  queue::Queue* queue = nullptr;      // nullptr: DATA fails with 451.
+  queue::Queue* queue = nullptr;         // nullptr: DATA fails with 451.
   aliases::Resolver* aliases = nullptr;  // nullptr: no aliases.
-  Checks* checks = nullptr;           // nullptr: no SPF/DKIM/sec. level.
+  Checks* checks = nullptr;              // nullptr: no SPF/DKIM/sec. level.
   // The server TLS contexts (tls.h); each handshake takes the current
   // snapshot. nullptr: no TLS.
   TlsStore* tls = nullptr;
   net::thread_pool* blocking = nullptr;  // Auth, hooks, alias hook.
   // auth::Authenticator::Authenticate / Exists; may block (scrypt).
-  std::function<Result<bool>(const std::string& user,
-                             const std::string& domain,
+  std::function<Result<bool>(const std::string& user, const std::string& domain,
                              const std::string& password)>
       authenticate;
   std::function<Result<bool>(const std::string& user,
@@ -168,7 +167,7 @@ class Server {
   std::unique_ptr<limits::AuthThrottle> auth_throttle_;
   std::shared_ptr<limits::ClientLimits> client_limits_;
   limits::SendBrake send_brake_;
-  size_t base_fds_ = 0;  // Descriptors open at Start().
+  size_t base_fds_ = 0;   // Descriptors open at Start().
   FdReserve fd_reserve_;  // For EMFILE/ENFILE: see fdreserve.h.
   std::atomic<bool> out_of_fds_logged_{false};
 };

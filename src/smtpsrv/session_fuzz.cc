@@ -54,8 +54,10 @@ std::string Session(uint16_t port, const uint8_t* data, size_t size) {
     if (r < 0) abort();
     if (r == 0) {
       if (std::chrono::steady_clock::now() < deadline) continue;
-      fprintf(stderr, "session_fuzz: no close after 30 s (sent %zu of %zu"
-              " bytes); the server wrote:\n%s\n", off, size, out.c_str());
+      fprintf(stderr,
+              "session_fuzz: no close after 30 s (sent %zu of %zu"
+              " bytes); the server wrote:\n%s\n",
+              off, size, out.c_str());
       abort();
     }
     if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -94,7 +96,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string out = Session(srv->port(mode), data + 1, size - 1);
 
   // After STARTTLS the server speaks TLS: only the lines before count.
-  size_t tls = out.find("220 2.0.0 You experience a strange sense of peace\r\n");
+  size_t tls =
+      out.find("220 2.0.0 You experience a strange sense of peace\r\n");
   if (tls != std::string::npos) out.resize(tls);
   size_t pos = 0;
   while (pos < out.size()) {
@@ -109,7 +112,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   for (const auto& m : srv->queue().Messages()) {
     if (m.to.empty() || m.to.size() > 100) __builtin_trap();
-    if (m.data.size() > ss::testing::TestServer::DefaultOptions().max_data_size + 65536) {
+    if (m.data.size() >
+        ss::testing::TestServer::DefaultOptions().max_data_size + 65536) {
       __builtin_trap();
     }
   }

@@ -1,6 +1,6 @@
 // Start-up helpers for the daemon's wiring of the SMTP server:
-// collecting the listeners of each mode from the config and systemd, with chasquid's messages.
-// Main thread only.
+// collecting the listeners of each mode from the config and systemd, with
+// chasquid's messages. Main thread only.
 #pragma once
 
 #include <string>

@@ -211,8 +211,8 @@ bool Client::Closed() {
 
 bool Client::StartTls(const std::string& sni) {
   ctx_ = std::make_unique<net::ssl::context>(net::ssl::context::tls_client);
-  tls_ = std::make_unique<net::ssl::stream<net::ip::tcp::socket&>>(sock_,
-                                                                   *ctx_);
+  tls_ =
+      std::make_unique<net::ssl::stream<net::ip::tcp::socket&>>(sock_, *ctx_);
   SSL_set_tlsext_host_name(tls_->native_handle(), sni.c_str());
   boost::system::error_code ec;
   tls_->handshake(net::ssl::stream_base::client, ec);

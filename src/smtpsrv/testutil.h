@@ -83,7 +83,7 @@ class Client {
  public:
   explicit Client(uint16_t port);
   ~Client();
-  void Send(const std::string& raw);           // As is.
+  void Send(const std::string& raw);  // As is.
   void Cmd(const std::string& line) { Send(line + "\r\n"); }
   // One reply (all its lines, CRLF-joined without the last CRLF); "" on
   // EOF/timeout.

@@ -21,8 +21,7 @@ void SetOptions(ssl::context& ctx) {
   SSL_CTX* c = ctx.native_handle();
   // Go's defaults: TLS 1.2 and 1.3, ECDHE with AEAD suites (1.2).
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-  SSL_CTX_set_cipher_list(c,
-                          "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL:!SHA1");
+  SSL_CTX_set_cipher_list(c, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL:!SHA1");
   // No session tickets (chasquid works around a Microsoft bug this way);
   // with TLS 1.3 that also means issuing none after the handshake.
   SSL_CTX_set_options(c, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
@@ -157,11 +156,16 @@ void TlsStore::Set(std::shared_ptr<TlsContext> ctx) {
 
 std::string TlsVersionName(int v) {
   switch (v) {
-    case SSL3_VERSION: return "SSL-3.0";
-    case TLS1_VERSION: return "TLS-1.0";
-    case TLS1_1_VERSION: return "TLS-1.1";
-    case TLS1_2_VERSION: return "TLS-1.2";
-    case TLS1_3_VERSION: return "TLS-1.3";
+    case SSL3_VERSION:
+      return "SSL-3.0";
+    case TLS1_VERSION:
+      return "TLS-1.0";
+    case TLS1_1_VERSION:
+      return "TLS-1.1";
+    case TLS1_2_VERSION:
+      return "TLS-1.2";
+    case TLS1_3_VERSION:
+      return "TLS-1.3";
   }
   char buf[16];
   snprintf(buf, sizeof(buf), "TLS-0x%04x", v & 0xFFFF);

@@ -20,8 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/ssl/context.hpp>
 #include <openssl/ssl.h>
+#include <boost/asio/ssl/context.hpp>
 
 #include "base/status.h"
 
@@ -42,16 +42,16 @@ class KeyPair {
   KeyPair(const KeyPair&) = delete;
   KeyPair& operator=(const KeyPair&) = delete;
 
-  X509* leaf() const { return leaf_; }                  // Owned.
-  STACK_OF(X509)* chain() const { return chain_; }      // Owned; may be null.
-  EVP_PKEY* key() const { return key_; }                // Owned.
+  X509* leaf() const { return leaf_; }               // Owned.
+  STACK_OF(X509) * chain() const { return chain_; }  // Owned; may be null.
+  EVP_PKEY* key() const { return key_; }             // Owned.
   // The leaf's notAfter, in seconds since the epoch.
   std::time_t NotAfter() const;
 
  private:
   KeyPair() = default;
   X509* leaf_ = nullptr;
-  STACK_OF(X509)* chain_ = nullptr;
+  STACK_OF(X509) * chain_ = nullptr;
   EVP_PKEY* key_ = nullptr;
 };
 

@@ -24,9 +24,9 @@ const Vars& GetVars() {
         "count of completed incoming TLS handshakes, by protocol version");
     v.auth_attempts = metrics::NewMap(name("authAttempts"), "mechanism",
                                       "count of AUTH commands, by mechanism");
-    v.auth_success = metrics::NewMap(
-        name("authSuccess"), "mechanism",
-        "count of successful AUTH commands, by mechanism");
+    v.auth_success =
+        metrics::NewMap(name("authSuccess"), "mechanism",
+                        "count of successful AUTH commands, by mechanism");
     v.auth_failure = metrics::NewMap(
         name("authFailure"), "mechanism",
         "count of AUTH commands with wrong credentials, by mechanism");
@@ -49,8 +49,9 @@ const Vars& GetVars() {
     v.dkim_verify_found = metrics::NewCounter(
         name("dkimVerifyFound"),
         "count of messages with at least one DKIM signature");
-    v.dkim_verify_not_found = metrics::NewCounter(
-        name("dkimVerifyNotFound"), "count of messages with no DKIM signatures");
+    v.dkim_verify_not_found =
+        metrics::NewCounter(name("dkimVerifyNotFound"),
+                            "count of messages with no DKIM signatures");
     v.dkim_verify_valid = metrics::NewCounter(
         name("dkimVerifyValid"),
         "count of messages with at least one valid DKIM signature");

@@ -43,11 +43,19 @@ std::optional<std::vector<MacroItem>> Tokenize(std::string_view s, bool exp) {
     }
     if (++i >= s.size()) return std::nullopt;
     switch (s[i]) {
-      case '%': items.push_back({false, "%"}); continue;
-      case '_': items.push_back({false, " "}); continue;
-      case '-': items.push_back({false, "%20"}); continue;
-      case '{': break;
-      default: return std::nullopt;
+      case '%':
+        items.push_back({false, "%"});
+        continue;
+      case '_':
+        items.push_back({false, " "});
+        continue;
+      case '-':
+        items.push_back({false, "%20"});
+        continue;
+      case '{':
+        break;
+      default:
+        return std::nullopt;
     }
     size_t end = s.find('}', i);
     if (end == std::string_view::npos) return std::nullopt;
@@ -122,15 +130,20 @@ std::string PercentEscape(std::string_view s) {
 std::string MacroValue(char letter, const MacroContext& ctx) {
   size_t at = ctx.sender.rfind('@');
   switch (letter) {
-    case 's': return ctx.sender;
+    case 's':
+      return ctx.sender;
     case 'l':
       return at == std::string::npos ? ctx.sender : ctx.sender.substr(0, at);
     case 'o':
       return at == std::string::npos ? ctx.sender : ctx.sender.substr(at + 1);
-    case 'd': return ctx.domain;
-    case 'h': return ctx.helo;
-    case 'p': return ctx.validated;
-    case 'v': return ctx.ip.v4 ? "in-addr" : "ip6";
+    case 'd':
+      return ctx.domain;
+    case 'h':
+      return ctx.helo;
+    case 'p':
+      return ctx.validated;
+    case 'v':
+      return ctx.ip.v4 ? "in-addr" : "ip6";
     case 'i': {
       std::string out;
       if (ctx.ip.v4) {

@@ -12,7 +12,6 @@ namespace chasquid::spf {
 
 namespace {
 
-
 // Strict dotted quad: qnum has no leading zeros (RFC 7208 §5.6 ABNF).
 std::optional<std::array<uint8_t, 4>> ParseIPv4(std::string_view s) {
   std::array<uint8_t, 4> out{};
@@ -52,7 +51,8 @@ std::optional<int> ParseLength(std::string_view s, int max) {
 Result<Term> ParseMechanism(std::string_view t) {
   Term term;
   term.text = std::string(t);
-  if (!t.empty() && std::string_view("+-~?").find(t[0]) != std::string_view::npos) {
+  if (!t.empty() &&
+      std::string_view("+-~?").find(t[0]) != std::string_view::npos) {
     term.qualifier = static_cast<Qualifier>(t[0]);
     t.remove_prefix(1);
   }
@@ -213,8 +213,8 @@ Result<Record> ParseRecord(std::string_view txt) {
     // A modifier is name "=" ...; name = ALPHA *( ALPHA / DIGIT / "-" / "_"
     // / "." ). Anything else is a mechanism.
     size_t k = 0;
-    while (k < t.size() && (IsAlnum(t[k]) || t[k] == '-' || t[k] == '_' ||
-                            t[k] == '.')) {
+    while (k < t.size() &&
+           (IsAlnum(t[k]) || t[k] == '-' || t[k] == '_' || t[k] == '.')) {
       ++k;
     }
     if (k > 0 && k < t.size() && t[k] == '=' && IsAlpha(t[0])) {
@@ -223,12 +223,14 @@ Result<Record> ParseRecord(std::string_view txt) {
       m.name = AsciiToLower(t.substr(0, k));
       std::string_view value = t.substr(k + 1);
       if (m.name == "redirect" || m.name == "exp") {
-        std::optional<Term>& slot = m.name == "redirect" ? rec.redirect : rec.exp;
+        std::optional<Term>& slot =
+            m.name == "redirect" ? rec.redirect : rec.exp;
         // §6: each may appear at most once.
         if (slot || !ValidDomainSpec(value)) {
           return Status::Permanent("invalid domain");
         }
-        m.kind = m.name == "redirect" ? Term::Kind::kRedirect : Term::Kind::kExp;
+        m.kind =
+            m.name == "redirect" ? Term::Kind::kRedirect : Term::Kind::kExp;
         m.domain_spec = std::string(value);
         slot = std::move(m);
       } else if (!ValidMacroString(value, false)) {

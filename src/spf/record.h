@@ -63,7 +63,7 @@ struct Term {
   std::string name;         // Mechanism or modifier name, lower-case.
   std::string domain_spec;  // Unexpanded; empty = current domain.
   int cidr4 = 32, cidr6 = 128;
-  IP ip;           // For ip4/ip6.
+  IP ip;             // For ip4/ip6.
   std::string text;  // The term as written, for traces.
 };
 
@@ -94,7 +94,7 @@ struct MacroContext {
   std::string sender;  // Full sender: local@domain.
   std::string domain;  // Current domain (%{d}).
   IP ip;
-  std::string helo;                  // %{h}.
+  std::string helo;                   // %{h}.
   std::string validated = "unknown";  // %{p}.
 };
 

@@ -6,8 +6,8 @@
 #include <set>
 #include <string>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "spf/fake_resolver.h"
 #include "spf/spf.h"
@@ -34,8 +34,7 @@ std::string S(const json::value& v) {
 
 // Cases where we knowingly differ from the suite, with the reason. Each one
 // must still fail: if it starts passing, it is removed from here.
-const std::set<std::string> kKnownDifferences = {
-};
+const std::set<std::string> kKnownDifferences = {};
 
 TEST(RFC7208Suite, AllCases) {
   const char* testdata = getenv("TESTDATA");
@@ -82,8 +81,8 @@ TEST(RFC7208Suite, AllCases) {
       }
       if (ok) ++passed;
       bool known = kKnownDifferences.count(name) > 0;
-      EXPECT_EQ(ok, !known) << name << ": got " << got << " (" << res.error
-                            << "), want " << want;
+      EXPECT_EQ(ok, !known)
+          << name << ": got " << got << " (" << res.error << "), want " << want;
     }
   }
   printf("RFC 7208 suite: %d/%d cases passed\n", passed, total);

@@ -14,10 +14,14 @@ CheckResult Res(Verdict v, std::string err) { return {v, std::move(err)}; }
 
 Verdict FromQualifier(Qualifier q) {
   switch (q) {
-    case Qualifier::kPass: return Verdict::kPass;
-    case Qualifier::kFail: return Verdict::kFail;
-    case Qualifier::kSoftFail: return Verdict::kSoftFail;
-    case Qualifier::kNeutral: return Verdict::kNeutral;
+    case Qualifier::kPass:
+      return Verdict::kPass;
+    case Qualifier::kFail:
+      return Verdict::kFail;
+    case Qualifier::kSoftFail:
+      return Verdict::kSoftFail;
+    case Qualifier::kNeutral:
+      return Verdict::kNeutral;
   }
   return Verdict::kNeutral;
 }
@@ -33,8 +37,11 @@ class Checker {
  public:
   Checker(dns::Resolver& r, IP ip, std::string ip_str, std::string helo,
           const Options& opts, nettrace::Trace* tr)
-      : r_(r), ip_(ip),
-        ip_str_(std::move(ip_str)), helo_(std::move(helo)), opts_(opts),
+      : r_(r),
+        ip_(ip),
+        ip_str_(std::move(ip_str)),
+        helo_(std::move(helo)),
+        opts_(opts),
         tr_(tr) {}
 
   net::awaitable<CheckResult> Check(std::string domain, std::string sender);
@@ -78,8 +85,7 @@ class Checker {
   }
   // Addresses of `name` of the client's family (what an A or AAAA query for
   // the client's family returns).
-  net::awaitable<Result<std::vector<IP>>> Addresses(std::string name,
-                                                    bool v4);
+  net::awaitable<Result<std::vector<IP>>> Addresses(std::string name, bool v4);
   void Event(const std::string& msg) {
     if (tr_) tr_->Debugf(msg);
   }
@@ -107,7 +113,7 @@ net::awaitable<Result<std::vector<IP>>> Checker::Addresses(std::string name,
 }
 
 net::awaitable<Result<std::string>> Checker::Expand(std::string spec,
-                                                   MacroContext ctx) {
+                                                    MacroContext ctx) {
   if (spec.find("%{p") != std::string::npos ||
       spec.find("%{P") != std::string::npos) {
     ctx.validated = co_await ValidatedName(ctx.domain);
@@ -160,11 +166,11 @@ net::awaitable<CheckResult> Checker::Check(std::string domain,
   co_return Res(Verdict::kNeutral, "");
 }
 
-net::awaitable<Checker::Step> Checker::Eval(Term t,
-                                            MacroContext ctx) {
+net::awaitable<Checker::Step> Checker::Eval(Term t, MacroContext ctx) {
   Event("term " + t.text);
   switch (t.kind) {
-    case Term::Kind::kAll: co_return Matched(t, "matched all");
+    case Term::Kind::kAll:
+      co_return Matched(t, "matched all");
     case Term::Kind::kIP4:
     case Term::Kind::kIP6: {
       // The family of the mechanism must match the client's (§5.6); a v4
@@ -173,7 +179,8 @@ net::awaitable<Checker::Step> Checker::Eval(Term t,
       if (ip_.InPrefix(t.ip, bits)) co_return Matched(t, "matched ip");
       co_return std::nullopt;
     }
-    default: break;
+    default:
+      break;
   }
   if (Step s = CountLookup()) co_return s;
   std::string target = ctx.domain;
@@ -185,33 +192,40 @@ net::awaitable<Checker::Step> Checker::Eval(Term t,
   switch (t.kind) {
     case Term::Kind::kInclude:
       co_return co_await EvalInclude(t, target, ctx.sender);
-    case Term::Kind::kA: co_return co_await EvalA(t, target);
-    case Term::Kind::kMX: co_return co_await EvalMX(t, target);
-    case Term::Kind::kPTR: co_return co_await EvalPTR(t, target);
-    case Term::Kind::kExists: co_return co_await EvalExists(t, target);
-    default: co_return Res(Verdict::kPermError, "unknown field");
+    case Term::Kind::kA:
+      co_return co_await EvalA(t, target);
+    case Term::Kind::kMX:
+      co_return co_await EvalMX(t, target);
+    case Term::Kind::kPTR:
+      co_return co_await EvalPTR(t, target);
+    case Term::Kind::kExists:
+      co_return co_await EvalExists(t, target);
+    default:
+      co_return Res(Verdict::kPermError, "unknown field");
   }
 }
 
-net::awaitable<Checker::Step> Checker::EvalInclude(Term t,
-                                                   std::string target,
+net::awaitable<Checker::Step> Checker::EvalInclude(Term t, std::string target,
                                                    std::string sender) {
   CheckResult r = co_await Check(target, sender);
   switch (r.verdict) {
-    case Verdict::kPass: co_return Matched(t, r.error);
+    case Verdict::kPass:
+      co_return Matched(t, r.error);
     case Verdict::kFail:
     case Verdict::kSoftFail:
-    case Verdict::kNeutral: co_return std::nullopt;
-    case Verdict::kTempError: co_return r;
+    case Verdict::kNeutral:
+      co_return std::nullopt;
+    case Verdict::kTempError:
+      co_return r;
     // RFC 7208 §5.2: "none" from an include is a permerror.
     case Verdict::kNone:
-    case Verdict::kPermError: co_return Res(Verdict::kPermError, r.error);
+    case Verdict::kPermError:
+      co_return Res(Verdict::kPermError, r.error);
   }
   co_return std::nullopt;
 }
 
-net::awaitable<Checker::Step> Checker::EvalA(Term t,
-                                             std::string target) {
+net::awaitable<Checker::Step> Checker::EvalA(Term t, std::string target) {
   // A target that is not a valid DNS name (possible via macros) can not
   // exist: no match (RFC 7208 §4.3 by analogy; the RFC leaves it open).
   if (!ValidDomainName(target)) co_return std::nullopt;
@@ -233,8 +247,7 @@ net::awaitable<Checker::Step> Checker::EvalA(Term t,
   co_return std::nullopt;
 }
 
-net::awaitable<Checker::Step> Checker::EvalMX(Term t,
-                                              std::string target) {
+net::awaitable<Checker::Step> Checker::EvalMX(Term t, std::string target) {
   if (!ValidDomainName(target)) co_return std::nullopt;
   auto mxs = co_await r_.LookupMX(target);
   if (!mxs.ok()) {
@@ -312,8 +325,7 @@ net::awaitable<std::string> Checker::ValidatedName(std::string domain) {
   co_return "unknown";
 }
 
-net::awaitable<Checker::Step> Checker::EvalPTR(Term t,
-                                               std::string target) {
+net::awaitable<Checker::Step> Checker::EvalPTR(Term t, std::string target) {
   bool had_names = ptr_names_.has_value();
   const std::vector<std::string>* names = co_await ValidatedNames();
   if (!had_names && names->empty()) {
@@ -324,8 +336,7 @@ net::awaitable<Checker::Step> Checker::EvalPTR(Term t,
   }
   co_return std::nullopt;
 }
-net::awaitable<Checker::Step> Checker::EvalExists(Term t,
-                                                  std::string target) {
+net::awaitable<Checker::Step> Checker::EvalExists(Term t, std::string target) {
   if (!ValidDomainName(target)) co_return std::nullopt;
   // §5.7: always an A query, whatever the client's family.
   auto addrs = co_await Addresses(target, true);
@@ -347,13 +358,20 @@ net::awaitable<Checker::Step> Checker::EvalExists(Term t,
 
 std::string_view ToString(Verdict v) {
   switch (v) {
-    case Verdict::kNone: return "none";
-    case Verdict::kNeutral: return "neutral";
-    case Verdict::kPass: return "pass";
-    case Verdict::kFail: return "fail";
-    case Verdict::kSoftFail: return "softfail";
-    case Verdict::kTempError: return "temperror";
-    case Verdict::kPermError: return "permerror";
+    case Verdict::kNone:
+      return "none";
+    case Verdict::kNeutral:
+      return "neutral";
+    case Verdict::kPass:
+      return "pass";
+    case Verdict::kFail:
+      return "fail";
+    case Verdict::kSoftFail:
+      return "softfail";
+    case Verdict::kTempError:
+      return "temperror";
+    case Verdict::kPermError:
+      return "permerror";
   }
   return "none";
 }
@@ -384,8 +402,8 @@ net::awaitable<CheckResult> CheckHostWithSender(dns::Resolver& resolver,
   Checker checker(resolver, *parsed, ip, helo, options, trp);
   CheckResult r = co_await checker.Check(StripDot(domain), sender);
   if (trp) {
-    std::string msg = std::string(ToString(r.verdict)) + " (" +
-                      r.ErrorText() + ")";
+    std::string msg =
+        std::string(ToString(r.verdict)) + " (" + r.ErrorText() + ")";
     if (r.verdict == Verdict::kTempError || r.verdict == Verdict::kPermError) {
       trp->Error(msg);
     } else {

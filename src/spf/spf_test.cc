@@ -1,8 +1,8 @@
 #include "spf/spf.h"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 #include "nettrace/trace.h"
 #include "spf/fake_resolver.h"
@@ -121,8 +121,8 @@ TEST(SPFTest, ChildTrace) {
   opts.parent = &parent;
   net::io_context io;
   CheckResult out;
-  net::co_spawn(io, CheckHostWithSender(r, "192.0.2.1", "h", "a@q.example",
-                                        opts),
+  net::co_spawn(io,
+                CheckHostWithSender(r, "192.0.2.1", "h", "a@q.example", opts),
                 [&out](std::exception_ptr, CheckResult res) { out = res; });
   io.run();
   EXPECT_EQ(out.verdict, Verdict::kFail);

@@ -56,7 +56,8 @@ std::string TempDir() {
 void WriteFresh(const std::string& path, const std::string& body) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) abort();
-  if (write(fd, body.data(), body.size()) != static_cast<ssize_t>(body.size())) {
+  if (write(fd, body.data(), body.size()) !=
+      static_cast<ssize_t>(body.size())) {
     abort();
   }
   timespec ts[2];
@@ -72,8 +73,8 @@ void WriteFresh(const std::string& path, const std::string& body) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::string dir = TempDir();
   static NoDNS* dns = new NoDNS();
-  static auto tls = std::make_shared<net::ssl::context>(
-      net::ssl::context::tls_client);
+  static auto tls =
+      std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
   static auto cache = [] {
     auto c = sts::Cache::Open(dir, dns, tls);
     if (!c.ok()) abort();
@@ -88,8 +89,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // file is touched, which is also exercised.
   bool nameable = !domain.empty() && domain.size() < 200 &&
                   domain.find('/') == std::string::npos &&
-                  domain.find('\0') == std::string::npos &&
-                  domain != "." && domain != "..";
+                  domain.find('\0') == std::string::npos && domain != "." &&
+                  domain != "..";
   std::string path = dir + "/pol:" + domain;
   if (nameable) WriteFresh(path, body);
 

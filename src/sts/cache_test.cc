@@ -17,7 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-
 int64_t Counter(const std::string& name) {
   return metrics::NewCounter("chasquid/sts/cache/" + name, "")->Value();
 }

@@ -1,5 +1,6 @@
 // Fetching a policy: `_mta-sts` TXT, then HTTPS GET of
 // https://mta-sts.<domain>/.well-known/mta-sts.txt (RFC 8461 §3.2-§3.3).
+#include <idn2.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,7 +13,6 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <idn2.h>
 
 #include "base/strings.h"
 #include "sts/sts.h"
@@ -72,8 +72,7 @@ Status CheckMediaType(std::string_view ct) {
 
 net::awaitable<Result<std::string>> HttpsGet(dns::Resolver* resolver,
                                              net::ssl::context& tls,
-                                             std::string host,
-                                             std::string port,
+                                             std::string host, std::string port,
                                              Clock::time_point deadline) {
   auto ips = co_await resolver->LookupIP(host);
   if (!ips.ok()) {
@@ -107,8 +106,8 @@ net::awaitable<Result<std::string>> HttpsGet(dns::Resolver* resolver,
                                      /*strict=*/true);
   if (!s.ok()) co_return s;
   tcp.expires_at(deadline);
-  auto [hec] = co_await stream.async_handshake(
-      net::ssl::stream_base::client, kAwait);
+  auto [hec] =
+      co_await stream.async_handshake(net::ssl::stream_base::client, kAwait);
   if (hec) co_return Status::Error("tls: " + hec.message());
 
   http::request<http::empty_body> req(http::verb::get,
@@ -123,13 +122,12 @@ net::awaitable<Result<std::string>> HttpsGet(dns::Resolver* resolver,
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);
   parser.header_limit(64 * 1024);
-  auto [rec, rn] = co_await http::async_read_header(stream, buf, parser,
-                                                    kAwait);
+  auto [rec, rn] =
+      co_await http::async_read_header(stream, buf, parser, kAwait);
   if (rec) co_return Status::Error(rec.message());
   const auto& res = parser.get();
   unsigned code = res.result_int();
-  if (code == 301 || code == 302 || code == 303 || code == 307 ||
-      code == 308) {
+  if (code == 301 || code == 302 || code == 303 || code == 307 || code == 308) {
     co_return Status::Error("redirects not allowed in MTA-STS");
   }
   if (code != 200) {
@@ -177,8 +175,7 @@ net::awaitable<Result<Policy>> UncheckedFetch(dns::Resolver* resolver,
 }
 
 net::awaitable<Result<Policy>> Fetch(dns::Resolver* resolver,
-                                     net::ssl::context& tls,
-                                     std::string domain,
+                                     net::ssl::context& tls, std::string domain,
                                      Clock::duration timeout,
                                      std::string port) {
   auto p = co_await UncheckedFetch(resolver, tls, domain, timeout, port);

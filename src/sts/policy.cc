@@ -44,8 +44,7 @@ bool Canonical(std::string_view in, std::string* out) {
   std::string d(in);
   if (!IsAscii(d)) {
     char* ascii = nullptr;
-    if (idn2_to_ascii_8z(d.c_str(), &ascii, IDN2_NONTRANSITIONAL) !=
-        IDN2_OK) {
+    if (idn2_to_ascii_8z(d.c_str(), &ascii, IDN2_NONTRANSITIONAL) != IDN2_OK) {
       return false;
     }
     d = ascii;

@@ -14,9 +14,9 @@ TEST(PolicyTest, ParseRFCExample) {
   EXPECT_TRUE(Check(p).ok());
   EXPECT_EQ(p.version, "STSv1");
   EXPECT_EQ(p.mode, "enforce");
-  EXPECT_EQ(p.mxs, (std::vector<std::string>{
-                       "mail.example.com", "*.example.net",
-                       "backupmx.example.com"}));
+  EXPECT_EQ(p.mxs,
+            (std::vector<std::string>{"mail.example.com", "*.example.net",
+                                      "backupmx.example.com"}));
   EXPECT_EQ(p.max_age, seconds(604800));
 }
 
@@ -45,15 +45,19 @@ TEST(PolicyTest, CheckErrors) {
   p.mxs.clear();
   EXPECT_EQ(Check(p).message(), "invalid mx");
   EXPECT_EQ(Check(Parse("version: STSv1\nmode: none\nmx: a\n"
-                        "max_age: 31557601\n")).message(),
+                        "max_age: 31557601\n"))
+                .message(),
             "invalid max_age");
   EXPECT_TRUE(Check(Parse("version: STSv1\nmode: none\nmx: a\n"
-                          "max_age: 31557600\n")).ok());
+                          "max_age: 31557600\n"))
+                  .ok());
   EXPECT_EQ(Check(Parse("version: STSv1\nmode: none\nmx: a\n"
-                        "max_age: -5\n")).message(),
+                        "max_age: -5\n"))
+                .message(),
             "invalid max_age");
   EXPECT_EQ(Check(Parse("version: STSv1\nmode: none\nmx: a\n"
-                        "max_age: 99999999999999999999999\n")).message(),
+                        "max_age: 99999999999999999999999\n"))
+                .message(),
             "invalid max_age");
 }
 
@@ -91,8 +95,7 @@ TEST(PolicyTest, JSONRoundTripInGoFormat) {
   // Invalid UTF-8 is replaced, as Go's encoding/json does.
   Policy odd = p;
   odd.mxs = {"a\xff<b>"};
-  EXPECT_NE(ToJSON(odd).find("\"a\\ufffd\\u003cb\\u003e\""),
-            std::string::npos);
+  EXPECT_NE(ToJSON(odd).find("\"a\\ufffd\\u003cb\\u003e\""), std::string::npos);
   ASSERT_TRUE(FromJSON(ToJSON(odd)).ok());
   EXPECT_FALSE(FromJSON("{\"max_age\":\"x\"}").ok());
   EXPECT_EQ(DebugString(p),

@@ -14,8 +14,8 @@ namespace fs = std::filesystem;
 
 TempDir::TempDir() {
   const char* base = getenv("TMPDIR");
-  std::string tmpl =
-      std::string(base && *base ? base : "/tmp").append("/chasquid-test.XXXXXX");
+  std::string tmpl = std::string(base && *base ? base : "/tmp")
+                         .append("/chasquid-test.XXXXXX");
   if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
   path_ = tmpl;
 }

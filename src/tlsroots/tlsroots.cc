@@ -133,16 +133,15 @@ void EnsureRoots(SSL_CTX* ctx) {
 }
 
 int FailureIndex() {
-  static int idx = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr,
-                                        nullptr);
+  static int idx = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return idx;
 }
 
 // Never aborts the handshake; remembers that something failed.
 int RecordingVerify(int preverify_ok, X509_STORE_CTX* ctx) {
   if (!preverify_ok) {
-    SSL* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(
-        ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    SSL* ssl = static_cast<SSL*>(
+        X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
     if (ssl) SSL_set_ex_data(ssl, FailureIndex(), reinterpret_cast<void*>(1));
   }
   return 1;
@@ -157,8 +156,7 @@ bool IsIP(const std::string& host) {
 }  // namespace
 
 Result<std::shared_ptr<net::ssl::context>> NewClientContext() {
-  auto ctx =
-      std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
+  auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
   SSL_CTX* c = ctx->native_handle();
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
   SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
@@ -167,8 +165,7 @@ Result<std::shared_ptr<net::ssl::context>> NewClientContext() {
   // self-signed ones: a server's own certificate or an intermediate put in
   // the trusted set ends the chain there. Expiry, purpose and host name
   // are still checked on every certificate of the chain.
-  X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(c),
-                              X509_V_FLAG_PARTIAL_CHAIN);
+  X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(c), X509_V_FLAG_PARTIAL_CHAIN);
   return ctx;
 }
 
@@ -183,9 +180,9 @@ Status PrepareClient(SSL* ssl, std::string host, bool strict) {
     if (SSL_set_tlsext_host_name(ssl, host.c_str()) != 1) {
       return Status::Transient("invalid host name for SNI: " + host);
     }
-    X509_VERIFY_PARAM_set_hostflags(
-        param, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
-                   X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    X509_VERIFY_PARAM_set_hostflags(param,
+                                    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
+                                        X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     if (X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) != 1) {
       return Status::Transient("invalid host name: " + host);
     }
@@ -205,11 +202,16 @@ bool Verified(SSL* ssl) {
 
 std::string VersionName(SSL* ssl) {
   switch (SSL_version(ssl)) {
-    case TLS1_3_VERSION: return "TLS-1.3";
-    case TLS1_2_VERSION: return "TLS-1.2";
-    case TLS1_1_VERSION: return "TLS-1.1";
-    case TLS1_VERSION: return "TLS-1.0";
-    default: return "unknown";
+    case TLS1_3_VERSION:
+      return "TLS-1.3";
+    case TLS1_2_VERSION:
+      return "TLS-1.2";
+    case TLS1_1_VERSION:
+      return "TLS-1.1";
+    case TLS1_VERSION:
+      return "TLS-1.0";
+    default:
+      return "unknown";
   }
 }
 

@@ -60,7 +60,9 @@ net::awaitable<Status> HttpsPost(dns::Resolver* resolver,
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string host = u.host;
   auto ips = co_await resolver->LookupIP(host);
-  if (!ips.ok()) co_return ips.status().Prefixed(std::string("lookup ").append(u.host).append(": "));
+  if (!ips.ok())
+    co_return ips.status().Prefixed(
+        std::string("lookup ").append(u.host).append(": "));
   auto ex = co_await net::this_coro::executor;
   beast::tcp_stream tcp(ex);
   bool connected = false;
@@ -77,8 +79,7 @@ net::awaitable<Status> HttpsPost(dns::Resolver* resolver,
       connected = true;
       break;
     }
-    err = std::string("connect ").append(ip).append(": ").append(
-        cec.message());
+    err = std::string("connect ").append(ip).append(": ").append(cec.message());
     tcp.close();
   }
   if (!connected) co_return Status::Error(err);
@@ -108,7 +109,8 @@ net::awaitable<Status> HttpsPost(dns::Resolver* resolver,
   auto [rec, rn] =
       co_await http::async_read_header(stream, buf, parser, kAwait);
   tcp.close();
-  if (rec) co_return Status::Error(
+  if (rec)
+    co_return Status::Error(
         std::string("reading the answer: ").append(rec.message()));
   unsigned code = parser.get().result_int();
   if (code < 200 || code > 299) {

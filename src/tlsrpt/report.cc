@@ -2,8 +2,8 @@
 
 #include <zlib.h>
 
-#include <boost/json.hpp>
 #include <openssl/evp.h>
+#include <boost/json.hpp>
 
 #include "base/strings.h"
 
@@ -49,10 +49,9 @@ std::string ReportJson(const DomainDay& d, const ReportParams& p) {
     }
     json::object entry{
         {"policy", std::move(policy)},
-        {"summary", json::object{{"total-successful-session-count",
-                                  pr.successes},
-                                 {"total-failure-session-count",
-                                  pr.failures}}}};
+        {"summary",
+         json::object{{"total-successful-session-count", pr.successes},
+                      {"total-failure-session-count", pr.failures}}}};
     if (!pr.rows.empty()) {
       json::array rows;
       for (const auto& r : pr.rows) {
@@ -67,13 +66,12 @@ std::string ReportJson(const DomainDay& d, const ReportParams& p) {
     }
     policies.push_back(std::move(entry));
   }
-  json::object o{
-      {"organization-name", p.organization},
-      {"date-range", json::object{{"start-datetime", p.start},
-                                  {"end-datetime", p.end}}},
-      {"contact-info", p.contact},
-      {"report-id", p.report_id},
-      {"policies", std::move(policies)}};
+  json::object o{{"organization-name", p.organization},
+                 {"date-range", json::object{{"start-datetime", p.start},
+                                             {"end-datetime", p.end}}},
+                 {"contact-info", p.contact},
+                 {"report-id", p.report_id},
+                 {"policies", std::move(policies)}};
   return json::serialize(o);
 }
 

@@ -20,7 +20,7 @@ struct ReportParams {
   std::string organization;  // organization-name, TLS-Report-Submitter.
   std::string contact;       // contact-info.
   std::string report_id;
-  std::string start, end;    // RFC 3339 date-times.
+  std::string start, end;  // RFC 3339 date-times.
 };
 
 // The §4.4 JSON of one domain's day.
@@ -30,12 +30,12 @@ std::string ReportJson(const DomainDay& d, const ReportParams& p);
 Result<std::string> Gzip(const std::string& data);
 
 struct MailParams {
-  std::string from;       // RFC 5322 From address.
+  std::string from;  // RFC 5322 From address.
   std::vector<std::string> to;
   std::string domain;     // The policy domain: TLS-Report-Domain.
   std::string submitter;  // TLS-Report-Submitter.
   std::string report_id;
-  std::string date;       // RFC 5322 date.
+  std::string date;              // RFC 5322 date.
   std::string begin_ts, end_ts;  // Unix seconds, for the file name.
   std::string boundary;
   std::string message_id;

@@ -2,11 +2,11 @@
 
 #include <ctime>
 
+#include <openssl/rand.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <openssl/rand.h>
 
 #include "base/log.h"
 #include "base/strings.h"

@@ -29,7 +29,7 @@ namespace chasquid::tlsrpt {
 namespace net = boost::asio;
 
 struct ReporterOptions {
-  Store* store = nullptr;            // Required; must outlive the reporter.
+  Store* store = nullptr;             // Required; must outlive the reporter.
   dns::Resolver* resolver = nullptr;  // Required; must outlive it.
   std::string submitter;  // organization-name and TLS-Report-Submitter.
   std::string from;       // From and envelope sender of the mails.

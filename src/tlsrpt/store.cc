@@ -109,8 +109,8 @@ std::string ToJson(const DomainDay& d) {
                                     {"failures", p.failures},
                                     {"rows", std::move(rows)}});
   }
-  json::object o{{"domain", d.domain}, {"day", d.day},
-                 {"policies", std::move(policies)}};
+  json::object o{
+      {"domain", d.domain}, {"day", d.day}, {"policies", std::move(policies)}};
   return json::serialize(o) + "\n";
 }
 
@@ -133,8 +133,8 @@ Result<DomainDay> FromJson(const std::string& text) {
   if (!SafeName(d.domain) || !IsDay(d.day)) {
     return Status::Error("bad domain or day");
   }
-  const std::vector<PolicyType> kTypes = {
-      PolicyType::kSts, PolicyType::kTlsa, PolicyType::kNoPolicyFound};
+  const std::vector<PolicyType> kTypes = {PolicyType::kSts, PolicyType::kTlsa,
+                                          PolicyType::kNoPolicyFound};
   const json::value* ps = o.if_contains("policies");
   if (ps && ps->is_array()) {
     for (const auto& pv : ps->as_array()) {
@@ -240,8 +240,8 @@ void Store::RecordAt(const SessionResult& r,
   auto it = domains.find(r.policy_domain);
   if (it == domains.end()) {
     if (domains.size() >= limits_.max_domains) return;
-    it = domains.emplace(r.policy_domain,
-                         DomainDay{r.policy_domain, day, {}}).first;
+    it = domains.emplace(r.policy_domain, DomainDay{r.policy_domain, day, {}})
+             .first;
   }
   DomainDay& d = it->second;
   PolicyRecord* p = nullptr;

@@ -6,18 +6,28 @@ namespace chasquid::tlsrpt {
 
 const char* ResultTypeName(ResultType t) {
   switch (t) {
-    case ResultType::kStarttlsNotSupported: return "starttls-not-supported";
+    case ResultType::kStarttlsNotSupported:
+      return "starttls-not-supported";
     case ResultType::kCertificateHostMismatch:
       return "certificate-host-mismatch";
-    case ResultType::kCertificateExpired: return "certificate-expired";
-    case ResultType::kCertificateNotTrusted: return "certificate-not-trusted";
-    case ResultType::kValidationFailure: return "validation-failure";
-    case ResultType::kStsPolicyFetchError: return "sts-policy-fetch-error";
-    case ResultType::kStsPolicyInvalid: return "sts-policy-invalid";
-    case ResultType::kStsWebpkiInvalid: return "sts-webpki-invalid";
-    case ResultType::kTlsaInvalid: return "tlsa-invalid";
-    case ResultType::kDnssecInvalid: return "dnssec-invalid";
-    case ResultType::kDaneRequired: return "dane-required";
+    case ResultType::kCertificateExpired:
+      return "certificate-expired";
+    case ResultType::kCertificateNotTrusted:
+      return "certificate-not-trusted";
+    case ResultType::kValidationFailure:
+      return "validation-failure";
+    case ResultType::kStsPolicyFetchError:
+      return "sts-policy-fetch-error";
+    case ResultType::kStsPolicyInvalid:
+      return "sts-policy-invalid";
+    case ResultType::kStsWebpkiInvalid:
+      return "sts-webpki-invalid";
+    case ResultType::kTlsaInvalid:
+      return "tlsa-invalid";
+    case ResultType::kDnssecInvalid:
+      return "dnssec-invalid";
+    case ResultType::kDaneRequired:
+      return "dane-required";
   }
   return "validation-failure";
 }
@@ -35,9 +45,12 @@ const std::vector<ResultType>& AllResultTypes() {
 
 const char* PolicyTypeName(PolicyType t) {
   switch (t) {
-    case PolicyType::kSts: return "sts";
-    case PolicyType::kTlsa: return "tlsa";
-    default: return "no-policy-found";
+    case PolicyType::kSts:
+      return "sts";
+    case PolicyType::kTlsa:
+      return "tlsa";
+    default:
+      return "no-policy-found";
   }
 }
 

@@ -58,11 +58,11 @@ struct SessionResult {
   // TLSA records' presentation forms.
   std::vector<std::string> policy_strings;
   std::vector<std::string> mx_patterns;  // An STS policy's mx: values.
-  std::string mx_host;       // The receiving MX's host name.
-  std::string receiving_ip;  // May be empty.
+  std::string mx_host;                   // The receiving MX's host name.
+  std::string receiving_ip;              // May be empty.
   bool success = true;
   ResultType result = ResultType::kValidationFailure;  // When !success.
-  std::string detail;        // additional-information, short; may be empty.
+  std::string detail;  // additional-information, short; may be empty.
 };
 
 // Where the courier records outcomes. Thread-safe implementations.

@@ -51,15 +51,19 @@ TEST(TlsRptTest, StoreSurvivesReopenAndIsBounded) {
     SessionResult ok;
     ok.policy_domain = "a.example";
     (*st)->RecordAt(ok, now);
-    (*st)->RecordAt(Failure("a.example", ResultType::kCertificateExpired,
-                            "mx1.a.example"), now);
-    (*st)->RecordAt(Failure("a.example", ResultType::kCertificateExpired,
-                            "mx1.a.example"), now);
+    (*st)->RecordAt(
+        Failure("a.example", ResultType::kCertificateExpired, "mx1.a.example"),
+        now);
+    (*st)->RecordAt(
+        Failure("a.example", ResultType::kCertificateExpired, "mx1.a.example"),
+        now);
     (*st)->RecordAt(Failure("a.example", ResultType::kStarttlsNotSupported,
-                            "mx2.a.example"), now);
+                            "mx2.a.example"),
+                    now);
     // A third row is over the limit: counted in the summary only.
-    (*st)->RecordAt(Failure("a.example", ResultType::kValidationFailure,
-                            "mx3.a.example"), now);
+    (*st)->RecordAt(
+        Failure("a.example", ResultType::kValidationFailure, "mx3.a.example"),
+        now);
     (*st)->RecordAt(ok, now);
     SessionResult b = ok;
     b.policy_domain = "b.example";
@@ -95,15 +99,15 @@ TEST(TlsRptTest, StoreSurvivesReopenAndIsBounded) {
 
   (*st)->Forget(today, "a.example");
   EXPECT_EQ((*st)->Day(today).size(), 1u);
-  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/" + today +
-                                       "/a.example"));
+  EXPECT_FALSE(
+      std::filesystem::exists(dir.path() + "/" + today + "/a.example"));
 }
 
 TEST(TlsRptTest, ParseRecord) {
   auto r = ParseRecord("v=TLSRPTv1; rua=mailto:a@b.example, https://r/x");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(*r, (std::vector<std::string>{"mailto:a@b.example",
-                                          "https://r/x"}));
+  EXPECT_EQ(*r,
+            (std::vector<std::string>{"mailto:a@b.example", "https://r/x"}));
   EXPECT_FALSE(ParseRecord("v=STSv1; id=1").ok());
   EXPECT_FALSE(ParseRecord("v=TLSRPTv1;").ok());
 }
@@ -170,8 +174,8 @@ TEST(TlsRptTest, ReporterRun) {
   auto st = Store::Open(dir.path(), Store::Limits{});
   ASSERT_TRUE(st.ok());
   for (const char* d : {"rpt.example", "none.example", "flaky.example"}) {
-    (*st)->Record(Failure(d, ResultType::kCertificateExpired, "mx." +
-                                                                 std::string(d)));
+    (*st)->Record(
+        Failure(d, ResultType::kCertificateExpired, "mx." + std::string(d)));
   }
   testlib::FakeResolver dns;
   dns.Add("_smtp._tls.rpt.example", "TXT",

@@ -54,7 +54,7 @@ TEST(ScryptTest, InvalidParametersNeverAuthenticate) {
   EXPECT_FALSE(Scrypt("x", "s", 14, 8, 0, 32).ok());
   EXPECT_FALSE(Scrypt("x", "s", 14, 8, 1, 0).ok());
   EXPECT_FALSE(Scrypt("x", "s", 14, -1, 1, 32).ok());
-  EXPECT_FALSE(Scrypt("x", "s", 63, 8, 1, 32).ok());     // Way too much memory.
+  EXPECT_FALSE(Scrypt("x", "s", 63, 8, 1, 32).ok());  // Way too much memory.
   EXPECT_FALSE(Scrypt("x", "s", 30, 1 << 30, 1, 32).ok());
   Password pw;
   pw.mutable_scrypt()->set_logn(64);
@@ -99,8 +99,9 @@ TEST_F(UserdbTest, GoStyleInput) {
 }
 
 TEST_F(UserdbTest, ParseErrorNamesFileLineColumn) {
-  WriteRaw("users:{ key: 'a' value:{ plain:{ password: 'x' }}}\n"
-           "users:{ key: 'b' valu:{ }}\n");
+  WriteRaw(
+      "users:{ key: 'a' value:{ plain:{ password: 'x' }}}\n"
+      "users:{ key: 'b' valu:{ }}\n");
   auto db = DB::Load(path_);
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().message().rfind(path_ + ":2:", 0), 0u)
