@@ -8,6 +8,9 @@ SmtpOptions SmtpOptionsFrom(const Config& conf,
   o.hostname = conf.hostname();
   o.port = testing.outgoing_smtp_port;
   o.dane = conf.dane();
+  // Ours: the outgoing source addresses; CheckSourceAddrs says whether the
+  // host has them.
+  o.source = {conf.outgoing_source_ipv4(), conf.outgoing_source_ipv6()};
   o.session_timeout =
       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
           testing.outgoing_session_timeout);

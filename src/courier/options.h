@@ -7,8 +7,9 @@
 
 namespace chasquid::courier {
 
-// The EHLO name from chasquid.conf, and the outgoing port and session
-// deadline from the test knobs. The caller sets the resolver, domaininfo,
+// The EHLO name, DANE and the outgoing source addresses from
+// chasquid.conf, and the outgoing port and session deadline from the test
+// knobs. The caller sets the resolver, domaininfo,
 // TLS context and STS lookup, which live elsewhere.
 SmtpOptions SmtpOptionsFrom(const Config& conf, const config::Testing& testing);
 

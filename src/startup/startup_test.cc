@@ -1,4 +1,4 @@
-#include "daemon/daemon.h"
+#include "startup/startup.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 
 #include "auth/auth.h"
 
-namespace chasquid::daemon {
+namespace chasquid::startup {
 namespace {
 
 class DaemonTest : public ::testing::Test {
@@ -168,4 +168,4 @@ TEST_F(DaemonTest, CreateDataDir) {
 }
 
 }  // namespace
-}  // namespace chasquid::daemon
+}  // namespace chasquid::startup

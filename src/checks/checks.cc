@@ -1,4 +1,4 @@
-#include "policy/policy.h"
+#include "checks/checks.h"
 
 #include <ctime>
 #include <optional>
@@ -10,7 +10,7 @@
 #include "nettrace/trace.h"
 #include "spf/spf.h"
 
-namespace chasquid::policy {
+namespace chasquid::checks {
 
 namespace {
 
@@ -40,17 +40,17 @@ const Vars& GetVars() {
 
 }  // namespace
 
-Policy::Policy(dns::Resolver* resolver) : resolver_(resolver) {
+Checker::Checker(dns::Resolver* resolver) : resolver_(resolver) {
   (void)GetVars();  // Registered at start-up, as chasquid's expvars are.
 }
 
-void Policy::SetDomainInfo(domaininfo::DB* dinfo, net::thread_pool* blocking) {
+void Checker::SetDomainInfo(domaininfo::DB* dinfo, net::thread_pool* blocking) {
   dinfo_ = dinfo;
   blocking_ = blocking;
 }
 
-Result<int> Policy::LoadDKIM(const std::string& domain,
-                             const std::string& dir) {
+Result<int> Checker::LoadDKIM(const std::string& domain,
+                              const std::string& dir) {
   auto s = dkim::LoadDomainSigners(domain, dir);
   if (!s.ok()) return s.status();
   int n = static_cast<int>(s->size());
@@ -61,7 +61,7 @@ Result<int> Policy::LoadDKIM(const std::string& domain,
   return n;
 }
 
-net::awaitable<std::optional<smtpsrv::SpfOutcome>> Policy::Spf(
+net::awaitable<std::optional<smtpsrv::SpfOutcome>> Checker::Spf(
     std::string ip, std::string sender, nettrace::Trace* tr) {
   // check_host(ip, domain of the sender, sender) with the sender's domain
   // as "helo", as chasquid does. The evaluation is
@@ -77,8 +77,9 @@ net::awaitable<std::optional<smtpsrv::SpfOutcome>> Policy::Spf(
   co_return out;
 }
 
-net::awaitable<bool> Policy::IncomingSecLevelOk(std::string domain, bool on_tls,
-                                                nettrace::Trace* tr) {
+net::awaitable<bool> Checker::IncomingSecLevelOk(std::string domain,
+                                                 bool on_tls,
+                                                 nettrace::Trace* tr) {
   if (!dinfo_ || !blocking_) co_return true;
   domaininfo::DB* db = dinfo_;
   domaininfo::SecLevel level =
@@ -104,13 +105,13 @@ net::awaitable<bool> Policy::IncomingSecLevelOk(std::string domain, bool on_tls,
   co_return ok;
 }
 
-bool Policy::HasDkimKeys(const std::string& from_domain) const {
+bool Checker::HasDkimKeys(const std::string& from_domain) const {
   return signers_.count(AsciiToLower(from_domain)) > 0;
 }
 
-net::awaitable<Result<int>> Policy::DkimSign(std::string from_domain,
-                                             std::string* data,
-                                             nettrace::Trace* tr) {
+net::awaitable<Result<int>> Checker::DkimSign(std::string from_domain,
+                                              std::string* data,
+                                              nettrace::Trace* tr) {
   // The MAIL FROM domain is already normalized (Unicode, lower case); the
   // keys are registered under the normalized domain names.
   auto it = signers_.find(AsciiToLower(from_domain));
@@ -144,7 +145,7 @@ net::awaitable<Result<int>> Policy::DkimSign(std::string from_domain,
   co_return static_cast<int>(it->second.size());
 }
 
-net::awaitable<std::optional<std::string>> Policy::DkimVerify(
+net::awaitable<std::optional<std::string>> Checker::DkimVerify(
     std::shared_ptr<const std::string> data, nettrace::Trace* tr) {
   // Named arguments: GCC 12 destroys temporaries of a conditional
   // expression inside a co_await twice (heap corruption).
@@ -164,4 +165,4 @@ net::awaitable<std::optional<std::string>> Policy::DkimVerify(
   co_return dkim::AuthenticationResultsDKIM(*r) + "\r\n";
 }
 
-}  // namespace chasquid::policy
+}  // namespace chasquid::checks

@@ -9,7 +9,7 @@
 
 #include "config/testing.h"
 
-namespace chasquid::daemon {
+namespace chasquid::startup {
 
 struct Flags {
   std::string config_dir;        // --config_dir, default /etc/chasquid.
@@ -25,4 +25,4 @@ struct Flags {
 // starting directory.
 Flags ParseFlags(int argc, char** argv);
 
-}  // namespace chasquid::daemon
+}  // namespace chasquid::startup

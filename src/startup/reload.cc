@@ -1,4 +1,4 @@
-#include "daemon/reload.h"
+#include "startup/reload.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include "base/exit.h"
 #include "base/log.h"
 
-namespace chasquid::daemon {
+namespace chasquid::startup {
 
 namespace {
 // The periodic timer and SIGHUP may fire on different io threads.
@@ -74,4 +74,4 @@ void Reloader::Arm() {
   });
 }
 
-}  // namespace chasquid::daemon
+}  // namespace chasquid::startup

@@ -5,10 +5,10 @@
 #include <cerrno>
 
 #include "base/strings.h"
-#include "daemon/daemon.h"
 #include "safeio/safeio.h"
+#include "startup/startup.h"
 
-namespace chasquid::daemon {
+namespace chasquid::startup {
 
 Result<std::vector<DirEntry>> ReadDirOrFail(const std::string& dir) {
   DIR* d = opendir(dir.c_str());
@@ -46,4 +46,4 @@ Status CreateDataDir(const std::string& path) {
   return safeio::MkdirAll(path, 0770);
 }
 
-}  // namespace chasquid::daemon
+}  // namespace chasquid::startup

@@ -1,4 +1,4 @@
-#include "smtpsrv/systemd.h"
+#include "startup/systemd.h"
 
 #include <fcntl.h>
 #include <systemd/sd-daemon.h>
@@ -8,7 +8,7 @@
 
 #include "base/strings.h"
 
-namespace chasquid::smtpsrv {
+namespace chasquid::startup {
 
 namespace {
 
@@ -76,4 +76,4 @@ Result<std::map<std::string, std::vector<int>>> SystemdListeners() {
   return out;
 }
 
-}  // namespace chasquid::smtpsrv
+}  // namespace chasquid::startup

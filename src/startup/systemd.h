@@ -10,7 +10,7 @@
 
 #include "base/status.h"
 
-namespace chasquid::smtpsrv {
+namespace chasquid::startup {
 
 // name -> fds (close-on-exec set). Empty when not socket-activated.
 // Errors, as chasquid's: "$LISTEN_PID != our PID",
@@ -18,4 +18,4 @@ namespace chasquid::smtpsrv {
 // "error converting $LISTEN_PID=...", "error reading $LISTEN_FDS=...".
 Result<std::map<std::string, std::vector<int>>> SystemdListeners();
 
-}  // namespace chasquid::smtpsrv
+}  // namespace chasquid::startup

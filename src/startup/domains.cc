@@ -7,11 +7,11 @@
 #include "auth/userdb_backend.h"
 #include "base/log.h"
 #include "base/strings.h"
-#include "daemon/daemon.h"
 #include "normalize/normalize.h"
+#include "startup/startup.h"
 #include "userdb/userdb.h"
 
-namespace chasquid::daemon {
+namespace chasquid::startup {
 
 Result<std::vector<LoadedDomain>> LoadDomains(auth::Authenticator* authr,
                                               const DomainLoaders& loaders,
@@ -69,4 +69,4 @@ Result<std::vector<LoadedDomain>> LoadDomains(auth::Authenticator* authr,
   return out;
 }
 
-}  // namespace chasquid::daemon
+}  // namespace chasquid::startup

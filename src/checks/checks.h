@@ -25,14 +25,14 @@
 #include "domaininfo/domaininfo.h"
 #include "smtpsrv/checks.h"
 
-namespace chasquid::policy {
+namespace chasquid::checks {
 
 namespace net = boost::asio;
 
-class Policy : public smtpsrv::Checks {
+class Checker : public smtpsrv::Checks {
  public:
-  // `resolver` (not owned) must outlive the Policy.
-  explicit Policy(dns::Resolver* resolver);
+  // `resolver` (not owned) must outlive the Checker.
+  explicit Checker(dns::Resolver* resolver);
 
   // The domaininfo DB for the incoming security level check, and the pool
   // that runs its file writes (neither owned). Start-up only, before the
@@ -62,4 +62,4 @@ class Policy : public smtpsrv::Checks {
       signers_;
 };
 
-}  // namespace chasquid::policy
+}  // namespace chasquid::checks

@@ -16,9 +16,9 @@
 
 #include "base/log.h"
 #include "base/strings.h"
-#include "daemon/daemon.h"
+#include "startup/startup.h"
 
-namespace chasquid::daemon {
+namespace chasquid::startup {
 
 namespace {
 
@@ -127,4 +127,4 @@ Result<std::vector<CertPair>> DiscoverCerts(const std::string& dir) {
   return pairs;
 }
 
-}  // namespace chasquid::daemon
+}  // namespace chasquid::startup

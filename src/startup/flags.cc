@@ -1,4 +1,4 @@
-#include "daemon/flags.h"
+#include "startup/flags.h"
 
 #include <unistd.h>
 
@@ -52,7 +52,7 @@ DEFINE_string(testing__tlsrpt_period, "",
               "TLS report period, ONLY FOR TESTING");
 DECLARE_bool(version);  // gflags' own.
 
-namespace chasquid::daemon {
+namespace chasquid::startup {
 namespace {
 
 std::chrono::nanoseconds Duration(const std::string& flag,
@@ -158,4 +158,4 @@ Flags ParseFlags(int argc, char** argv) {
   return {FLAGS_config_dir, FLAGS_config_overrides, TestingFromFlags()};
 }
 
-}  // namespace chasquid::daemon
+}  // namespace chasquid::startup

@@ -1,6 +1,6 @@
 // Daemon start-up pieces: discovery
 // of certificates and domains in the config directory, and the data
-// directory. main() calls these in the spec's order and turns an error
+// directory. main() calls these in chasquid's order and turns an error
 // status into the fatal log line (the status message is that exact line).
 //
 // Paths are relative to the current directory: the daemon has already
@@ -17,7 +17,7 @@ namespace chasquid::auth {
 class Authenticator;
 }
 
-namespace chasquid::daemon {
+namespace chasquid::startup {
 
 // One certificate pair from certs/<name>/.
 struct CertPair {
@@ -85,4 +85,4 @@ Result<std::vector<LoadedDomain>> LoadDomains(
 // alone. Error: Go's "mkdir <path>: <errno text>".
 Status CreateDataDir(const std::string& path);
 
-}  // namespace chasquid::daemon
+}  // namespace chasquid::startup

@@ -1,4 +1,4 @@
-#include "daemon/cert_reload.h"
+#include "startup/cert_reload.h"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 
 #include "metrics/metrics.h"
 
-namespace chasquid::daemon {
+namespace chasquid::startup {
 namespace {
 
 class CertReloadTest : public ::testing::Test {
@@ -110,4 +110,4 @@ TEST_F(CertReloadTest, ReloadsChangedPairsOnly) {
 }
 
 }  // namespace
-}  // namespace chasquid::daemon
+}  // namespace chasquid::startup

@@ -30,10 +30,10 @@
 #include <vector>
 
 #include "base/status.h"
-#include "daemon/daemon.h"
 #include "smtpsrv/tls.h"
+#include "startup/startup.h"
 
-namespace chasquid::daemon {
+namespace chasquid::startup {
 
 class CertReloader {
  public:
@@ -80,4 +80,4 @@ class CertReloader {
   bool dir_failed_ = false;               // The last listing of dir_ failed.
 };
 
-}  // namespace chasquid::daemon
+}  // namespace chasquid::startup

@@ -1,11 +1,20 @@
-#include "smtpsrv/startup.h"
+#include "startup/listeners.h"
 
 #include "base/log.h"
-#include "smtpsrv/systemd.h"
+#include "startup/systemd.h"
 
-namespace chasquid::smtpsrv {
+namespace chasquid::startup {
 
-Status CollectListeners(const ListenConfig& conf, ListenPlan* plan) {
+Status CollectListeners(const Config& conf, ListenPlan* plan) {
+  using smtpsrv::Mode;
+  using smtpsrv::ModeName;
+  const std::vector<std::string> smtp(conf.smtp_address().begin(),
+                                      conf.smtp_address().end());
+  const std::vector<std::string> submission(conf.submission_address().begin(),
+                                            conf.submission_address().end());
+  const std::vector<std::string> submission_tls(
+      conf.submission_over_tls_address().begin(),
+      conf.submission_over_tls_address().end());
   auto sd = SystemdListeners();
   if (!sd.ok()) {
     return Status::Error("Error getting systemd listeners: " +
@@ -16,9 +25,9 @@ Status CollectListeners(const ListenConfig& conf, ListenPlan* plan) {
     Mode mode;
     const char* sd_name;
   } entries[] = {
-      {&conf.smtp, Mode::kSmtp, "smtp"},
-      {&conf.submission, Mode::kSubmission, "submission"},
-      {&conf.submission_tls, Mode::kSubmissionTls, "submission_tls"},
+      {&smtp, Mode::kSmtp, "smtp"},
+      {&submission, Mode::kSubmission, "submission"},
+      {&submission_tls, Mode::kSubmissionTls, "submission_tls"},
   };
   for (const auto& e : entries) {
     size_t before = plan->items.size();
@@ -47,7 +56,7 @@ Status CollectListeners(const ListenConfig& conf, ListenPlan* plan) {
   return Status::Ok();
 }
 
-Status BindListeners(Server* srv, const ListenPlan& plan) {
+Status BindListeners(smtpsrv::Server* srv, const ListenPlan& plan) {
   for (const auto& it : plan.items) {
     Status s = it.fd >= 0 ? srv->AddListenerFd(it.fd, it.mode)
                           : srv->Listen(it.addr, it.mode);
@@ -56,4 +65,4 @@ Status BindListeners(Server* srv, const ListenPlan& plan) {
   return Status::Ok();
 }
 
-}  // namespace chasquid::smtpsrv
+}  // namespace chasquid::startup

@@ -1,4 +1,4 @@
-#include "daemon/cert_reload.h"
+#include "startup/cert_reload.h"
 
 #include <sys/stat.h>
 
@@ -11,7 +11,7 @@
 #include "metrics/metrics.h"
 #include "nettrace/trace.h"
 
-namespace chasquid::daemon {
+namespace chasquid::startup {
 
 namespace {
 
@@ -188,4 +188,4 @@ void CertReloader::Publish() {
   store_->Set(std::shared_ptr<smtpsrv::TlsContext>(std::move(*ctx)));
 }
 
-}  // namespace chasquid::daemon
+}  // namespace chasquid::startup

@@ -1,4 +1,4 @@
-#include "policy/policy.h"
+#include "checks/checks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 #include "nettrace/trace.h"
 #include "testlib/testlib.h"
 
-namespace chasquid::policy {
+namespace chasquid::checks {
 namespace {
 
 using testlib::Await;
@@ -48,13 +48,13 @@ std::string WriteKey(const std::string& dir, const std::string& selector) {
   return txt.ok() ? *txt : "";
 }
 
-TEST(PolicyTest, SpfEvaluatesTheWholeSender) {
+TEST(CheckerTest, SpfEvaluatesTheWholeSender) {
   // %{l} is the local part: the seam must pass the address, not only its
   // domain (chasquid calls check_host with the MAIL FROM as given).
   FakeResolver r;
   r.Add("d.example", "TXT", "v=spf1 exists:%{l}.allow.example -all");
   r.Add("alice.allow.example", "A", "127.0.0.2");
-  Policy p(&r);
+  Checker p(&r);
   nettrace::Trace tr("SMTP.Conn", "test");
   auto ok = Await(p.Spf("192.0.2.1", "alice@d.example", &tr));
   ASSERT_TRUE(ok);
@@ -69,13 +69,13 @@ TEST(PolicyTest, SpfEvaluatesTheWholeSender) {
   EXPECT_EQ(none->explanation, "no DNS record found");
 }
 
-TEST(PolicyTest, SignThenVerify) {
+TEST(CheckerTest, SignThenVerify) {
   std::string dir = TempDir();
   std::string txt = WriteKey(dir, "sel");
   ASSERT_FALSE(txt.empty());
   FakeResolver r;
   r.Add("sel._domainkey.example.com", "TXT", txt);
-  Policy p(&r);
+  Checker p(&r);
   auto n = p.LoadDKIM("example.com", dir);
   ASSERT_TRUE(n.ok()) << n.status().message();
   EXPECT_EQ(*n, 1);
@@ -121,9 +121,9 @@ TEST(PolicyTest, SignThenVerify) {
   rmdir(dir.c_str());
 }
 
-TEST(PolicyTest, VerifyNoneAndErrors) {
+TEST(CheckerTest, VerifyNoneAndErrors) {
   FakeResolver r;
-  Policy p(&r);
+  Checker p(&r);
   int64_t not_found = Count("dkimVerifyNotFound");
   int64_t errors = Count("dkimVerifyErrors");
   auto ar = Await(p.DkimVerify(
@@ -149,9 +149,9 @@ TEST(PolicyTest, VerifyNoneAndErrors) {
   rmdir(dir.c_str());
 }
 
-TEST(PolicyTest, IncomingSecurityLevel) {
+TEST(CheckerTest, IncomingSecurityLevel) {
   FakeResolver r;
-  Policy p(&r);
+  Checker p(&r);
   // Without a DB every check passes.
   EXPECT_TRUE(Await(p.IncomingSecLevelOk("d.example", false, nullptr)));
 
@@ -171,4 +171,4 @@ TEST(PolicyTest, IncomingSecurityLevel) {
 }
 
 }  // namespace
-}  // namespace chasquid::policy
+}  // namespace chasquid::checks

@@ -20,7 +20,7 @@
 
 #include "base/status.h"
 
-namespace chasquid::daemon {
+namespace chasquid::startup {
 
 class Reloader {
  public:
@@ -68,4 +68,4 @@ class Reloader {
   std::chrono::nanoseconds period_{};
 };
 
-}  // namespace chasquid::daemon
+}  // namespace chasquid::startup
