@@ -45,6 +45,7 @@ function(chasquid_fuzzer name)
   target_link_libraries(${name} PRIVATE ${A_DEPS})
   target_link_options(${name} PRIVATE -fsanitize=fuzzer)
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/src)
+  chasquid_inside(${name})
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY
                         ${CMAKE_BINARY_DIR}/fuzz)
   file(RELATIVE_PATH rel ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
@@ -64,8 +65,26 @@ function(chasquid_warnings target)
                          -Wno-unused-parameter -Wno-missing-field-initializers)
 endfunction()
 
+# A folder's private headers (PRIVATE_HEADERS of its chasquid_library)
+# compile only inside that folder: they start with
+#   #ifndef CHASQUID_INSIDE_<FOLDER>  #error ...  #endif
+# and only the folder's own library, tests and fuzzers define it. Another
+# folder that includes one fails to build, with the header's message.
+function(chasquid_inside target)
+  get_property(private DIRECTORY PROPERTY CHASQUID_PRIVATE_HEADERS)
+  if(private)
+    get_filename_component(folder ${CMAKE_CURRENT_SOURCE_DIR} NAME)
+    string(TOUPPER "${folder}" folder)
+    target_compile_definitions(${target} PRIVATE CHASQUID_INSIDE_${folder})
+  endif()
+endfunction()
+
 function(chasquid_library name)
-  cmake_parse_arguments(A "" "" "SOURCES;DEPS;PROTOS" ${ARGN})
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS;PROTOS;PRIVATE_HEADERS" ${ARGN})
+  if(A_PRIVATE_HEADERS)
+    set_property(DIRECTORY PROPERTY CHASQUID_PRIVATE_HEADERS
+                 ${A_PRIVATE_HEADERS})
+  endif()
   set(target chasquid_${name})
   set(gen_srcs)
   if(A_PROTOS)
@@ -82,6 +101,7 @@ function(chasquid_library name)
   target_include_directories(${target} PUBLIC ${CMAKE_SOURCE_DIR}/src)
   target_link_libraries(${target} PUBLIC ${A_DEPS})
   chasquid_warnings(${target})
+  chasquid_inside(${target})
 endfunction()
 
 function(chasquid_test name)
@@ -95,6 +115,7 @@ function(chasquid_test name)
                         GTest::gmock)
   target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR}/src)
   chasquid_warnings(${target})
+  chasquid_inside(${target})
   gtest_discover_tests(${target}
     WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}
     DISCOVERY_TIMEOUT 60

@@ -12,6 +12,11 @@ reads from chasquid_test() and chasquid_fuzzer() calls.
 
 Usage: scripts/check-layout.py [--self-test]. Exits 1 listing each
 violation.
+
+It also checks that a folder's private headers (PRIVATE_HEADERS of its
+chasquid_library) and the headers that guard themselves with
+CHASQUID_INSIDE_<FOLDER> are the same list, so that the CMakeLists.txt
+says truthfully which headers other folders may include.
 """
 
 import os
@@ -35,7 +40,7 @@ def calls(text):
         words = body.split()
         sections, cur = {}, None
         for w in words[1:]:
-            if w in ("SOURCES", "DEPS", "PROTOS"):
+            if w in ("SOURCES", "DEPS", "PROTOS", "PRIVATE_HEADERS"):
                 cur = w
                 sections[cur] = []
             elif cur:
@@ -46,6 +51,7 @@ def calls(text):
 def load():
     """Returns (deps of each library, {dir: test/fuzz target deps})."""
     libs, test_deps = {}, {}
+    private.clear()
     src = os.path.join(ROOT, "src")
     for d in sorted(os.listdir(src)):
         cm = os.path.join(src, d, "CMakeLists.txt")
@@ -58,9 +64,37 @@ def load():
                     if w.startswith("chasquid_")]
             if fn == "chasquid_library":
                 libs[name] = (d, deps)
+                private.setdefault(d, set()).update(
+                    sec.get("PRIVATE_HEADERS", []))
             else:
                 test_deps.setdefault(d, set()).update(deps)
     return libs, test_deps
+
+
+private = {}  # Folder -> its PRIVATE_HEADERS, filled by load().
+
+
+def private_header_problems():
+    out = []
+    for d in sorted(os.listdir(os.path.join(ROOT, "src"))):
+        folder = os.path.join(ROOT, "src", d)
+        if not os.path.isdir(folder):
+            continue
+        guard = "#ifndef CHASQUID_INSIDE_" + d.upper()
+        guarded = set()
+        for f in os.listdir(folder):
+            if f.endswith(".h"):
+                with open(os.path.join(folder, f)) as fh:
+                    if guard in fh.read():
+                        guarded.add(f)
+        listed = private.get(d, set())
+        for f in sorted(listed - guarded):
+            out.append(f"src/{d}/{f}: in PRIVATE_HEADERS but without the "
+                       f"'{guard}' / #error guard")
+        for f in sorted(guarded - listed):
+            out.append(f"src/{d}/{f}: guarded as private but not in "
+                       f"PRIVATE_HEADERS of src/{d}/CMakeLists.txt")
+    return out
 
 
 def closure(libs, names):
@@ -102,10 +136,11 @@ def main():
                         f"{'its test target' if is_test else 'chasquid_' + d}"
                         f" does not depend on chasquid_{inc}: add it to "
                         f"DEPS in src/{d}/CMakeLists.txt")
+    problems += private_header_problems()
     for p in problems:
         print(p)
     if problems:
-        print(f"\n{len(problems)} include(s) without a CMake dependency "
+        print(f"\n{len(problems)} layout problem(s) "
               "(why: the top of scripts/check-layout.py).", file=sys.stderr)
         return 1
     return 0

@@ -6,6 +6,10 @@
 // Pure functions; thread-safe.
 #pragma once
 
+#ifndef CHASQUID_INSIDE_MONITORING
+#error "monitoring/chart.h is private to monitoring/"
+#endif
+
 #include <string>
 #include <string_view>
 #include <vector>

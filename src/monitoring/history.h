@@ -14,6 +14,10 @@
 // counters' value at start-up). Thread-safe.
 #pragma once
 
+#ifndef CHASQUID_INSIDE_MONITORING
+#error "monitoring/history.h is private to monitoring/"
+#endif
+
 #include <array>
 #include <chrono>
 #include <cstdint>

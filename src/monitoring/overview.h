@@ -15,6 +15,10 @@
 // The page refreshes itself every minute (a meta refresh, no script).
 #pragma once
 
+#ifndef CHASQUID_INSIDE_MONITORING
+#error "monitoring/overview.h is private to monitoring/"
+#endif
+
 #include <chrono>
 #include <cstdint>
 #include <map>

@@ -2,6 +2,10 @@
 // metrics. Pure functions over process state; thread-safe.
 #pragma once
 
+#ifndef CHASQUID_INSIDE_MONITORING
+#error "monitoring/pages.h is private to monitoring/"
+#endif
+
 #include <chrono>
 #include <string>
 #include <string_view>

@@ -17,6 +17,10 @@
 // profile. Thread-safe.
 #pragma once
 
+#ifndef CHASQUID_INSIDE_MONITORING
+#error "monitoring/tasks_page.h is private to monitoring/"
+#endif
+
 #include <string>
 
 #include "monitoring/server.h"

@@ -17,6 +17,10 @@
 // HTML-escaped and every link's query value URL-escaped. Thread-safe.
 #pragma once
 
+#ifndef CHASQUID_INSIDE_MONITORING
+#error "monitoring/traces_page.h is private to monitoring/"
+#endif
+
 #include "monitoring/server.h"
 
 namespace chasquid::monitoring {

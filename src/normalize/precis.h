@@ -5,6 +5,10 @@
 // contextual rules (RFC 5892 Appendix A). Backed by ICU. Thread-safe.
 #pragma once
 
+#ifndef CHASQUID_INSIDE_NORMALIZE
+#error "normalize/precis.h is private to normalize/"
+#endif
+
 #include <string>
 #include <string_view>
 #include <vector>

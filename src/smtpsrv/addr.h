@@ -3,6 +3,10 @@
 // Pure functions, thread-safe.
 #pragma once
 
+#ifndef CHASQUID_INSIDE_SMTPSRV
+#error "smtpsrv/addr.h is private to smtpsrv/"
+#endif
+
 #include <cstdint>
 #include <string>
 

@@ -3,6 +3,10 @@
 // signature, so the result travels wrapped in an optional.
 #pragma once
 
+#ifndef CHASQUID_INSIDE_SMTPSRV
+#error "smtpsrv/blocking.h is private to smtpsrv/"
+#endif
+
 #include <optional>
 #include <type_traits>
 #include <utility>

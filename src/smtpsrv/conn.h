@@ -13,6 +13,10 @@
 // socket; it runs on the socket's strand. Not thread-safe, by design.
 #pragma once
 
+#ifndef CHASQUID_INSIDE_SMTPSRV
+#error "smtpsrv/conn.h is private to smtpsrv/"
+#endif
+
 #include <chrono>
 #include <memory>
 #include <optional>

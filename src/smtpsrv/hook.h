@@ -4,6 +4,10 @@
 // (conn_data.cc). Pure and thread-safe.
 #pragma once
 
+#ifndef CHASQUID_INSIDE_SMTPSRV
+#error "smtpsrv/hook.h is private to smtpsrv/"
+#endif
+
 #include <string>
 #include <string_view>
 

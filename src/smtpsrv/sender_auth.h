@@ -18,6 +18,10 @@
 // Thread-safe (pure functions).
 #pragma once
 
+#ifndef CHASQUID_INSIDE_SMTPSRV
+#error "smtpsrv/sender_auth.h is private to smtpsrv/"
+#endif
+
 #include <string>
 
 namespace chasquid::smtpsrv {

@@ -2,6 +2,10 @@
 // with their exact names and HELP texts. Thread-safe (metrics registry).
 #pragma once
 
+#ifndef CHASQUID_INSIDE_SMTPSRV
+#error "smtpsrv/vars.h is private to smtpsrv/"
+#endif
+
 #include <string_view>
 
 #include "metrics/metrics.h"

@@ -2,6 +2,10 @@
 // ALPHA and DIGIT), shared by the record parser and the macro code.
 #pragma once
 
+#ifndef CHASQUID_INSIDE_SPF
+#error "spf/chars.h is private to spf/"
+#endif
+
 namespace chasquid::spf {
 
 inline bool IsAlpha(char c) {

@@ -13,6 +13,10 @@
 // All functions are pure and thread-safe.
 #pragma once
 
+#ifndef CHASQUID_INSIDE_SPF
+#error "spf/record.h is private to spf/"
+#endif
+
 #include <array>
 #include <cstdint>
 #include <optional>

@@ -4,6 +4,10 @@
 // LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES.
 #pragma once
 
+#ifndef CHASQUID_INSIDE_STARTUP
+#error "startup/systemd.h is private to startup/"
+#endif
+
 #include <map>
 #include <string>
 #include <vector>
