@@ -17,6 +17,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "base/listen_addr.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "monitoring/pages.h"
@@ -259,32 +260,21 @@ net::awaitable<Response> Server::DispatchPath(Request req) {
 
 Result<std::vector<tcp::endpoint>> ResolveListenAddress(
     const std::string& addr) {
-  size_t colon = addr.rfind(':');
-  if (colon == std::string::npos) {
-    return Status::Error("listen tcp " + addr + ": address " + addr +
-                         ": missing port in address");
-  }
-  std::string host = addr.substr(0, colon);
-  std::string port_s = addr.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
+  Result<ListenAddr> parsed = ParseListenAddr(addr);
+  if (!parsed.ok()) return parsed.status().Prefixed("listen tcp: ");
+  if (parsed->host.empty()) {
+    // Go listens on all addresses, IPv4 and IPv6, with one dual-stack
+    // socket.
+    return std::vector<tcp::endpoint>{tcp::endpoint(tcp::v6(), parsed->port)};
   }
   net::io_context tmp;
   tcp::resolver resolver(tmp);
   boost::system::error_code ec;
-  if (host.empty()) {
-    // Go listens on all addresses, IPv4 and IPv6, with one dual-stack
-    // socket.
-    auto port =
-        resolver.resolve(tcp::v6(), "::", port_s, tcp::resolver::passive, ec);
-    if (ec || port.empty()) {
-      return Status::Error("listen tcp " + addr + ": unknown port");
-    }
-    return std::vector<tcp::endpoint>{port.begin()->endpoint()};
-  }
-  auto results = resolver.resolve(host, port_s, tcp::resolver::passive, ec);
+  auto results = resolver.resolve(
+      parsed->host, std::to_string(parsed->port),
+      tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
-    return Status::Error("listen tcp " + addr + ": lookup " + host +
+    return Status::Error("listen tcp: lookup " + parsed->host +
                          ": no such host");
   }
   return std::vector<tcp::endpoint>{results.begin()->endpoint()};

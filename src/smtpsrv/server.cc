@@ -17,6 +17,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "base/listen_addr.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "maillog/maillog.h"
@@ -43,30 +44,6 @@ size_t CountOpenFds() {
 }
 
 void SetCloexec(int fd) { fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC); }
-
-// Go's net.SplitHostPort + port lookup.
-Status ParseListenAddr(const std::string& addr, std::string* host,
-                       uint16_t* port) {
-  size_t colon = addr.rfind(':');
-  if (colon == std::string::npos) {
-    return Status::Error("address " + addr + ": missing port in address");
-  }
-  *host = addr.substr(0, colon);
-  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  std::string p = addr.substr(colon + 1);
-  char* end = nullptr;
-  long v = strtol(p.c_str(), &end, 10);
-  if (!p.empty() && *end == '\0' && v >= 0 && v <= 65535) {
-    *port = static_cast<uint16_t>(v);
-    return Status::Ok();
-  }
-  servent* se = getservbyname(p.c_str(), "tcp");
-  if (!se) return Status::Error("lookup tcp/" + p + ": unknown port");
-  *port = ntohs(se->s_port);
-  return Status::Ok();
-}
 
 }  // namespace
 
@@ -105,10 +82,10 @@ Server::Server(net::io_context& io, Options opts, Deps deps)
 Server::~Server() { deadlines_->Stop(); }
 
 Status Server::Listen(const std::string& addr, Mode mode) {
-  std::string host;
-  uint16_t port = 0;
-  Status s = ParseListenAddr(addr, &host, &port);
-  if (!s.ok()) return s.Prefixed("listen tcp ");
+  Result<ListenAddr> parsed = ParseListenAddr(addr);
+  if (!parsed.ok()) return parsed.status().Prefixed("listen tcp: ");
+  const std::string& host = parsed->host;
+  const uint16_t port = parsed->port;
   tcp::endpoint ep;
   boost::system::error_code ec;
   bool dual = false;
@@ -122,8 +99,7 @@ Status Server::Listen(const std::string& addr, Mode mode) {
       tcp::resolver r(io_);
       auto res = r.resolve(host, std::to_string(port), ec);
       if (ec || res.empty()) {
-        return Status::Error("listen tcp " + addr + ": lookup " + host +
-                             ": no such host");
+        return Status::Error("listen tcp: lookup " + host + ": no such host");
       }
       ep = res.begin()->endpoint();
     } else {
