@@ -45,4 +45,25 @@ void AppendRune(std::string& out, int32_t r) {
   }
 }
 
+bool IsUnicodeSpace(int32_t r) {
+  switch (r) {
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+      return true;
+  }
+  return r >= 0x2000 && r <= 0x200A;
+}
+
 }  // namespace chasquid

@@ -19,4 +19,10 @@ std::pair<int32_t, int> DecodeRune(std::string_view s, size_t i);
 // Appends the UTF-8 form of `r`; an invalid rune appends U+FFFD.
 void AppendRune(std::string& out, int32_t r);
 
+// Go's unicode.IsSpace: Unicode's White_Space runes (TAB to CR, space,
+// U+0085, U+00A0, U+1680, U+2000 to U+200A, U+2028, U+2029, U+202F,
+// U+205F, U+3000). What Go's fmt scanning skips, what Dovecot user names
+// may not contain, and (with the controls) what MDA arguments drop.
+bool IsUnicodeSpace(int32_t r);
+
 }  // namespace chasquid

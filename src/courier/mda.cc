@@ -23,19 +23,7 @@ namespace {
 
 // unicode.IsSpace || unicode.IsControl.
 bool IsSpaceOrControl(int32_t r) {
-  if (r < 0x20 || (r >= 0x7F && r <= 0x9F)) return true;
-  switch (r) {
-    case ' ':
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-      return true;
-  }
-  return r >= 0x2000 && r <= 0x200A;
+  return r < 0x20 || (r >= 0x7F && r <= 0x9F) || IsUnicodeSpace(r);
 }
 
 std::pair<std::string, std::string> SplitAddr(const std::string& a) {

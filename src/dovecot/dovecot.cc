@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "base/strings.h"
+#include "base/utf8.h"
 #include "normalize/utf8.h"
 
 namespace chasquid::dovecot {
@@ -181,24 +182,7 @@ bool SocketAccepts(const std::string& path) {
 
 bool IsUsernameSafe(const std::string& user) {
   for (char32_t r : normalize::DecodeUtf8Lossy(user)) {
-    switch (r) {
-      case '\t':
-      case '\n':
-      case '\v':
-      case '\f':
-      case '\r':
-      case ' ':
-      case 0x85:
-      case 0xA0:
-      case 0x1680:
-      case 0x2028:
-      case 0x2029:
-      case 0x202F:
-      case 0x205F:
-      case 0x3000:
-        return false;
-    }
-    if (r >= 0x2000 && r <= 0x200A) return false;
+    if (IsUnicodeSpace(static_cast<int32_t>(r))) return false;
   }
   return true;
 }

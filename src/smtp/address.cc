@@ -6,28 +6,6 @@ namespace chasquid::smtp {
 
 namespace {
 
-// fmt's isSpace: the runes Go's scanner skips.
-bool IsFmtSpace(int32_t r) {
-  switch (r) {
-    case '\t':
-    case '\n':
-    case '\v':
-    case '\f':
-    case '\r':
-    case ' ':
-    case 0x85:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-      return true;
-  }
-  return r >= 0x2000 && r <= 0x200A;
-}
-
 // A recursive-descent parser over the token, following the structure of
 // Go's net/mail addrParser so that accept/reject decisions match.
 class Parser {
@@ -225,13 +203,13 @@ std::optional<std::string> FirstToken(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     auto [r, len] = DecodeRune(s, i);
-    if (!IsFmtSpace(r)) break;
+    if (!IsUnicodeSpace(r)) break;
     i += len;
   }
   size_t start = i;
   while (i < s.size()) {
     auto [r, len] = DecodeRune(s, i);
-    if (IsFmtSpace(r)) break;
+    if (IsUnicodeSpace(r)) break;
     i += len;
   }
   if (i == start) return std::nullopt;
