@@ -4,9 +4,8 @@
 #include <set>
 
 #include <gtest/gtest.h>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
+
+#include "testlib/testlib.h"
 
 namespace chasquid::courier {
 namespace {
@@ -37,36 +36,12 @@ TEST(MXTest, AtMostFiveAndNullMX) {
   EXPECT_EQ(OrderMXs({{"", 0}}, rng), (std::vector<std::string>{"."}));
 }
 
-class MXResolver : public dns::Resolver {
- public:
-  std::vector<dns::MX> mxs;
-  net::awaitable<Result<std::vector<dns::MX>>> LookupMX(std::string) override {
-    co_return mxs;
-  }
-  net::awaitable<Result<std::vector<std::string>>> LookupIP(
-      std::string) override {
-    co_return std::vector<std::string>{};
-  }
-  net::awaitable<Result<std::vector<std::string>>> LookupTXT(
-      std::string) override {
-    co_return std::vector<std::string>{};
-  }
-};
-
 Result<std::vector<std::string>> Lookup(std::vector<dns::MX> mxs) {
-  MXResolver r;
-  r.mxs = std::move(mxs);
-  net::io_context io;
-  std::optional<Result<std::vector<std::string>>> out;
-  net::co_spawn(
-      io,
-      [&]() -> net::awaitable<void> {
-        std::string domain = "example.com";
-        out.emplace(co_await LookupMXs(&r, domain));
-      },
-      net::detached);
-  io.run();
-  return std::move(*out);
+  testlib::FakeResolver r;
+  r.Add("example.com", "A", "192.0.2.1");
+  for (const dns::MX& mx : mxs)
+    r.Add("example.com", "MX", mx.host, mx.preference);
+  return testlib::Await(LookupMXs(&r, "example.com"));
 }
 
 TEST(MXTest, NullMXIsPermanent) {

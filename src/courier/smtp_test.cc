@@ -22,32 +22,13 @@
 #include <boost/asio/write.hpp>
 
 #include "metrics/metrics.h"
+#include "testlib/testlib.h"
 
 namespace chasquid::courier {
 namespace {
 
 using net::ip::tcp;
 constexpr auto kAwait = net::as_tuple(net::use_awaitable);
-
-class FakeResolver : public dns::Resolver {
- public:
-  std::map<std::string, std::vector<dns::MX>> mx;
-  net::awaitable<Result<std::vector<dns::MX>>> LookupMX(
-      std::string name) override {
-    auto it = mx.find(name);
-    if (it == mx.end()) co_return Status::NotFound("no such host");
-    co_return it->second;
-  }
-  net::awaitable<Result<std::vector<std::string>>> LookupIP(
-      std::string name) override {
-    if (name == "nx.example") co_return Status::NotFound("no such host");
-    co_return std::vector<std::string>{"127.0.0.1"};
-  }
-  net::awaitable<Result<std::vector<std::string>>> LookupTXT(
-      std::string name) override {
-    co_return std::vector<std::string>{};
-  }
-};
 
 // Maps each command line to its reply; nullopt = never answer (stall).
 using Responder = std::function<std::optional<std::string>(std::string)>;
@@ -61,6 +42,10 @@ class SmtpCourierTest : public ::testing::Test {
     acceptor_.open(tcp::v4());
     acceptor_.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
     acceptor_.listen();
+    // Every domain resolves to the test's server, with no MX (the implicit
+    // MX: the domain itself).
+    resolver_.Add("to.example", "A", "127.0.0.1");
+    resolver_.Add("xn--and-6ma2c.example", "A", "127.0.0.1");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -138,7 +123,7 @@ class SmtpCourierTest : public ::testing::Test {
 
   net::io_context io_;
   tcp::acceptor acceptor_{io_};
-  FakeResolver resolver_;
+  testlib::FakeResolver resolver_;
   std::string dir_;
   std::unique_ptr<domaininfo::DB> dinfo_;
   std::vector<std::string> lines_;
@@ -287,7 +272,7 @@ TEST_F(SmtpCourierTest, SecurityLevelDowngradeRefused) {
 }
 
 TEST_F(SmtpCourierTest, UnresolvableHostIsTransient) {
-  resolver_.mx["to.example"] = {{"nx.example", 10}};
+  resolver_.Add("to.example", "MX", "nx.example", 10);
   Status s = Deliver("a@x", "b@to.example", Accept);
   EXPECT_TRUE(s.transient());
   EXPECT_EQ(s.message(),
