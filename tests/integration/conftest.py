@@ -178,6 +178,34 @@ def wait_for_port(port, host="127.0.0.1", timeout=10.0, proc=None):
     raise TimeoutError(f"port {port} did not open")
 
 
+def listening_ports():
+    """The local TCP ports in LISTEN state, from /proc/net/tcp and tcp6."""
+    ports = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == "0A":  # TCP_LISTEN
+                        ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+        except FileNotFoundError:
+            pass
+    return ports
+
+
+def wait_for_listen(port, timeout=10.0, proc=None):
+    """Waits until something listens on `port`, without connecting to it:
+    a probe connection would count in the daemon's connection variables."""
+    deadline = time.monotonic() + timeout
+    while port not in listening_ports():
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode}")
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"port {port} did not open")
+        time.sleep(0.02)
+
+
 def http_get(url, method="GET", data=None):
     """Returns (status, headers, body) without raising on HTTP errors."""
     req = urllib.request.Request(url, method=method, data=data)
@@ -254,7 +282,8 @@ class Chasquid:
         # The monitoring server opens early and the SMTP listeners last, one
         # after another: wait for every port the config names (or the one
         # the caller names), so a test never connects before the daemon
-        # listens.
+        # listens. Read from the kernel's socket table rather than probed
+        # with a connection, which the daemon would count.
         if wait_port is not None:
             ports = [wait_port]
         else:
@@ -264,7 +293,7 @@ class Chasquid:
                                  self.submission_tls_port)
                      if p and f"127.0.0.1:{p}" in conf]
         for port in ports or [self.smtp_port]:
-            wait_for_port(port, proc=self.proc)
+            wait_for_listen(port, proc=self.proc)
         return self
 
     def run_to_exit(self, *flags, timeout=10):
