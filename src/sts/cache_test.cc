@@ -32,7 +32,7 @@ class CacheTest : public ::testing::Test {
   }
 
   std::optional<Policy> Get(const std::string& domain) {
-    return testlib::Await(cache_->Get(domain, std::chrono::seconds(5)));
+    return testlib::Await(cache_->Get(domain, std::chrono::seconds(5))).policy;
   }
 
   void WriteEntry(const std::string& domain, const std::string& content,
