@@ -400,6 +400,11 @@ def test_smtp_check_reports_dane(chasquid_factory, tmp_path, world, pki):
     rc, out = smtp_check(world, p.b.smtp_port, "unsigned.test")
     assert "DANE: insecure" in out, out
 
+    # A signed TLSA record under an unsigned MX answer (RFC 7672 §2.2.1).
+    rc, out = smtp_check(world, p.b.smtp_port, "mxu.unsigned.test")
+    assert "DANE: insecure (MX answer not authenticated)" in out, out
+    assert "DANE: mismatch" not in out, out
+
 
 def test_dane_takes_precedence_over_mta_sts(chasquid_factory, tmp_path,
                                             world, pki):
