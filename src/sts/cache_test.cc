@@ -111,5 +111,14 @@ TEST(CacheOpenTest, NotADirectory) {
   EXPECT_EQ(c.status().message(), "mkdir " + dir + "/file: not a directory");
 }
 
+TEST_F(CacheTest, NoRecordIsNoPolicyAndNoFailure) {
+  // Without an `_mta-sts` record the domain announced nothing: TLS
+  // reports must not call that a failed fetch.
+  auto l = testlib::Await(cache_->Get("x.com", std::chrono::seconds(5)));
+  EXPECT_FALSE(l.policy);
+  EXPECT_EQ(l.failure, PolicyLookup::Failure::kNone);
+  EXPECT_FALSE(l.error.empty());
+}
+
 }  // namespace
 }  // namespace chasquid::sts
