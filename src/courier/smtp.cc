@@ -421,6 +421,7 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
   const bool dane_tls = dane.RequiresTLS();
   const bool dane_match = dane.lookup == DaneResult::kVerified;
   bool dane_verified = false;
+  bool reported = false;  // This session's TLS report is recorded.
   if (dane_tls && !(c->HasExtension("STARTTLS") && opts_.tls)) {
     // Never in the clear to a host whose TLSA records demand TLS.
     RecordDane(a, host, DaneResult::kNoStartTLS, "STARTTLS not offered");
@@ -471,6 +472,7 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
         // RFC 7672 §3: authenticated by DNSSEC instead of the roots.
         dane_verified = true;
         RecordDane(a, host, DaneResult::kVerified, "");
+        reported = true;
         Report(a,
                DaneOutcome(a.domain, host, dane, true,
                            tlsrpt::ResultType::kValidationFailure, ""),
@@ -482,6 +484,7 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
         if (dane_tls) RecordDane(a, host, DaneResult::kUnusable, "");
         if (dane_tls) {
           // RFC 8460 §4.3.2.1: none of the records was usable.
+          reported = true;
           Report(a,
                  DaneOutcome(a.domain, host, dane, false,
                              tlsrpt::ResultType::kTlsaInvalid,
@@ -497,6 +500,7 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
         if (dane_tls) RecordDane(a, host, DaneResult::kUnusable, "");
         if (dane_tls) {
           // RFC 8460 §4.3.2.1: none of the records was usable.
+          reported = true;
           Report(a,
                  DaneOutcome(a.domain, host, dane, false,
                              tlsrpt::ResultType::kTlsaInvalid,
@@ -509,11 +513,14 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
     }
     if (!s.ok()) {
       if (dane_tls) {
-        Report(a,
-               DaneOutcome(a.domain, host, dane, false,
-                           tlsrpt::ResultType::kValidationFailure,
-                           "TLS handshake failed"),
-               c.get());
+        // One report a session: a failed EHLO after a reported handshake
+        // adds none.
+        if (!reported)
+          Report(a,
+                 DaneOutcome(a.domain, host, dane, false,
+                             tlsrpt::ResultType::kValidationFailure,
+                             "TLS handshake failed"),
+                 c.get());
       } else {
         RecordTls(a, host, true, nullptr, false, c.get());
       }
