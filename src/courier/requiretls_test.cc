@@ -61,7 +61,7 @@ TEST(RequireTlsTest, DaneOutcomes) {
   ASSERT_EQ(r.policy_strings.size(), 2u);
   std::string hex;
   for (int i = 0; i < 32; i++) hex += "ab";
-  EXPECT_EQ(r.policy_strings[0], "3 1 1 " + hex);
+  EXPECT_EQ(r.policy_strings[0], std::string("3 1 1 ").append(hex));
   EXPECT_EQ(r.policy_strings[1], "0 0 1 0102");
   EXPECT_EQ(r.detail, "");
   r = DaneOutcome("d.example", "mx.example", d, false,

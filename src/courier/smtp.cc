@@ -278,7 +278,8 @@ net::awaitable<Status> SmtpCourier::DeliverWith(
       StsMode()->Add(a.policy->mode);
       tr.Debugf("STS policy: mode " + a.policy->mode);
     } else if (a.sts_failure != sts::PolicyLookup::Failure::kNone) {
-      tr.Debugf("STS policy announced but not had: " + a.sts_error);
+      tr.Debugf(std::string("STS policy announced but not had: ")
+                    .append(a.sts_error));
     }
   }
   if (dane_) {
