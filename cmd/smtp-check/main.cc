@@ -137,6 +137,10 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
   }
   if (mxs->empty()) Fatal("MX lookup returned no results");
   std::string port = ServicePort(f.port);
+  // RFC 7672 §2.2.1, as the courier: hosts named by an MX answer that was
+  // not authenticated get no DANE.
+  std::string mx_domain = domain;
+  const bool mx_insecure = co_await resolver->MXInsecure(mx_domain);
 
   for (const auto& mx : *mxs) {
     char pref[8];
@@ -158,6 +162,10 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
     std::string smtp_port = "25";
     courier::DanePolicy dane =
         co_await courier::LookupDane(resolver, mx.host, smtp_port);
+    if (mx_insecure) {
+      dane = courier::DanePolicy{};
+      dane.lookup = courier::DaneResult::kInsecure;
+    }
     if (!resolver->TrustsAD()) {
       Log("TLSA: not checked, the DNS resolver is not on loopback (no "
           "DANE)");
@@ -177,7 +185,9 @@ net::awaitable<void> Check(Flags f, dns::Resolver* resolver,
       }
       switch (dane.lookup) {
         case courier::DaneResult::kInsecure:
-          Log("DANE: insecure (no DNSSEC), does not apply");
+          Log(mx_insecure ? "DANE: insecure (MX answer not authenticated), "
+                            "does not apply"
+                          : "DANE: insecure (no DNSSEC), does not apply");
           break;
         case courier::DaneResult::kNoRecords:
           Log("DANE: no TLSA records, does not apply");

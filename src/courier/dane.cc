@@ -43,6 +43,21 @@ bool UsableForSmtp(const dns::TLSA& t) {
   return false;
 }
 
+std::string TlsaText(const dns::TLSA& t) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = std::to_string(t.usage)
+                        .append(" ")
+                        .append(std::to_string(t.selector))
+                        .append(" ")
+                        .append(std::to_string(t.matching_type))
+                        .append(" ");
+  for (unsigned char c : t.data) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
 DanePolicy PolicyFrom(const dns::TLSAAnswer& answer) {
   DanePolicy p;
   switch (answer.kind) {
@@ -67,6 +82,7 @@ DanePolicy PolicyFrom(const dns::TLSAAnswer& answer) {
   for (const auto& t : answer.records) {
     if (UsableForSmtp(t)) p.usable.push_back(t);
   }
+  p.records = answer.records;
   // RFC 7672 §2.2: records that are all unusable still mean the server
   // is meant to speak TLS; it is used without authentication.
   p.lookup = p.usable.empty() ? DaneResult::kUnusable : DaneResult::kVerified;

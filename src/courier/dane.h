@@ -56,7 +56,10 @@ struct DanePolicy {
   // or kUnusable.
   DaneResult lookup = DaneResult::kOff;
   std::vector<dns::TLSA> usable;  // For lookup == kVerified.
-  std::string error;              // For kBogus and kLookupError.
+  // Every authenticated record, usable or not (kVerified, kUnusable): the
+  // policy a TLS report shows (RFC 8460 §4.4, policy type "tlsa").
+  std::vector<dns::TLSA> records;
+  std::string error;  // For kBogus and kLookupError.
 
   // STARTTLS is mandatory and there is no fallback to plain text.
   bool RequiresTLS() const {
@@ -71,6 +74,9 @@ struct DanePolicy {
 // Whether a record is usable for SMTP (RFC 7672 §3.1): usage 2 or 3,
 // selector 0 or 1, matching type 0, 1 or 2 with data of the right length.
 bool UsableForSmtp(const dns::TLSA& t);
+
+// The presentation form of a record, "3 1 1 <hex>" (RFC 6698 §2.2).
+std::string TlsaText(const dns::TLSA& t);
 
 // Turns a resolver's TLSA answer into a policy. Pure.
 DanePolicy PolicyFrom(const dns::TLSAAnswer& answer);

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <openssl/x509_vfy.h>
+
 #include "base/strings.h"
 
 namespace chasquid::courier {
@@ -87,6 +89,53 @@ tlsrpt::SessionResult TlsOutcome(const std::string& domain,
                               : tlsrpt::ResultFromVerifyError(e);
     if (e != X509_V_OK) r.detail = X509_verify_cert_error_string(e);
   }
+  return r;
+}
+
+tlsrpt::SessionResult DaneOutcome(const std::string& domain,
+                                  const std::string& mx, const DanePolicy& dane,
+                                  bool success, tlsrpt::ResultType result,
+                                  const std::string& detail) {
+  tlsrpt::SessionResult r;
+  r.policy_domain = domain;
+  r.mx_host = mx;
+  r.policy_type = tlsrpt::PolicyType::kTlsa;
+  for (const auto& t : dane.records) r.policy_strings.push_back(TlsaText(t));
+  r.success = success;
+  r.result = result;
+  if (!success) r.detail = detail;
+  return r;
+}
+
+tlsrpt::ResultType DaneFailureResult(long verify_error) {
+  if (verify_error == X509_V_OK || verify_error == X509_V_ERR_DANE_NO_MATCH) {
+    // RFC 8460 §4.3.2.1: none of the records in the RRset was found valid
+    // for the peer.
+    return tlsrpt::ResultType::kTlsaInvalid;
+  }
+  return tlsrpt::ResultFromVerifyError(verify_error);
+}
+
+tlsrpt::SessionResult StsFailureOutcome(const std::string& domain,
+                                        const std::string& mx,
+                                        const sts::PolicyLookup& lookup) {
+  tlsrpt::SessionResult r;
+  r.policy_domain = domain;
+  r.mx_host = mx;
+  r.policy_type = tlsrpt::PolicyType::kSts;
+  r.success = false;
+  switch (lookup.failure) {
+    case sts::PolicyLookup::Failure::kInvalid:
+      r.result = tlsrpt::ResultType::kStsPolicyInvalid;
+      break;
+    case sts::PolicyLookup::Failure::kWebPki:
+      r.result = tlsrpt::ResultType::kStsWebpkiInvalid;
+      break;
+    default:
+      r.result = tlsrpt::ResultType::kStsPolicyFetchError;
+      break;
+  }
+  r.detail = lookup.error;
   return r;
 }
 

@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 
 #include "base/status.h"
+#include "courier/dane.h"
 #include "sts/policy.h"
 #include "tlsrpt/tlsrpt.h"
 
@@ -32,5 +33,27 @@ tlsrpt::SessionResult TlsOutcome(const std::string& domain,
                                  const std::optional<sts::Policy>& policy,
                                  bool offered_starttls, SSL* ssl,
                                  bool verified);
+
+// The TLS reporting outcome of one session to `mx` where DANE applied
+// (RFC 8460 policy type "tlsa", the records as its policy strings): a
+// success, or a failure of type `result` with `detail`.
+tlsrpt::SessionResult DaneOutcome(const std::string& domain,
+                                  const std::string& mx, const DanePolicy& dane,
+                                  bool success, tlsrpt::ResultType result,
+                                  const std::string& detail);
+
+// The result type of a DANE verification failure (RFC 8460 §4.3), from
+// OpenSSL's verification error: no record matched the peer is
+// tlsa-invalid; a DANE-TA chain whose leaf does not name the MX is
+// certificate-host-mismatch; expired, untrusted, other: as for WebPKI.
+tlsrpt::ResultType DaneFailureResult(long verify_error);
+
+// The TLS reporting outcome of a session to `mx` for a domain that
+// announced an MTA-STS policy which could not be had (`lookup.failure`
+// is not kNone): policy type "sts" without policy strings, failure
+// sts-policy-fetch-error, sts-policy-invalid or sts-webpki-invalid.
+tlsrpt::SessionResult StsFailureOutcome(const std::string& domain,
+                                        const std::string& mx,
+                                        const sts::PolicyLookup& lookup);
 
 }  // namespace chasquid::courier

@@ -124,6 +124,13 @@ struct SmtpCourier::Attempt {
   bool require_tls = false;
   bool tls_optional = false;
   std::string require_tls_failure;
+  // Ours: why the MTA-STS policy the domain announced could not be had
+  // (reported instead of each session's own outcome, RFC 8460 §4.3.2.2).
+  sts::PolicyLookup::Failure sts_failure = sts::PolicyLookup::Failure::kNone;
+  std::string sts_error;
+  // The MX RRset was not authenticated: DANE does not apply (RFC 7672
+  // §2.2.1).
+  bool mx_insecure = false;
   // STS enforcement applies (not lifted by TLS-Required: No).
   bool Enforce() const {
     return policy && policy->mode == "enforce" && !tls_optional;
@@ -168,6 +175,18 @@ void SmtpCourier::RecordDane(Attempt& a, const std::string& host, DaneResult r,
 
 net::awaitable<DanePolicy> SmtpCourier::DaneFor(Attempt& a, std::string host) {
   if (!dane_) co_return DanePolicy{};
+  if (a.mx_insecure) {
+    // The hosts came from an unsigned answer: their TLSA records, signed
+    // or not, say nothing about the domain.
+    DanePolicy p;
+    p.lookup = DaneResult::kInsecure;
+    a.tr->Printf(std::string("DANE: MX RRset of ")
+                     .append(a.domain)
+                     .append(" not authenticated, TLSA of ")
+                     .append(host)
+                     .append(" not used"));
+    co_return p;
+  }
   nettrace::Trace tr("Courier.DANE", host);
   tr.Link(*a.tr, std::string("TLSA lookup for ").append(host));
   a.tr->Link(tr, "TLSA lookup");
@@ -250,13 +269,27 @@ net::awaitable<Status> SmtpCourier::DeliverWith(
   tr.Debugf("MXs: [" + mx_list + "]");
 
   if (opts_.sts_policy) {
-    a.policy = co_await opts_.sts_policy(a.domain);
+    auto get = opts_.sts_policy(a.domain);
+    sts::PolicyLookup lookup = co_await std::move(get);
+    a.policy = std::move(lookup.policy);
+    a.sts_failure = lookup.failure;
+    a.sts_error = std::move(lookup.error);
     if (a.policy) {
       StsMode()->Add(a.policy->mode);
       tr.Debugf("STS policy: mode " + a.policy->mode);
+    } else if (a.sts_failure != sts::PolicyLookup::Failure::kNone) {
+      tr.Debugf(std::string("STS policy announced but not had: ")
+                    .append(a.sts_error));
     }
   }
-  if (a.require_tls && !a.Enforce()) {
+  if (dane_) {
+    std::string mx_domain = *ascii;
+    a.mx_insecure = co_await opts_.resolver->MXInsecure(std::move(mx_domain));
+    if (a.mx_insecure) tr.Printf("MX RRset not authenticated: no DANE");
+  }
+  // Without DANE only an enforced MTA-STS policy can validate an MX for
+  // REQUIRETLS; with it, each MX is looked at in the loop below.
+  if (a.require_tls && !a.Enforce() && !dane_) {
     Status s = RequireTlsBounce(
         std::string("no MTA-STS policy in enforce mode for ").append(a.domain));
     tr.Error(s.message());
@@ -272,6 +305,17 @@ net::awaitable<Status> SmtpCourier::DeliverWith(
     if (a.Enforce() && dane.lookup != DaneResult::kVerified &&
         !sts::MXIsAllowed(*a.policy, mx)) {
       tr.Debugf(mx + " skipped by MTA-STS policy");
+      continue;
+    }
+    if (a.require_tls && !a.Enforce() && dane.lookup != DaneResult::kVerified &&
+        !dane.Defers()) {
+      // RFC 8689 §4.2.1: only an MX whose TLS DANE or MTA-STS validates.
+      a.require_tls_failure =
+          std::string("no MTA-STS policy in enforce mode for ")
+              .append(a.domain)
+              .append(", and no DANE for ")
+              .append(mx);
+      tr.Debugf(mx + " skipped for REQUIRETLS: " + a.require_tls_failure);
       continue;
     }
     any_tried = true;
@@ -323,7 +367,12 @@ net::awaitable<Status> SmtpCourier::TryHost(Attempt& a, std::string host,
       break;
   }
   if (dane.Defers()) {
-    // RFC 7672 §2.2: not this host until the DNS is sorted out.
+    // RFC 7672 §2.2: not this host until the DNS is sorted out. RFC 8460
+    // §4.3.2.1: no valid records came from the resolver.
+    Report(a,
+           DaneOutcome(a.domain, host, dane, false,
+                       tlsrpt::ResultType::kDnssecInvalid, dane.error),
+           nullptr);
     Status s = Status::Transient(std::string("DANE: ").append(dane.error));
     a.tr->Error(host + ": " + s.message());
     co_return s;
@@ -373,9 +422,20 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
   const bool dane_tls = dane.RequiresTLS();
   const bool dane_match = dane.lookup == DaneResult::kVerified;
   bool dane_verified = false;
+  bool reported = false;  // This session's TLS report is recorded.
   if (dane_tls && !(c->HasExtension("STARTTLS") && opts_.tls)) {
     // Never in the clear to a host whose TLSA records demand TLS.
     RecordDane(a, host, DaneResult::kNoStartTLS, "STARTTLS not offered");
+    if (a.require_tls) {
+      a.require_tls_failure = host + " does not offer STARTTLS";
+    }
+    // RFC 8460's dane-required is for senders that demand DANE of every
+    // MX; here the records demanded TLS and the server offered none.
+    Report(a,
+           DaneOutcome(a.domain, host, dane, false,
+                       tlsrpt::ResultType::kStarttlsNotSupported,
+                       "STARTTLS not offered"),
+           c.get());
     TlsCount()->Add("plain");
     c->Close();
     co_return Status::Transient(std::string("DANE: ").append(host).append(
@@ -389,6 +449,16 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
       TlsVersions()->Add(SSL_get_version(c->ssl()));
       TlsCount()->Add("tls:insecure");
       RecordDane(a, host, DaneResult::kMismatch, why);
+      if (a.require_tls) {
+        // RFC 8689 §4.2.1: not validated, so not relayed; bounced once no
+        // MX took it.
+        a.require_tls_failure = host + " failed DANE verification";
+      }
+      Report(
+          a,
+          DaneOutcome(a.domain, host, dane, false,
+                      DaneFailureResult(SSL_get_verify_result(c->ssl())), why),
+          c.get());
       c->Close();
       co_return Status::Transient(std::string("DANE: the certificate of ")
                                       .append(host)
@@ -403,11 +473,25 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
         // RFC 7672 §3: authenticated by DNSSEC instead of the roots.
         dane_verified = true;
         RecordDane(a, host, DaneResult::kVerified, "");
+        reported = true;
+        Report(a,
+               DaneOutcome(a.domain, host, dane, true,
+                           tlsrpt::ResultType::kValidationFailure, ""),
+               c.get());
         level = domaininfo::kTlsSecure;
         TlsCount()->Add("tls:secure");
         a.tr->Debugf("Secure - using TLS, DANE verified");
       } else if (c->IsVerified()) {
         if (dane_tls) RecordDane(a, host, DaneResult::kUnusable, "");
+        if (dane_tls) {
+          // RFC 8460 §4.3.2.1: none of the records was usable.
+          reported = true;
+          Report(a,
+                 DaneOutcome(a.domain, host, dane, false,
+                             tlsrpt::ResultType::kTlsaInvalid,
+                             "no usable TLSA records"),
+                 c.get());
+        }
         level = domaininfo::kTlsSecure;
         TlsCount()->Add("tls:secure");
         a.tr->Debugf("Secure - using TLS");
@@ -415,12 +499,32 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
         level = domaininfo::kTlsInsecure;
         TlsCount()->Add("tls:insecure");
         if (dane_tls) RecordDane(a, host, DaneResult::kUnusable, "");
+        if (dane_tls) {
+          // RFC 8460 §4.3.2.1: none of the records was usable.
+          reported = true;
+          Report(a,
+                 DaneOutcome(a.domain, host, dane, false,
+                             tlsrpt::ResultType::kTlsaInvalid,
+                             "no usable TLSA records"),
+                 c.get());
+        }
         a.tr->Debugf("Insecure - using TLS, but cert does not match " + host);
       }
       s = co_await c->Hello(opts_.hostname);
     }
     if (!s.ok()) {
-      RecordTls(a, host, true, nullptr, false);
+      if (dane_tls) {
+        // One report a session: a failed EHLO after a reported handshake
+        // adds none.
+        if (!reported)
+          Report(a,
+                 DaneOutcome(a.domain, host, dane, false,
+                             tlsrpt::ResultType::kValidationFailure,
+                             "TLS handshake failed"),
+                 c.get());
+      } else {
+        RecordTls(a, host, true, nullptr, false, c.get());
+      }
       TlsCount()->Add("tls:failed");
       a.tr->Error("TLS error: " + s.message());
       c->Close();
@@ -439,10 +543,11 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
     TlsCount()->Add("plain");
     a.tr->Debugf("Insecure - NOT using TLS");
   }
-  if (allow_tls) {
-    // After STARTTLS the second EHLO no longer lists it.
+  if (allow_tls && !dane_tls) {
+    // After STARTTLS the second EHLO no longer lists it. (Where DANE
+    // applied, the session was reported above.)
     bool offered = c->ssl() != nullptr || c->HasExtension("STARTTLS");
-    RecordTls(a, host, offered, c->ssl(), c->IsVerified());
+    RecordTls(a, host, offered, c->ssl(), c->IsVerified(), c.get());
   }
 
   if (!opts_.dinfo->OutgoingSecLevel(a.domain, level) && !a.tls_optional) {
@@ -543,9 +648,27 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
 }
 
 void SmtpCourier::RecordTls(const Attempt& a, const std::string& host,
-                            bool offered, SSL* ssl, bool verified) {
-  tlsrpt::SessionResult r =
-      TlsOutcome(a.domain, host, a.policy, offered, ssl, verified);
+                            bool offered, SSL* ssl, bool verified,
+                            const Client* c) {
+  if (!a.policy && a.sts_failure != sts::PolicyLookup::Failure::kNone) {
+    // The domain announced a policy we could not have: that is the
+    // session's outcome (RFC 8460 §4.3.2.2), whatever TLS did.
+    Report(a,
+           StsFailureOutcome(
+               a.domain, host,
+               sts::PolicyLookup{std::nullopt, a.sts_failure, a.sts_error}),
+           c);
+    return;
+  }
+  Report(a, TlsOutcome(a.domain, host, a.policy, offered, ssl, verified), c);
+}
+
+void SmtpCourier::Report(const Attempt& a, tlsrpt::SessionResult r,
+                         const Client* c) {
+  if (c) {
+    r.sending_ip = c->LocalIP();
+    r.receiving_ip = c->RemoteIP();
+  }
   if (r.success) {
     tlsrpt::SuccessCount()->Add(tlsrpt::PolicyTypeName(r.policy_type));
   } else {

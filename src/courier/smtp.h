@@ -5,7 +5,10 @@
 // with chasquid's own choices for DNS and TLS failures).
 //
 // Counters: chasquid/smtpOut/tlsCount, securityLevelChecks, sts/mode,
-// sts/security, and ours: tlsVersions, dane. One trace per delivery
+// sts/security, and ours: tlsVersions, dane; and the TLS reporting ones
+// (tlsrpt.h), for each session: its policy is "tlsa" where DANE applied
+// (usable or unusable records, or bogus/failed TLSA lookups), else "sts"
+// or "no-policy-found". One trace per delivery
 // (Courier.SMTP.Deliver or Courier.SMTP.Forward, titled with the
 // recipient), and one per DANE lookup (Courier.DANE, titled with the host).
 //
@@ -13,7 +16,11 @@
 // a "via" alias, which the administrator named. It takes precedence over
 // MTA-STS (RFC 8461 §2): a host with usable TLSA records is tried even if
 // an enforced policy does not list it, and its DANE match stands in for
-// the policy's certificate check.
+// the policy's certificate check. It applies to an MX host only when the
+// MX RRset itself was authenticated (RFC 7672 §2.2.1): with an unsigned
+// MX answer, every host counts as "insecure". A DANE-verified MX also
+// satisfies REQUIRETLS (RFC 8689 §4.2.1), as an enforced MTA-STS policy
+// does.
 #pragma once
 
 #include <chrono>
@@ -42,10 +49,10 @@ struct SmtpOptions {
   domaininfo::DB* dinfo = nullptr;    // Required; must outlive the courier.
   // TLS client context with the trusted roots (tlsroots::NewClientContext).
   std::shared_ptr<net::ssl::context> tls;
-  // The MTA-STS policy of a domain through the cache (nullopt: no policy);
-  // empty function: MTA-STS disabled.
-  std::function<net::awaitable<std::optional<sts::Policy>>(std::string)>
-      sts_policy;
+  // The MTA-STS policy of a domain through the cache (sts::Cache::Get:
+  // no policy, or why a policy the domain announced could not be had,
+  // for TLS reports); empty function: MTA-STS disabled.
+  std::function<net::awaitable<sts::PolicyLookup>(std::string)> sts_policy;
   std::chrono::steady_clock::duration connect_timeout = std::chrono::minutes(1);
   std::chrono::steady_clock::duration session_timeout =
       std::chrono::minutes(10);
@@ -91,9 +98,12 @@ class SmtpCourier : public Courier {
                                      std::shared_ptr<const std::string> data,
                                      std::shared_ptr<const safeio::Spool> body,
                                      bool require_tls);
-  // Records one session's TLS outcome (counters and opts_.tlsrpt).
+  // Records one session's TLS outcome (counters and opts_.tlsrpt), with
+  // the addresses of `c` (may be null).
   void RecordTls(const Attempt& a, const std::string& host, bool offered,
-                 SSL* ssl, bool verified);
+                 SSL* ssl, bool verified, const Client* c);
+  // Records one session's TLS reporting outcome, as built.
+  void Report(const Attempt& a, tlsrpt::SessionResult r, const Client* c);
   net::awaitable<Status> TryHost(Attempt& a, std::string host, DanePolicy dane);
   net::awaitable<Status> TryHostOnce(Attempt& a, std::string host,
                                      bool allow_tls, bool* tls_failed,

@@ -237,4 +237,16 @@ void Client::Close() {
   tcp_.close();
 }
 
+std::string Client::LocalIP() const {
+  boost::system::error_code ec;
+  auto ep = tcp_.socket().local_endpoint(ec);
+  return ec ? std::string() : ep.address().to_string();
+}
+
+std::string Client::RemoteIP() const {
+  boost::system::error_code ec;
+  auto ep = tcp_.socket().remote_endpoint(ec);
+  return ec ? std::string() : ep.address().to_string();
+}
+
 }  // namespace chasquid::courier

@@ -84,6 +84,11 @@ class Client {
   void SetDane(std::vector<dns::TLSA> records) { dane_ = std::move(records); }
   bool IsVerified() const;
   SSL* ssl() const;
+  // The connection's local and remote IP addresses as text ("" once
+  // closed or on error), for TLS reports (RFC 8460 §4.4: sending-mta-ip,
+  // receiving-ip).
+  std::string LocalIP() const;
+  std::string RemoteIP() const;
 
   // Sends an already encoded body (wire::EncodeData). Write errors are
   // transient; returns without reading the final reply.

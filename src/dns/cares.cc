@@ -285,6 +285,14 @@ class CaresResolver : public Resolver {
     co_return out;
   }
 
+  net::awaitable<bool> MXInsecure(std::string domain) override {
+    if (!trusts_ad_) co_return false;
+    auto q = co_await SecureQuery(domain, ns_t_mx, /*cd=*/false);
+    if (std::get<0>(q) != ARES_SUCCESS) co_return false;
+    auto p = ParseTLSAReply(std::get<1>(q));
+    co_return p.ok() && p->rcode == ns_r_noerror && p->answers > 0 && !p->ad;
+  }
+
   net::awaitable<Result<std::vector<MX>>> LookupMX(std::string name) override {
     auto [status, answer] = co_await Query(name, ns_t_mx);
     if (status == ARES_ENODATA) co_return std::vector<MX>{};
@@ -603,6 +611,7 @@ Result<ParsedTLSAReply> ParseTLSAReply(const std::string& msg) {
     size_t rdlen = u(off + 8) << 8 | u(off + 9);
     off += 10;
     if (off + rdlen > size) return Status::Error("malformed DNS answer");
+    r.answers++;
     if (type == kTypeTLSA && klass == ns_c_in && rdlen >= 3) {
       TLSA t;
       t.usage = static_cast<uint8_t>(u(off));

@@ -91,6 +91,16 @@ class Resolver {
                                                 std::string /*port*/) {
     co_return TLSAAnswer{};
   }
+  // For DANE (RFC 7672 §2.2.1): whether the MX RRset of `domain` is
+  // known to be unauthenticated: a trusted resolver (TrustsAD) answered
+  // with MX records and without the AD bit. Then the TLSA records of the
+  // MX hosts are not used (an attacker could have chosen the hosts). A
+  // domain without MX records, whose address lookup stands in for it
+  // (LookupTLSA checks that), a failed query, or an untrusted resolver:
+  // false. The default, for resolvers that predate it: false.
+  virtual net::awaitable<bool> MXInsecure(std::string /*domain*/) {
+    co_return false;
+  }
   // Whether the AD bit of this resolver's answers may be believed: every
   // server it asks is on loopback (as Postfix requires for DANE), so no
   // network path lies between the validator and us.
@@ -103,6 +113,7 @@ class Resolver {
 struct ParsedTLSAReply {
   int rcode = 0;
   bool ad = false;
+  int answers = 0;  // Records of any type in the answer section.
   std::vector<TLSA> records;
 };
 Result<ParsedTLSAReply> ParseTLSAReply(const std::string& msg);

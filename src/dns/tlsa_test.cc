@@ -53,6 +53,7 @@ TEST(ParseTLSAReply, RecordsRcodeAndAD) {
   EXPECT_EQ(r->records[0].selector, 1);
   EXPECT_EQ(r->records[0].matching_type, 1);
   EXPECT_EQ(r->records[1].data, std::string(32, static_cast<char>(0xa1)));
+  EXPECT_EQ(r->answers, 2);
 
   r = ParseTLSAReply(Reply(3, false, 0));
   ASSERT_TRUE(r.ok());
@@ -70,6 +71,8 @@ TEST(ParseTLSAReply, OtherTypesAreSkipped) {
   auto r = ParseTLSAReply(m);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->records.empty());
+  // Still an answer: what MXInsecure counts for MX replies.
+  EXPECT_EQ(r->answers, 1);
 }
 
 TEST(ParseTLSAReply, MalformedIsAnError) {

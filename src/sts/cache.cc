@@ -137,29 +137,32 @@ void Cache::Store(const std::string& domain, const Policy& p) {
   }
 }
 
-net::awaitable<std::optional<Policy>> Cache::Get(std::string domain,
-                                                 Clock::duration timeout) {
+net::awaitable<PolicyLookup> Cache::Get(std::string domain,
+                                        Clock::duration timeout) {
   nettrace::Trace tr("STSCache.Fetch", domain);
   kFetches->Add();
+  PolicyLookup out;
   // chasquid would panic on a '/'; it cannot name a file here.
   if (domain.find('/') != std::string::npos || domain.empty()) {
     tr.Error("invalid domain");
-    co_return std::nullopt;
+    co_return out;
   }
   if (auto p = Load(domain)) {
     kHits->Add();
     tr.Debugf("cache hit");
-    co_return p;
+    out.policy = std::move(p);
+    co_return out;
   }
-  auto p = co_await Fetch(resolver_, *tls_, domain, timeout, port_);
-  if (!p.ok()) {
+  auto lookup = Lookup(resolver_, *tls_, domain, timeout, port_);
+  out = co_await std::move(lookup);
+  if (!out.policy) {
     kFailedFetch->Add();
-    tr.Debugf("failed to fetch: " + p.status().message());
-    co_return std::nullopt;
+    tr.Debugf("failed to fetch: " + out.error);
+    co_return out;
   }
-  tr.Debugf("fetched, mode " + p->mode);
-  Store(domain, *p);
-  co_return *p;
+  tr.Debugf("fetched, mode " + out.policy->mode);
+  Store(domain, *out.policy);
+  co_return out;
 }
 
 net::awaitable<void> Cache::RefreshOnce() {

@@ -100,7 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       io,
       [&]() -> net::awaitable<void> {
         auto get = cache->Get(domain, std::chrono::seconds(1));
-        got = co_await std::move(get);
+        sts::PolicyLookup l = co_await std::move(get);
+        got = l.policy;
         auto refresh = cache->RefreshOnce();
         co_await std::move(refresh);
       },

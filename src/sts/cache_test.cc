@@ -32,7 +32,7 @@ class CacheTest : public ::testing::Test {
   }
 
   std::optional<Policy> Get(const std::string& domain) {
-    return testlib::Await(cache_->Get(domain, std::chrono::seconds(5)));
+    return testlib::Await(cache_->Get(domain, std::chrono::seconds(5))).policy;
   }
 
   void WriteEntry(const std::string& domain, const std::string& content,
@@ -109,6 +109,15 @@ TEST(CacheOpenTest, NotADirectory) {
   auto c = Cache::Open(dir + "/file", &dns, nullptr);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().message(), "mkdir " + dir + "/file: not a directory");
+}
+
+TEST_F(CacheTest, NoRecordIsNoPolicyAndNoFailure) {
+  // Without an `_mta-sts` record the domain announced nothing: TLS
+  // reports must not call that a failed fetch.
+  auto l = testlib::Await(cache_->Get("x.com", std::chrono::seconds(5)));
+  EXPECT_FALSE(l.policy);
+  EXPECT_EQ(l.failure, PolicyLookup::Failure::kNone);
+  EXPECT_FALSE(l.error.empty());
 }
 
 }  // namespace

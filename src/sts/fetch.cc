@@ -70,10 +70,13 @@ Status CheckMediaType(std::string_view ct) {
   return Status::Ok();
 }
 
+// `*kind` says which kind of failure an error is (PolicyLookup).
 net::awaitable<Result<std::string>> HttpsGet(dns::Resolver* resolver,
                                              net::ssl::context& tls,
                                              std::string host, std::string port,
-                                             Clock::time_point deadline) {
+                                             Clock::time_point deadline,
+                                             PolicyLookup::Failure* kind) {
+  *kind = PolicyLookup::Failure::kFetch;
   auto ips = co_await resolver->LookupIP(host);
   if (!ips.ok()) {
     std::string msg = ips.status().message();
@@ -108,7 +111,14 @@ net::awaitable<Result<std::string>> HttpsGet(dns::Resolver* resolver,
   tcp.expires_at(deadline);
   auto [hec] =
       co_await stream.async_handshake(net::ssl::stream_base::client, kAwait);
-  if (hec) co_return Status::Error("tls: " + hec.message());
+  if (hec) {
+    // A certificate that does not validate is RFC 8460's
+    // sts-webpki-invalid; other handshake failures are fetch errors.
+    if (SSL_get_verify_result(stream.native_handle()) != X509_V_OK) {
+      *kind = PolicyLookup::Failure::kWebPki;
+    }
+    co_return Status::Error("tls: " + hec.message());
+  }
 
   http::request<http::empty_body> req(http::verb::get,
                                       "/.well-known/mta-sts.txt", 11);
@@ -135,7 +145,10 @@ net::awaitable<Result<std::string>> HttpsGet(dns::Resolver* resolver,
                             std::to_string(code));
   }
   s = CheckMediaType(std::string(res[http::field::content_type]));
-  if (!s.ok()) co_return s;
+  if (!s.ok()) {
+    *kind = PolicyLookup::Failure::kInvalid;
+    co_return s;
+  }
 
   // At most kMaxPolicySize bytes of body; the rest is ignored.
   std::string body;
@@ -156,6 +169,25 @@ net::awaitable<Result<std::string>> HttpsGet(dns::Resolver* resolver,
   co_return body;
 }
 
+// UncheckedFetch, with `*kind` set to what an error, or a later Check
+// failure, means (kNone before the policy server is asked).
+net::awaitable<Result<Policy>> FetchKind(
+    dns::Resolver* resolver, net::ssl::context& tls, std::string domain,
+    Clock::duration timeout, std::string port, PolicyLookup::Failure* kind) {
+  *kind = PolicyLookup::Failure::kNone;
+  auto deadline = Clock::now() + timeout;
+  auto ascii = ToAscii(domain);
+  if (!ascii.ok()) co_return ascii.status();
+  Status s = co_await HasSTSRecord(resolver, *ascii);
+  if (!s.ok()) co_return s;
+  std::string host = "mta-sts." + *ascii;
+  auto body = co_await HttpsGet(resolver, tls, host, port, deadline, kind);
+  if (!body.ok()) co_return body.status();
+  // Parse never fails; Check (in Fetch and Lookup) judges the policy.
+  *kind = PolicyLookup::Failure::kInvalid;
+  co_return Parse(*body);
+}
+
 }  // namespace
 
 net::awaitable<Result<Policy>> UncheckedFetch(dns::Resolver* resolver,
@@ -163,15 +195,31 @@ net::awaitable<Result<Policy>> UncheckedFetch(dns::Resolver* resolver,
                                               std::string domain,
                                               Clock::duration timeout,
                                               std::string port) {
-  auto deadline = Clock::now() + timeout;
-  auto ascii = ToAscii(domain);
-  if (!ascii.ok()) co_return ascii.status();
-  Status s = co_await HasSTSRecord(resolver, *ascii);
-  if (!s.ok()) co_return s;
-  std::string host = "mta-sts." + *ascii;
-  auto body = co_await HttpsGet(resolver, tls, host, port, deadline);
-  if (!body.ok()) co_return body.status();
-  co_return Parse(*body);
+  PolicyLookup::Failure kind = PolicyLookup::Failure::kNone;
+  auto f = FetchKind(resolver, tls, std::move(domain), timeout, std::move(port),
+                     &kind);
+  co_return co_await std::move(f);
+}
+
+net::awaitable<PolicyLookup> Lookup(dns::Resolver* resolver,
+                                    net::ssl::context& tls, std::string domain,
+                                    Clock::duration timeout, std::string port) {
+  PolicyLookup out;
+  auto f = FetchKind(resolver, tls, std::move(domain), timeout, std::move(port),
+                     &out.failure);
+  auto p = co_await std::move(f);
+  if (p.ok()) {
+    Status s = Check(*p);
+    if (s.ok()) {
+      out.policy = std::move(*p);
+      co_return out;
+    }
+    out.failure = PolicyLookup::Failure::kInvalid;
+    out.error = s.message();
+    co_return out;
+  }
+  out.error = p.status().message();
+  co_return out;
 }
 
 net::awaitable<Result<Policy>> Fetch(dns::Resolver* resolver,

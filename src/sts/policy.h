@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,5 +42,20 @@ Result<Policy> FromJSON(std::string_view json);
 // Go's %+v of the policy struct, for smtp-check:
 // {Version:STSv1 Mode:enforce MXs:[mx.example.com] MaxAge:24h0m0s}
 std::string DebugString(const Policy& p);
+
+// What looking a domain's policy up found (Cache::Get, Lookup). Ours: for
+// TLS reporting (RFC 8460 §4.3.2.2), a domain that announces a policy (its
+// `_mta-sts` TXT record) but whose policy could not be had is told why.
+struct PolicyLookup {
+  enum class Failure {
+    kNone,     // A policy, or no `_mta-sts` record (no policy at all).
+    kFetch,    // The HTTPS fetch failed: connection, status, redirect.
+    kInvalid,  // The policy did not parse or validate, or is not text.
+    kWebPki,   // The policy server's certificate did not validate.
+  };
+  std::optional<Policy> policy;  // The valid policy; nullopt: none.
+  Failure failure = Failure::kNone;
+  std::string error;  // For the failures.
+};
 
 }  // namespace chasquid::sts

@@ -28,6 +28,13 @@ namespace chasquid::sts {
 
 namespace net = boost::asio;
 
+// Fetch, saying why it failed (kNone: the domain has no `_mta-sts`
+// record, or its TXT lookup failed, so it announced nothing).
+net::awaitable<PolicyLookup> Lookup(dns::Resolver* resolver,
+                                    net::ssl::context& tls, std::string domain,
+                                    std::chrono::steady_clock::duration timeout,
+                                    std::string port);
+
 // Fetches the policy of `domain` from the network without validating it
 // (smtp-check shows it before checking). Errors: "MTA-STS TXT record
 // missing", "redirects not allowed in MTA-STS", "HTTP response status code:
@@ -52,10 +59,11 @@ class Cache {
       std::string dir, dns::Resolver* resolver,
       std::shared_ptr<net::ssl::context> tls);
 
-  // The valid policy of `domain`, from the cache or the network; nullopt
-  // when there is none or it could not be fetched (a miss is stored).
-  net::awaitable<std::optional<Policy>> Get(
-      std::string domain, std::chrono::steady_clock::duration timeout);
+  // The valid policy of `domain`, from the cache or the network; no
+  // policy when there is none or it could not be fetched, with the
+  // reason when the domain announced one (PolicyLookup).
+  net::awaitable<PolicyLookup> Get(std::string domain,
+                                   std::chrono::steady_clock::duration timeout);
 
   // One refresh pass over every cached domain (30 s timeout each).
   net::awaitable<void> RefreshOnce();

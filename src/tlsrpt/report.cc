@@ -59,6 +59,7 @@ std::string ReportJson(const DomainDay& d, const ReportParams& p) {
                          {"receiving-mx-hostname", r.mx_host},
                          {"failed-session-count", r.count}};
         if (!r.receiving_ip.empty()) row["receiving-ip"] = r.receiving_ip;
+        if (!r.sending_ip.empty()) row["sending-mta-ip"] = r.sending_ip;
         if (!r.detail.empty()) row["failure-reason-code"] = r.detail;
         rows.push_back(std::move(row));
       }

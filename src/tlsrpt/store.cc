@@ -99,6 +99,7 @@ std::string ToJson(const DomainDay& d) {
       rows.push_back(json::object{{"result", ResultTypeName(r.result)},
                                   {"mx", r.mx_host},
                                   {"ip", r.receiving_ip},
+                                  {"sip", r.sending_ip},
                                   {"detail", r.detail},
                                   {"count", r.count}});
     }
@@ -160,6 +161,7 @@ Result<DomainDay> FromJson(const std::string& text) {
           }
           r.mx_host = str(ro, "mx");
           r.receiving_ip = str(ro, "ip");
+          r.sending_ip = str(ro, "sip");
           r.detail = str(ro, "detail");
           r.count = num(ro, "count");
           p.rows.push_back(std::move(r));
@@ -261,13 +263,13 @@ void Store::RecordAt(const SessionResult& r,
     FailureRow* row = nullptr;
     for (auto& fr : p->rows) {
       if (fr.result == r.result && fr.mx_host == r.mx_host &&
-          fr.receiving_ip == r.receiving_ip) {
+          fr.receiving_ip == r.receiving_ip && fr.sending_ip == r.sending_ip) {
         row = &fr;
       }
     }
     if (!row && p->rows.size() < limits_.max_failure_rows) {
       p->rows.push_back(FailureRow{r.result, r.mx_host, r.receiving_ip,
-                                   r.detail.substr(0, 200), 0});
+                                   r.detail.substr(0, 200), 0, r.sending_ip});
       row = &p->rows.back();
     }
     if (row) row->count++;

@@ -33,6 +33,7 @@ struct FailureRow {
   std::string receiving_ip;
   std::string detail;
   int64_t count = 0;
+  std::string sending_ip;  // Ours, from the session (may be empty).
 };
 
 struct PolicyRecord {

@@ -25,9 +25,9 @@
 
 namespace chasquid::tlsrpt {
 
-// RFC 8460 §4.3's result types. STARTTLS, certificate and MTA-STS
-// outcomes are recorded today; the DANE ones (kTlsaInvalid,
-// kDnssecInvalid, kDaneRequired) are for the DANE courier to record.
+// RFC 8460 §4.3's result types. The courier records all but
+// kDaneRequired, which is for senders configured to demand DANE of every
+// MX (RFC 7672 §6); ours has no such mode.
 enum class ResultType {
   kStarttlsNotSupported,
   kCertificateHostMismatch,
@@ -60,6 +60,7 @@ struct SessionResult {
   std::vector<std::string> mx_patterns;  // An STS policy's mx: values.
   std::string mx_host;                   // The receiving MX's host name.
   std::string receiving_ip;              // May be empty.
+  std::string sending_ip;                // Our side's address; may be empty.
   bool success = true;
   ResultType result = ResultType::kValidationFailure;  // When !success.
   std::string detail;  // additional-information, short; may be empty.

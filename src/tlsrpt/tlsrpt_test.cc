@@ -103,6 +103,43 @@ TEST(TlsRptTest, StoreSurvivesReopenAndIsBounded) {
       std::filesystem::exists(dir.path() + "/" + today + "/a.example"));
 }
 
+TEST(TlsRptTest, AddressesAreKeptAndReported) {
+  TempDir dir;
+  auto now = std::chrono::system_clock::now();
+  {
+    auto st = Store::Open(dir.path(), Store::Limits{});
+    ASSERT_TRUE(st.ok());
+    SessionResult f =
+        Failure("a.example", ResultType::kTlsaInvalid, "mx1.a.example");
+    f.policy_type = PolicyType::kTlsa;
+    f.policy_strings = {"3 1 1 ab"};
+    f.mx_patterns.clear();
+    f.receiving_ip = "192.0.2.1";
+    f.sending_ip = "198.51.100.7";
+    (*st)->RecordAt(f, now);
+    (*st)->RecordAt(f, now);
+    // Another sending address is another row.
+    f.sending_ip = "198.51.100.8";
+    (*st)->RecordAt(f, now);
+  }
+  auto st = Store::Open(dir.path(), Store::Limits{});
+  ASSERT_TRUE(st.ok());
+  auto recs = (*st)->Day(Store::DayOf(now));
+  ASSERT_EQ(recs.size(), 1u);
+  ASSERT_EQ(recs[0].policies.size(), 1u);
+  const PolicyRecord& p = recs[0].policies[0];
+  ASSERT_EQ(p.rows.size(), 2u);
+  EXPECT_EQ(p.rows[0].sending_ip, "198.51.100.7");
+  EXPECT_EQ(p.rows[0].receiving_ip, "192.0.2.1");
+  EXPECT_EQ(p.rows[0].count, 2);
+  std::string json =
+      ReportJson(recs[0], ReportParams{"o", "c", "id", "s", "e"});
+  EXPECT_NE(json.find("\"sending-mta-ip\":\"198.51.100.7\""), std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"receiving-ip\":\"192.0.2.1\""), std::string::npos);
+  EXPECT_NE(json.find("\"policy-type\":\"tlsa\""), std::string::npos);
+}
+
 TEST(TlsRptTest, ParseRecord) {
   auto r = ParseRecord("v=TLSRPTv1; rua=mailto:a@b.example, https://r/x");
   ASSERT_TRUE(r.ok());

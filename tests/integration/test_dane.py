@@ -19,10 +19,18 @@ The zone (test.):
               expired
   lame.test   MX mx.lame.test,  TLSA in a signed child zone whose server
               does not answer
+  unusable.test MX mx.unusable.test, TLSA 1 1 1 (PKIX-EE: not for SMTP)
   unsigned.test (an unsigned delegation) MX with a wrong TLSA
+  mxu.unsigned.test  MX mx.wrong.test: a signed (wrong) TLSA under an
+              unsigned MX answer, so DANE does not apply
+  rpt.test    A 127.0.0.1: the HTTPS TLS report collector of ee.test,
+              wrong.test, bogus.test and unusable.test (_smtp._tls TXT)
 
 Counters proved to move here: chasquid/smtpOut/dane{verified, mismatch,
-nostarttls, insecure, none, bogus, lookuperror}, tlsCount{tls:secure}.
+nostarttls, insecure, none, bogus, lookuperror, unusable},
+tlsCount{tls:secure}, tlsrpt/successes{tlsa}, tlsrpt/failures{tlsa-invalid,
+dnssec-invalid, starttls-not-supported}, requireTls/messages{relayed,
+bounced}.
 """
 
 import shutil
@@ -31,16 +39,23 @@ import subprocess
 
 import pytest
 
-from conftest import binary, wait_for_port
+import smtplib
+import ssl
+
+import jsonschema
+
+from conftest import binary, free_port, wait_for_port
 from dnssecutil import DNSSECWorld, Zone, free_loopback_ip_udp53, \
     tlsa_cert_sha256, tlsa_ee_spki_sha256
 from remoteutil import CA, SMTPPeer, STSServer, env_with_ca, \
     free_loopback_ip, mail_log, mda_conf, self_signed, \
     submit, wait_sent, wait_for
+from tlsrptutil import SCHEMA, ReportCollector
 
 RECIPIENT_DOMAINS = ("ee.test", "sts.test", "ta.test", "tabad.test",
                      "wrong.test", "plain.test", "none.test", "bogus.test",
-                     "lame.test", "unsigned.test")
+                     "lame.test", "unsigned.test", "unusable.test",
+                     "mxu.unsigned.test")
 
 
 def non_loopback_ip():
@@ -85,6 +100,8 @@ def world(tmp_path_factory, pki):
     other = tlsa_ee_spki_sha256(pki.other[0])
     plain_ip = free_loopback_ip_udp53()
     sts_ip = free_loopback_ip()
+    rpt_port = free_port()
+    rua = f'"v=TLSRPTv1; rua=https://rpt.test:{rpt_port}/r"'
     top = f"""
 a MX 10 mx.a
 mx.a A 127.0.0.1
@@ -114,11 +131,20 @@ mx.sts A 127.0.0.1
 _25._tcp.mx.sts TLSA 3 1 1 {ee}
 _mta-sts.sts TXT "v=STSv1; id=1"
 mta-sts.sts A {sts_ip}
+unusable MX 10 mx.unusable
+mx.unusable A 127.0.0.1
+_25._tcp.mx.unusable TLSA 1 1 1 {ee}
+rpt A 127.0.0.1
+_smtp._tls.ee TXT {rua}
+_smtp._tls.wrong TXT {rua}
+_smtp._tls.bogus TXT {rua}
+_smtp._tls.unusable TXT {rua}
 """
     zones = [
         Zone("test.", top),
         Zone("unsigned.test.", f"@ MX 10 mx\nmx A 127.0.0.1\n"
-             f"_25._tcp.mx TLSA 3 1 1 {other}\n", signed=False),
+             f"_25._tcp.mx TLSA 3 1 1 {other}\n"
+             "mxu MX 10 mx.wrong.test.\n", signed=False),
         Zone("_25._tcp.mx.bogus.test.", f"@ TLSA 3 1 1 {ee}\n",
              expired=True),
         Zone("_25._tcp.mx.lame.test.", f"@ TLSA 3 1 1 {ee}\n", lame=True),
@@ -127,6 +153,7 @@ mta-sts.sts A {sts_ip}
                     also_on=non_loopback_ip())
     w.plain_ip = plain_ip
     w.sts_ip = sts_ip
+    w.rpt_port = rpt_port
     with w:
         yield w
 
@@ -262,6 +289,9 @@ def test_dane_missing_starttls_is_never_plain(chasquid_factory, tmp_path,
         assert peer.connections >= 2
         assert peer.messages == []
     assert p.a.var("chasquid/smtpOut/dane", "nostarttls") >= 2
+    # RFC 8460: the records demanded TLS, the server offered none.
+    assert p.a.var("chasquid/tlsrpt/failures",
+                   "starttls-not-supported") >= 2
 
 
 def free_port_for(ip):
@@ -370,6 +400,11 @@ def test_smtp_check_reports_dane(chasquid_factory, tmp_path, world, pki):
     rc, out = smtp_check(world, p.b.smtp_port, "unsigned.test")
     assert "DANE: insecure" in out, out
 
+    # A signed TLSA record under an unsigned MX answer (RFC 7672 §2.2.1).
+    rc, out = smtp_check(world, p.b.smtp_port, "mxu.unsigned.test")
+    assert "DANE: insecure (MX answer not authenticated)" in out, out
+    assert "DANE: mismatch" not in out, out
+
 
 def test_dane_takes_precedence_over_mta_sts(chasquid_factory, tmp_path,
                                             world, pki):
@@ -401,3 +436,155 @@ def test_dane_is_off_by_default(chasquid_factory, tmp_path, world, pki):
     assert p.a.var("chasquid/dns/queries", "TLSA") == 0
     assert p.a.var("chasquid/smtpOut/dane") == {}
     assert "DANE" not in p.a.log()
+
+
+def dsns(p, n):
+    """Waits for `n` bounces to alice and returns her mailbox."""
+    box = p.tmp / "mbox-a" / "alice@a.test"
+    wait_for(lambda: box.exists() and
+             box.read_text().count("X-Failed-Recipients:") >= n,
+             timeout=30, what=f"{n} DSNs")
+    return box.read_text()
+
+
+def test_dane_outcomes_in_tls_reports(chasquid_factory, tmp_path, world,
+                                      pki):
+    """Each DANE outcome is recorded for TLS reporting (RFC 8460) under
+    the policy type "tlsa", the records as the policy strings: a match
+    is a success; a mismatch and records that are all unusable are
+    tlsa-invalid; bogus TLSA data is dnssec-invalid. A first run records;
+    a second, with reports every second, POSTs them to the collector
+    that the domains' `_smtp._tls` records name."""
+    conf = ('tls_reporting: { enabled: true from_address: "tlsrpt@a.test" '
+            'submitter: "send.example" }\n'
+            'give_up_send_after: "3s"\n')
+    rpt_cert = pki.ca.issue(tmp_path / "rpt", "rpt.test")
+    p = Pair(chasquid_factory, tmp_path, world.addr, pki.ee,
+             sender_extra=conf, env=env_with_ca(pki.ca))
+    for d in ("ee.test", "unusable.test", "wrong.test", "bogus.test"):
+        p.send(f"x@{d}")
+    wait_sent(p.b, "x@ee.test")
+    wait_sent(p.b, "x@unusable.test")
+    dsns(p, 2)  # wrong.test and bogus.test gave up.
+    assert p.a.var("chasquid/tlsrpt/successes", "tlsa") == 1
+    wrong = p.a.var("chasquid/smtpOut/dane", "mismatch")
+    assert wrong >= 2
+    assert p.a.var("chasquid/smtpOut/dane", "unusable") == 1
+    assert p.a.var("chasquid/tlsrpt/failures", "tlsa-invalid") == wrong + 1
+    bogus = p.a.var("chasquid/tlsrpt/failures", "dnssec-invalid")
+    assert bogus >= 1
+    assert "chasquid_tlsrpt_failures{result_type=\"tlsa-invalid\"}" in \
+        p.a.get("/metrics")[2].decode()
+    p.a.stop()
+
+    with ReportCollector(world.rpt_port, *rpt_cert) as collector:
+        p.a.start(f"--testing__dns_addr={world.addr}",
+                  f"--testing__outgoing_smtp_port={p.b.smtp_port}",
+                  "--testing__tlsrpt_period=1s", env=env_with_ca(pki.ca))
+        want = {"ee.test", "unusable.test", "wrong.test", "bogus.test"}
+        wait_for(lambda: want <= set(collector.reports()), timeout=30,
+                 what="a report for each DANE domain")
+    got = {}
+    for d in want:
+        [report] = collector.reports()[d]
+        jsonschema.validate(report, SCHEMA,
+                            format_checker=jsonschema.FormatChecker())
+        assert report["organization-name"] == "send.example"
+        [pol] = report["policies"]
+        assert pol["policy"]["policy-type"] == "tlsa"
+        got[d] = pol
+    ee = tlsa_ee_spki_sha256(pki.ee[0])
+    other = tlsa_ee_spki_sha256(pki.other[0])
+    assert got["ee.test"]["policy"]["policy-string"] == [f"3 1 1 {ee}"]
+    assert got["ee.test"]["summary"] == {
+        "total-successful-session-count": 1,
+        "total-failure-session-count": 0}
+    assert "failure-details" not in got["ee.test"]
+
+    pol = got["wrong.test"]
+    assert pol["policy"]["policy-string"] == [f"3 1 1 {other}"]
+    assert pol["summary"] == {"total-successful-session-count": 0,
+                              "total-failure-session-count": wrong}
+    [detail] = pol["failure-details"]
+    assert detail["result-type"] == "tlsa-invalid"
+    assert detail["failed-session-count"] == wrong
+    assert detail["receiving-mx-hostname"] == "mx.wrong.test"
+    assert detail["receiving-ip"] == "127.0.0.1"
+    assert detail["sending-mta-ip"] == "127.0.0.1"
+
+    pol = got["unusable.test"]
+    assert pol["policy"]["policy-string"] == [f"1 1 1 {ee}"]
+    [detail] = pol["failure-details"]
+    assert detail["result-type"] == "tlsa-invalid"
+    assert detail["failure-reason-code"] == "no usable TLSA records"
+
+    pol = got["bogus.test"]
+    assert "policy-string" not in pol["policy"]
+    assert pol["summary"]["total-failure-session-count"] == bogus
+    [detail] = pol["failure-details"]
+    assert detail["result-type"] == "dnssec-invalid"
+    assert detail["receiving-mx-hostname"] == "mx.bogus.test"
+    # Never connected: no addresses to tell.
+    assert "receiving-ip" not in detail
+    assert p.a.var("chasquid/tlsrpt/reports", "failed") == 0
+
+
+def send_requiretls(c, to):
+    s = smtplib.SMTP("127.0.0.1", c.submission_port, timeout=20)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s.starttls(context=ctx)
+    s.login("alice@a.test", "pass-a")
+    msg = f"From: alice@a.test\r\nTo: {to}\r\nSubject: rt\r\n\r\nhi\r\n"
+    s.sendmail("alice@a.test", [to], msg.encode(),
+               mail_options=["REQUIRETLS"])
+    s.quit()
+
+
+def test_dane_satisfies_requiretls(chasquid_factory, tmp_path, world, pki):
+    """RFC 8689 §4.2.1: a REQUIRETLS message goes to an MX whose TLS DANE
+    validated (no MTA-STS policy needed), with REQUIRETLS passed on; a
+    DANE mismatch, or an MX with neither DANE nor MTA-STS, gets 5.7.30."""
+    p = Pair(chasquid_factory, tmp_path, world.addr, pki.ee)
+    send_requiretls(p.a, "x@ee.test")
+    wait_sent(p.b, "x@ee.test")
+    assert p.a.var("chasquid/requireTls/messages", "relayed") == 1
+    # B took it as a REQUIRETLS message, from A.
+    assert p.b.var("chasquid/requireTls/messages", "accepted") == 1
+    assert p.a.var("chasquid/smtpOut/dane", "verified") == 1
+
+    send_requiretls(p.a, "x@wrong.test")
+    send_requiretls(p.a, "x@none.test")
+    text = dsns(p, 2)
+    assert ("5.7.30 REQUIRETLS support required (mx.wrong.test failed "
+            "DANE verification)") in text
+    assert ("5.7.30 REQUIRETLS support required (no MTA-STS policy in "
+            "enforce mode for none.test, and no DANE for mx.none.test)") \
+        in text
+    assert p.a.var("chasquid/requireTls/messages", "bounced") == 2
+    assert p.a.var("chasquid/requireTls/messages", "relayed") == 1
+    assert p.a.var("chasquid/smtpOut/dane", "mismatch") == 1
+    assert not p.received("x@wrong.test")
+    assert not p.received("x@none.test")
+
+
+def test_dane_not_under_an_unsigned_mx(chasquid_factory, tmp_path, world,
+                                       pki):
+    """RFC 7672 §2.2.1: mxu.unsigned.test's MX answer is not
+    authenticated, so the signed (and wrong) TLSA records of the host it
+    names are not used: delivered over TLS that nothing vouches for, the
+    host counted as insecure."""
+    rcode, ad, mxs = world.query("mxu.unsigned.test", "MX")
+    assert rcode == 0 and not ad and mxs == ["10 mx.wrong.test."]
+    rcode, ad, records = world.query("_25._tcp.mx.wrong.test", "TLSA")
+    assert rcode == 0 and ad and records
+    p = Pair(chasquid_factory, tmp_path, world.addr, pki.ee)
+    p.send("x@mxu.unsigned.test")
+    wait_sent(p.b, "x@mxu.unsigned.test")
+    assert "outgoing_sec_level: TLS_INSECURE" in p.level("mxu.unsigned.test")
+    assert p.a.var("chasquid/smtpOut/dane", "insecure") == 1
+    assert p.a.var("chasquid/smtpOut/dane", "mismatch") == 0
+    assert p.a.var("chasquid/smtpOut/dane", "verified") == 0
+    _, _, body = p.a.get("/debug/traces?fam=Courier.SMTP.Deliver&b=0&all=true")
+    assert b"MX RRset not authenticated" in body

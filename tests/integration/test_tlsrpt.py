@@ -10,7 +10,6 @@ the schema of RFC 8460 §4.4, transcribed below."""
 import email
 import email.policy
 import gzip
-import http.server
 import json
 import os
 
@@ -20,90 +19,12 @@ import pytest
 from conftest import free_port, wait_for_port
 from dkimutil import crlf, dkimpy_verify, keygen
 from dnsserver import DNSServer
-from remoteutil import CA, HTTPSServer, STSServer, env_with_ca, \
-    free_loopback_ip, make_daemon, submit, wait_for
+from remoteutil import CA, STSServer, env_with_ca, free_loopback_ip, \
+    make_daemon, submit, wait_for
+from tlsrptutil import SCHEMA, ReportCollector
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the MTA-STS server needs port 443")
-
-RESULT_TYPES = [
-    "starttls-not-supported", "certificate-host-mismatch",
-    "certificate-expired", "certificate-not-trusted", "validation-failure",
-    "sts-policy-fetch-error", "sts-policy-invalid", "sts-webpki-invalid",
-    "tlsa-invalid", "dnssec-invalid", "dane-required",
-]
-
-# RFC 8460 §4.4 (report JSON) with §4.3's result types.
-SCHEMA = {
-    "type": "object",
-    "required": ["organization-name", "date-range", "contact-info",
-                 "report-id", "policies"],
-    "properties": {
-        "organization-name": {"type": "string"},
-        "date-range": {
-            "type": "object",
-            "required": ["start-datetime", "end-datetime"],
-            "properties": {
-                "start-datetime": {"type": "string", "format": "date-time"},
-                "end-datetime": {"type": "string", "format": "date-time"},
-            },
-        },
-        "contact-info": {"type": "string"},
-        "report-id": {"type": "string"},
-        "policies": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["policy", "summary"],
-                "properties": {
-                    "policy": {
-                        "type": "object",
-                        "required": ["policy-type", "policy-domain"],
-                        "properties": {
-                            "policy-type": {
-                                "enum": ["tlsa", "sts", "no-policy-found"]},
-                            "policy-string": {
-                                "type": "array", "items": {"type": "string"}},
-                            "policy-domain": {"type": "string"},
-                            "mx-host": {
-                                "type": "array", "items": {"type": "string"}},
-                        },
-                    },
-                    "summary": {
-                        "type": "object",
-                        "required": ["total-successful-session-count",
-                                     "total-failure-session-count"],
-                        "properties": {
-                            "total-successful-session-count": {
-                                "type": "integer", "minimum": 0},
-                            "total-failure-session-count": {
-                                "type": "integer", "minimum": 0},
-                        },
-                    },
-                    "failure-details": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["result-type",
-                                         "failed-session-count"],
-                            "properties": {
-                                "result-type": {"enum": RESULT_TYPES},
-                                "sending-mta-ip": {"type": "string"},
-                                "receiving-mx-hostname": {"type": "string"},
-                                "receiving-mx-helo": {"type": "string"},
-                                "receiving-ip": {"type": "string"},
-                                "failed-session-count": {
-                                    "type": "integer", "minimum": 0},
-                                "additional-information": {"type": "string"},
-                                "failure-reason-code": {"type": "string"},
-                            },
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
 
 
 def policy_text(mode, mx):
@@ -121,30 +42,6 @@ def one_file_per_message(mbox):
     return (f'mail_delivery_agent_bin: "/bin/sh"\n'
             f'mail_delivery_agent_args: "-c"\n'
             f'mail_delivery_agent_args: "cat > $(mktemp {mbox}/msg.XXXXXX)"\n')
-
-
-class ReportCollector(HTTPSServer):
-    """An HTTPS server on 127.0.0.1 that takes POSTed reports (RFC 8460
-    §5.4) and answers 200."""
-
-    def __init__(self, port, certfile, keyfile):
-        self.posts = []  # (path, content type, body)
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length", "0"))
-                outer.posts.append((self.path,
-                                    self.headers.get("Content-Type"),
-                                    self.rfile.read(n)))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.serve(("127.0.0.1", port), certfile, keyfile, Handler)
 
 
 def reports(mbox):
@@ -300,3 +197,79 @@ def test_period_flag_is_hidden_from_help(chasquid_factory):
     rc, out = c.run_to_exit("--testing__tlsrpt_period=soon")
     assert rc != 0
     assert "Invalid --testing__tlsrpt_period" in out
+
+
+def test_sts_policy_failures_are_reported(chasquid_factory, tmp_path, dns):
+    """Domains that announce an MTA-STS policy (their `_mta-sts` TXT
+    record) which cannot be had: the policy server answers 404
+    (sts-policy-fetch-error), serves a policy that does not validate
+    (sts-policy-invalid), or has a certificate that does not name it
+    (sts-webpki-invalid). The mail goes as without a policy, and each
+    session is reported with its failure, the MX's name and both
+    addresses, by HTTPS POST."""
+    ca = CA(tmp_path / "ca")
+    conf = ('tls_reporting: { enabled: true from_address: "tlsrpt@a.test" '
+            'submitter: "srv-a.example" }\n')
+    a = make_daemon(chasquid_factory, ca, "srv-a", ("a.test",),
+                    tmp_path / "mbox-a", extra=conf)
+    a.add_user("alice", "a.test", "pass-a")
+    mbox_b = tmp_path / "mbox-b"
+    mbox_b.mkdir()
+    domains = ("fetch.test", "invalid.test", "webpki.test")
+    b = chasquid_factory("mx.b.test", hostname="mx.b.test", domains=domains,
+                         extra_conf=one_file_per_message(mbox_b))
+    ca.issue(b.config_dir / "certs" / "mx.b.test", "mx.b.test")
+    for d in domains:
+        b.add_user("x", d, "unused")
+    ip = free_loopback_ip()
+    https_port = free_port()
+    dns.add("mx.b.test", "A", "127.0.0.1")
+    dns.add("rpt.b.test", "A", "127.0.0.1")
+    for d in domains:
+        dns.add(d, "MX", "10 mx.b.test")
+        dns.add(f"_mta-sts.{d}", "TXT", "v=STSv1; id=1")
+        dns.add(f"mta-sts.{d}", "A", ip)
+        dns.add(f"_smtp._tls.{d}", "TXT",
+                f"v=TLSRPTv1; rua=https://rpt.b.test:{https_port}/r")
+    # fetch.test has no policy on the server (404); invalid.test's does
+    # not validate; the certificate does not name mta-sts.webpki.test.
+    policies = {"invalid.test": "version: STSv1\nmode: sometimes\n"}
+    sts_cert = ca.issue(tmp_path / "sts", "mta-sts.fetch.test",
+                        "mta-sts.invalid.test")
+    rpt_cert = ca.issue(tmp_path / "rpt", "rpt.b.test")
+    with STSServer(ip, *sts_cert, policies) as sts, \
+            ReportCollector(https_port, *rpt_cert) as collector:
+        b.start(f"--testing__dns_addr={dns.addr}")
+        a.start(f"--testing__dns_addr={dns.addr}",
+                f"--testing__outgoing_smtp_port={b.smtp_port}",
+                "--testing__tlsrpt_period=1s", env=env_with_ca(ca))
+        for d in domains:
+            submit(a, "alice@a.test", "pass-a", "alice@a.test", f"x@{d}",
+                   "hi")
+        wait_for(lambda: set(domains) <= set(collector.reports()),
+                 timeout=30, what="a report for each domain")
+        assert sts.requests >= 2
+    # Delivered all the same: there was no policy to enforce.
+    wait_for(lambda: len(list(mbox_b.glob("msg.*"))) == 3,
+             what="three deliveries")
+    expected = {"fetch.test": "sts-policy-fetch-error",
+                "invalid.test": "sts-policy-invalid",
+                "webpki.test": "sts-webpki-invalid"}
+    for d, result in expected.items():
+        assert a.var("chasquid/tlsrpt/failures", result) == 1, result
+        report = collector.reports()[d][0]
+        jsonschema.validate(report, SCHEMA,
+                            format_checker=jsonschema.FormatChecker())
+        pol = report["policies"][0]
+        assert pol["policy"]["policy-type"] == "sts"
+        assert "policy-string" not in pol["policy"]
+        assert pol["summary"] == {"total-successful-session-count": 0,
+                                  "total-failure-session-count": 1}
+        detail = pol["failure-details"][0]
+        assert detail["result-type"] == result
+        assert detail["receiving-mx-hostname"] == "mx.b.test"
+        assert detail["receiving-ip"] == "127.0.0.1"
+        assert detail["sending-mta-ip"] == "127.0.0.1"
+    assert "404" in collector.reports()["fetch.test"][0]["policies"][0][
+        "failure-details"][0]["failure-reason-code"]
+    assert a.var("chasquid/tlsrpt/successes", "sts") == 0
