@@ -14,8 +14,14 @@ delivered, CPU seconds per 1,000 messages (daemon + its waited-for
 children, i.e. the MDAs: utime+stime+cutime+cstime from /proc/<pid>/stat),
 peak RSS (VmHWM). Medians over --runs.
 
+4xx refusals: messages sent again after a 4xx (e.g. "queue full"), i.e.
+every message smtp-source sent minus those answered 250. Runs of the two
+servers alternate (ours, 1.11, ours, ...), so that a change in the
+machine's load falls on both.
+
 Usage: bench/smtp_source/run.py [--sessions 1,10,50]
-         [--messages 200,1000,5000] [--runs 1] [--only ours|peer]
+         [--messages 3000,3000,3000] [--runs 3] [--only ours|peer]
+         [--binary build-rel/chasquid] [--perf FILE]
 Not part of the test suite. Keep runs short: the machine is shared.
 """
 
@@ -180,7 +186,7 @@ def delivered(root):
     return sum(1 for line in open(p) if line.rstrip().endswith(" sent"))
 
 
-def run_one(exe, sessions, messages):
+def run_one(exe, sessions, messages, perf=None):
     with tempfile.TemporaryDirectory(dir="/var/tmp") as d:
         root = pathlib.Path(d)
         port = free_port()
@@ -193,10 +199,19 @@ def run_one(exe, sessions, messages):
             wait_port(port, proc)
             cpu0 = cpu_seconds(proc.pid)
             own0 = cpu_seconds(proc.pid, children=False)
+            prof = None
+            if perf:
+                prof = subprocess.Popen(
+                    ["perf", "record", "-g", "-o", perf, "-p",
+                     str(proc.pid)], stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+                time.sleep(0.5)  # perf attaches
             t0 = time.monotonic()
             rounds = 0
+            sent = 0
             while accepted(root) < messages and rounds < 20:
                 left = messages - accepted(root)
+                sent += left
                 subprocess.run(
                     [SMTP_SOURCE, "-s", str(min(sessions, left)), "-m",
                      str(left), "-l", "10240", "-f", "sender@example.net",
@@ -210,6 +225,9 @@ def run_one(exe, sessions, messages):
                 time.sleep(0.02)
             t_del = time.monotonic() - t0
             n_del = delivered(root)
+            if prof:
+                prof.send_signal(2)
+                prof.wait()
             # Let the last MDAs be reaped so their CPU is counted.
             time.sleep(0.3)
             cpu = cpu_seconds(proc.pid) - cpu0
@@ -226,14 +244,22 @@ def run_one(exe, sessions, messages):
         return {"acc_per_s": n_acc / t_acc, "t_deliver": t_del,
                 "cpu_per_1000": cpu * 1000 / max(1, n_del),
                 "own_cpu_per_1000": own * 1000 / max(1, n_del), "rss": rss,
-                "rounds": rounds, "accepted": n_acc, "delivered": n_del}
+                "rounds": rounds, "accepted": n_acc, "delivered": n_del,
+                "refused": sent - n_acc,
+                "load": os.getloadavg()[0]}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sessions", default="1,10,50")
-    ap.add_argument("--messages", default="200,1000,5000")
-    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--messages", default="3000,3000,3000")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--binary", default=str(REPO / "build" / "chasquid"),
+                    help="our daemon (a Release build is what users run)")
+    ap.add_argument("--baseline", help="another build of ours, run beside "
+                    "(as \"before\") to measure a change in the same run")
+    ap.add_argument("--perf", help="perf record -g our daemon into FILE "
+                    "(the last run of the last session count)")
     ap.add_argument("--only", choices=["ours", "peer"])
     args = ap.parse_args()
     netns.reexec_inside("chasquid-bench")
@@ -247,7 +273,9 @@ def run_all(args):
                  "(DEBIAN_FRONTEND=noninteractive; the daemon is not needed)")
     servers = []
     if args.only != "peer":
-        servers.append(("ours", str(REPO / "build" / "chasquid")))
+        servers.append(("ours", os.path.abspath(args.binary)))
+    if args.baseline:
+        servers.append(("before", os.path.abspath(args.baseline)))
     if args.only != "ours":
         servers.append(("chasquid-1.11", peer_binary()))
     print(f"machine: {os.cpu_count()} cores, "
@@ -256,26 +284,44 @@ def run_all(args):
     print(f"disk durable writes/s (/var/tmp): "
           f"{durable_write_rate('/var/tmp'):.0f}")
     print("server         sess   msgs  acc/s  deliver_s  cpu_s/1000  "
-          "peakRSS_MiB  rounds  (daemon-only cpu_s/1000)")
+          "peakRSS_MiB  rounds  refused  (daemon-only cpu_s/1000)  load")
     results = {}
     for sess, msgs in zip(args.sessions.split(","),
                           args.messages.split(",")):
-        for name, exe in servers:
-            rs = [run_one(exe, int(sess), int(msgs))
-                  for _ in range(args.runs)]
+        runs = {name: [] for name, _ in servers}
+        for i in range(args.runs):
+            for name, exe in servers:
+                perf = (args.perf if name == "ours" and i == args.runs - 1
+                        else None)
+                runs[name].append(run_one(exe, int(sess), int(msgs), perf))
+        for name, _ in servers:
+            rs = runs[name]
             med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
             results[(name, sess)] = med
             print(f"{name:14} {sess:>4} {msgs:>6} {med['acc_per_s']:6.0f}"
                   f"  {med['t_deliver']:9.1f}  {med['cpu_per_1000']:10.2f}"
                   f"  {med['rss']:11.1f}  {med['rounds']:6.0f}"
-                  f"  ({med['own_cpu_per_1000']:.2f})", flush=True)
-        if len(servers) == 2:
-            a, b = results[("ours", sess)], results[("chasquid-1.11", sess)]
-            print(f"{'ratio ours/1.11':14} {sess:>4} {'':>6}"
+                  f"  {med['refused']:7.0f}"
+                  f"  ({med['own_cpu_per_1000']:.2f})"
+                  f"  {med['load']:.1f}", flush=True)
+            for r in rs:
+                print(f"    run: acc/s {r['acc_per_s']:.0f} deliver "
+                      f"{r['t_deliver']:.1f} s cpu {r['cpu_per_1000']:.2f} "
+                      f"({r['own_cpu_per_1000']:.2f}) refused {r['refused']}"
+                      f" rss {r['rss']:.1f}", flush=True)
+        for base in ("before", "chasquid-1.11"):
+            if ("ours", sess) not in results or (base, sess) not in results:
+                continue
+            a, b = results[("ours", sess)], results[(base, sess)]
+            label = "ours/" + ("1.11" if base != "before" else "before")
+            print(f"{label:14} {sess:>4} {'':>6}"
                   f" {a['acc_per_s'] / b['acc_per_s']:6.2f}"
                   f"  {a['t_deliver'] / b['t_deliver']:9.2f}"
                   f"  {a['cpu_per_1000'] / b['cpu_per_1000']:10.2f}"
-                  f"  {a['rss'] / b['rss']:11.2f}", flush=True)
+                  f"  {a['rss'] / b['rss']:11.2f}"
+                  f"  {'':6}  {'':7}"
+                  f"  ({a['own_cpu_per_1000'] / b['own_cpu_per_1000']:.2f})",
+                  flush=True)
     print(f"disk durable writes/s (/var/tmp, after): "
           f"{durable_write_rate('/var/tmp'):.0f}")
 
