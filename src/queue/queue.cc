@@ -381,19 +381,20 @@ void DiskQueue::Remove(const std::string& id) {
   bool room;
   {
     std::lock_guard<std::mutex> l(mu_);
-    room = spares_.size() < kMaxSpares;
+    room = spares_.size() + to_empty_.size() < kMaxSpares;
   }
   std::string spare = opts_.dir + "/.m:spare-" + id;
   if (room && rename(path.c_str(), spare.c_str()) == 0) {
-    net::post(*pool_, [this, spare = std::move(spare)]() mutable {
-      bool keep = truncate(spare.c_str(), 0) == 0;
-      if (keep) {
-        std::lock_guard<std::mutex> l(mu_);
-        keep = spares_.size() < kMaxSpares;
-        if (keep) spares_.push_back(spare);
-      }
-      if (!keep) unlink(spare.c_str());
-    });
+    // One pool task empties every spare renamed until it runs: under load
+    // many removals share one hop to the pool instead of one each.
+    bool post;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      to_empty_.push_back(std::move(spare));
+      post = !emptying_;
+      emptying_ = true;
+    }
+    if (post) net::post(*pool_, [this] { EmptySpares(); });
   } else if (unlink(path.c_str()) != 0) {
     CLOG_ERROR("failed to remove queue file " + GoQuote(path) + ": " +
                PathError("remove", path, errno));
@@ -401,6 +402,29 @@ void DiskQueue::Remove(const std::string& id) {
   std::lock_guard<std::mutex> l(mu_);
   items_.erase(id);
   UpdateGaugesLocked();
+}
+
+void DiskQueue::EmptySpares() {
+  for (;;) {
+    std::vector<std::string> batch;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (to_empty_.empty()) {
+        emptying_ = false;
+        return;
+      }
+      batch.swap(to_empty_);
+    }
+    for (auto& spare : batch) {
+      bool keep = truncate(spare.c_str(), 0) == 0;
+      if (keep) {
+        std::lock_guard<std::mutex> l(mu_);
+        keep = spares_.size() < kMaxSpares;
+        if (keep) spares_.push_back(std::move(spare));
+      }
+      if (!keep) unlink(spare.c_str());
+    }
+  }
 }
 
 void DiskQueue::UpdateGaugesLocked() {
