@@ -1,5 +1,6 @@
 #include "queue/queue.h"
 
+#include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "courier/courier.h"
 #include "metrics/metrics.h"
 #include "queue/item.h"
+#include "queue/options.h"
 
 namespace chasquid::queue {
 namespace {
@@ -463,6 +465,25 @@ TEST(NewIDTest, Format) {
     seen.insert(id);
   }
   EXPECT_EQ(seen.size(), 100u);
+}
+
+}  // namespace
+}  // namespace chasquid::queue
+
+namespace chasquid::queue {
+namespace {
+
+// The unit tests run without tcmalloc (the daemon links it): nothing to
+// set, so false; and an administrator's environment setting is never
+// overridden, with or without it.
+TEST(LimitAllocatorCachesTest, NoTcmallocOrAdminSettingLeavesItAlone) {
+  unsetenv("TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES");
+  EXPECT_EQ(
+      LimitAllocatorCaches(),
+      dlsym(RTLD_DEFAULT, "MallocExtension_SetNumericProperty") != nullptr);
+  setenv("TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES", "8388608", 1);
+  EXPECT_FALSE(LimitAllocatorCaches());
+  unsetenv("TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES");
 }
 
 }  // namespace
