@@ -571,7 +571,7 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item, size_t idx,
             .count());
   }
 
-  bool more = false, all_sent = true;
+  bool more = false, all_sent = true, write_now = false;
   {
     std::lock_guard<std::mutex> l(item->mu);
     Attempt a;
@@ -598,6 +598,14 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item, size_t idx,
     for (const auto& x : item->rcpt) {
       if (x.status == Recipient::Status::kPending) more = true;
       if (x.status != Recipient::Status::kSent) all_sent = false;
+    }
+    // Group commit of status writes: a write queued for this item and
+    // not started yet marshals the item when it starts, so it carries
+    // this status too. Only the first attempt to finish while none is
+    // queued queues one (and waits for it).
+    if (more) {
+      write_now = !item->status_write_queued;
+      item->status_write_queued = true;
     }
   }
   if (s.ok()) {
@@ -635,10 +643,25 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item, size_t idx,
   // than queue on the pool behind other items' fsyncs: until they are
   // done a crash repeats this delivery, so the window must stay short
   // (microseconds, not the pool's backlog of fsyncs).
+  //
+  // While recipients are pending, concurrent attempts (a message to many
+  // local users: one MDA each) share synced writes: one per item waits
+  // in the pool at a time, and whichever attempt finishes while it waits
+  // rides on it. Each was a full rewrite and two flushes per recipient,
+  // and they held the pool that new messages' writes wait for.
   Status ws;
-  if (more) {
-    auto write = [this, item] { return Write(*item, /*sync=*/true); };
+  if (more && write_now) {
+    auto write = [this, item] {
+      {
+        // From here on a status change needs a write of its own.
+        std::lock_guard<std::mutex> l(item->mu);
+        item->status_write_queued = false;
+      }
+      return Write(*item, /*sync=*/true);
+    };
     ws = co_await RunBlocking(*pool_, std::move(write));
+  } else if (more) {
+    // Carried by the write queued by another attempt.
   } else if (!all_sent) {
     ws = Write(*item, /*sync=*/false);
   }
