@@ -147,8 +147,11 @@ def make_root(root, port):
                     "-keyout", str(certs / "privkey.pem"),
                     "-out", str(certs / "fullchain.pem")],
                    check=True, capture_output=True)
-    (conf / "domains" / "testserver" / "users").write_text(
-        "users:{ key: 'user' value:{ plain:{ password: 'x' }}}\n")
+    # "user", and "1user" to "100user" for smtp-source -r (it numbers the
+    # recipients by prefixing the address).
+    (conf / "domains" / "testserver" / "users").write_text("".join(
+        f"users:{{ key: '{u}' value:{{ plain:{{ password: 'x' }}}}}}\n"
+        for u in ["user"] + [f"{i}user" for i in range(1, 101)]))
     mda = build_mda(root)
     (root / "mail").mkdir()
     (conf / "chasquid.conf").write_text(
@@ -190,7 +193,7 @@ def delivered(root):
     return sum(1 for line in open(p) if line.rstrip().endswith(" sent"))
 
 
-def run_one(exe, sessions, messages, perf=None, size=10240):
+def run_one(exe, sessions, messages, perf=None, size=10240, rcpts=1):
     with tempfile.TemporaryDirectory(dir="/var/tmp") as d:
         root = pathlib.Path(d)
         port = free_port()
@@ -218,14 +221,16 @@ def run_one(exe, sessions, messages, perf=None, size=10240):
                 sent += left
                 subprocess.run(
                     [SMTP_SOURCE, "-s", str(min(sessions, left)), "-m",
-                     str(left), "-l", str(size), "-f", "sender@example.net",
+                     str(left), "-l", str(size), "-r", str(rcpts),
+                     "-f", "sender@example.net",
                      "-t", "user@testserver", "-M", "client.example",
                      f"127.0.0.1:{port}"], capture_output=True, timeout=600)
                 rounds += 1
             t_acc = time.monotonic() - t0
             n_acc = accepted(root)
             deadline = time.monotonic() + 600
-            while delivered(root) < n_acc and time.monotonic() < deadline:
+            while (delivered(root) < n_acc * rcpts
+                   and time.monotonic() < deadline):
                 time.sleep(0.02)
             t_del = time.monotonic() - t0
             n_del = delivered(root)
@@ -261,6 +266,9 @@ def main():
     ap.add_argument("--sizes", default="",
                     help="message size in bytes per step (default 10240 "
                     "for each session count), e.g. 1024,10240,102400")
+    ap.add_argument("--rcpts", default="",
+                    help="recipients per message per step (default 1); "
+                    "CPU is then per delivery (recipient)")
     ap.add_argument("--csv", help="write the medians to this CSV file")
     ap.add_argument("--binary", default=str(REPO / "build" / "chasquid"),
                     help="our daemon (a Release build is what users run)")
@@ -297,23 +305,28 @@ def run_all(args):
     steps = list(zip(args.sessions.split(","), args.messages.split(",")))
     sizes = ([int(x) for x in args.sizes.split(",")] if args.sizes
              else [10240] * len(steps))
+    rcpts = ([int(x) for x in args.rcpts.split(",")] if args.rcpts
+             else [1] * len(steps))
     csv_rows = []
-    for step, ((sess, msgs), size) in enumerate(zip(steps, sizes)):
-        if args.sizes:
-            print(f"-- message size {size} bytes", flush=True)
+    for step, ((sess, msgs), size, nr) in enumerate(zip(steps, sizes,
+                                                        rcpts)):
+        if args.sizes or args.rcpts:
+            print(f"-- message size {size} bytes, {nr} recipients",
+                  flush=True)
         runs = {name: [] for name, _ in servers}
         for i in range(args.runs):
             for name, exe in servers:
                 perf = (args.perf if name == "ours" and i == args.runs - 1
                         else None)
                 runs[name].append(run_one(exe, int(sess), int(msgs), perf,
-                                          size))
+                                          size, nr))
         for name, _ in servers:
             rs = runs[name]
             med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
             results[(name, step)] = med
             mib = med["delivered"] * size / 1048576
-            csv_rows.append([name, sess, msgs, size, f"{med['acc_per_s']:.1f}",
+            csv_rows.append([name, sess, msgs, size, nr,
+                             f"{med['acc_per_s']:.1f}",
                              f"{med['acc_per_s'] * size / 1048576:.3f}",
                              f"{med['t_deliver']:.2f}",
                              f"{med['cpu_per_1000']:.3f}",
@@ -350,6 +363,7 @@ def run_all(args):
         with open(args.csv, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["server", "sessions", "messages", "size_bytes",
+                        "rcpts",
                         "accepted_per_s", "accepted_mib_per_s",
                         "deliver_s", "cpu_s_per_1000", "daemon_cpu_s_per_1000",
                         "cpu_s_per_mib", "peak_rss_mib", "refused", "load"])
