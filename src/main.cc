@@ -48,6 +48,7 @@ int Main(int argc, char** argv) {
   const config::Testing& testing = flags.testing;
   CLOG_INFO("chasquid starting (version " + version::Version() + ")");
   startup::RegisterBuildVars(args);
+  startup::LimitAllocatorCaches();
   courier::RegisterSmtpOutVars();
   tlsrpt::RegisterVars();
 

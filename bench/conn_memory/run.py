@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 
+# 50,000 connections need as many descriptors on each side: raise the
+# hard limit before (`ulimit -Hn`, needs CAP_SYS_RESOURCE).
 NOFILE = min(65536, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
 
 
@@ -87,6 +89,9 @@ def hold_connections(port, n, timeout=120):
         # Open in batches so the accept backlog is not the bottleneck.
         while opened < n and len(state) < 2000:
             s = socket.socket()
+            # Sources spread over 127.0.0.1-8: one source address has
+            # ~28,000 ephemeral ports towards one server port.
+            s.bind((f"127.0.0.{1 + opened % 8}", 0))
             s.setblocking(False)
             try:
                 s.connect(("127.0.0.1", port))
@@ -167,15 +172,25 @@ def main():
     ap.add_argument("--ours", default=str(here / "build" / "chasquid"))
     ap.add_argument("--peer", default="/tmp/chasquid-deb/root/usr/bin/chasquid")
     ap.add_argument("--counts", default="1000,5000,10000")
+    ap.add_argument("--csv", help="write the results to this CSV file")
     args = ap.parse_args()
     resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
     counts = [int(x) for x in args.counts.split(",")]
     print(f"cores: {os.cpu_count()}, RLIMIT_NOFILE: {NOFILE}")
-    run_one("chasquid-cpp", args.ours, counts)
+    results = run_one("chasquid-cpp", args.ours, counts)
     if os.path.exists(args.peer):
-        run_one("chasquid-1.11", args.peer, counts)
+        results += run_one("chasquid-1.11", args.peer, counts)
     else:
         print(f"peer {args.peer} not found; skipped", file=sys.stderr)
+    if args.csv:
+        import csv
+        with open(args.csv, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["server", "connections", "served", "rss_before_kib",
+                        "rss_after_kib", "bytes_per_connection", "seconds"])
+            for r in results:
+                w.writerow([{"chasquid-cpp": "ours"}.get(r[0], r[0]), *r[1:5],
+                            f"{r[5]:.0f}", f"{r[6]:.1f}"])
 
 
 if __name__ == "__main__":

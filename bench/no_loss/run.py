@@ -8,6 +8,7 @@ build and chasquid 1.11 (Debian package, unpacked, not installed) with the
 same config, clients and kill schedule (same seed).
 
 Usage: bench/no_loss/run.py [--count 1000] [--threads 8] [--runs 1]
+         [--binary build-rel/chasquid] [--only ours|peer]
 Not part of the test suite (tests/integration/test_no_loss.py is the small
 CI version of the same code, queueutil.run_no_loss).
 """
@@ -53,6 +54,9 @@ def main():
     ap.add_argument("--kill_max", type=float, default=1.5)
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--binary", default=str(REPO / "build" / "chasquid"),
+                    help="our daemon")
+    ap.add_argument("--only", choices=["ours", "peer"])
     args = ap.parse_args()
     netns.reexec_inside("chasquid-noloss")
     with netns.local_dns(ZONE):
@@ -60,8 +64,11 @@ def main():
 
 
 def run_all(args):
-    servers = [("ours", starter(str(REPO / "build" / "chasquid"))),
-               ("chasquid-1.11", starter(peer_binary()))]
+    servers = []
+    if args.only != "peer":
+        servers.append(("ours", starter(os.path.abspath(args.binary))))
+    if args.only != "ours":
+        servers.append(("chasquid-1.11", starter(peer_binary())))
     print("server          run  accepted  lost  dups  dup%   unacked-deliv"
           "  truncated  kills  secs")
     for run in range(args.runs):

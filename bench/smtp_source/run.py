@@ -14,8 +14,14 @@ delivered, CPU seconds per 1,000 messages (daemon + its waited-for
 children, i.e. the MDAs: utime+stime+cutime+cstime from /proc/<pid>/stat),
 peak RSS (VmHWM). Medians over --runs.
 
+4xx refusals: messages sent again after a 4xx (e.g. "queue full"), i.e.
+every message smtp-source sent minus those answered 250. Runs of the two
+servers alternate (ours, 1.11, ours, ...), so that a change in the
+machine's load falls on both.
+
 Usage: bench/smtp_source/run.py [--sessions 1,10,50]
-         [--messages 200,1000,5000] [--runs 1] [--only ours|peer]
+         [--messages 3000,3000,3000] [--runs 3] [--only ours|peer]
+         [--binary build-rel/chasquid] [--perf FILE]
 Not part of the test suite. Keep runs short: the machine is shared.
 """
 
@@ -43,8 +49,9 @@ ZONE = """
 example.net TXT v=spf1 ip4:127.0.0.0/8 -all
 """
 HZ = os.sysconf("SC_CLK_TCK")
-# The trivial MDA: appends stdin to $MDA_DIR/mbox in one O_APPEND write
-# (atomic among concurrent MDAs). A static C program, so that the numbers
+# The trivial MDA: appends stdin to $MDA_DIR/mbox, in one O_APPEND write
+# for a message up to 1 MiB (atomic among concurrent MDAs), 1 MiB at a
+# time for larger ones. A static C program, so that the numbers
 # are about the daemons, not about starting a shell (sh + cat cost ~11 ms
 # CPU per message on the 2-core VM this was written on). One file, not one
 # per message: this VM's ext4 has no journal, and without one ext4 skips
@@ -58,19 +65,22 @@ MDA_C = r"""
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-static char buf[1 << 22];
+static char buf[1 << 20];
 int main(void) {
   char path[4096];
   snprintf(path, sizeof(path), "%s/mbox", getenv("MDA_DIR"));
-  size_t len = 0;
-  ssize_t n;
-  while (len < sizeof(buf) &&
-         (n = read(0, buf + len, sizeof(buf) - len)) > 0)
-    len += (size_t)n;
-  if (n < 0) return 75;
   int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
   if (fd < 0) return 75;
-  if (write(fd, buf, len) != (ssize_t)len) return 75;
+  for (;;) {
+    size_t len = 0;
+    ssize_t n = 1;
+    while (len < sizeof(buf) &&
+           (n = read(0, buf + len, sizeof(buf) - len)) > 0)
+      len += (size_t)n;
+    if (n < 0) return 75;
+    if (len > 0 && write(fd, buf, len) != (ssize_t)len) return 75;
+    if (n == 0) break;
+  }
   return close(fd) == 0 ? 0 : 75;
 }
 """
@@ -137,8 +147,11 @@ def make_root(root, port):
                     "-keyout", str(certs / "privkey.pem"),
                     "-out", str(certs / "fullchain.pem")],
                    check=True, capture_output=True)
-    (conf / "domains" / "testserver" / "users").write_text(
-        "users:{ key: 'user' value:{ plain:{ password: 'x' }}}\n")
+    # "user", and "1user" to "100user" for smtp-source -r (it numbers the
+    # recipients by prefixing the address).
+    (conf / "domains" / "testserver" / "users").write_text("".join(
+        f"users:{{ key: '{u}' value:{{ plain:{{ password: 'x' }}}}}}\n"
+        for u in ["user"] + [f"{i}user" for i in range(1, 101)]))
     mda = build_mda(root)
     (root / "mail").mkdir()
     (conf / "chasquid.conf").write_text(
@@ -180,7 +193,7 @@ def delivered(root):
     return sum(1 for line in open(p) if line.rstrip().endswith(" sent"))
 
 
-def run_one(exe, sessions, messages):
+def run_one(exe, sessions, messages, perf=None, size=10240, rcpts=1):
     with tempfile.TemporaryDirectory(dir="/var/tmp") as d:
         root = pathlib.Path(d)
         port = free_port()
@@ -193,23 +206,37 @@ def run_one(exe, sessions, messages):
             wait_port(port, proc)
             cpu0 = cpu_seconds(proc.pid)
             own0 = cpu_seconds(proc.pid, children=False)
+            prof = None
+            if perf:
+                prof = subprocess.Popen(
+                    ["perf", "record", "-g", "-o", perf, "-p",
+                     str(proc.pid)], stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+                time.sleep(0.5)  # perf attaches
             t0 = time.monotonic()
             rounds = 0
+            sent = 0
             while accepted(root) < messages and rounds < 20:
                 left = messages - accepted(root)
+                sent += left
                 subprocess.run(
                     [SMTP_SOURCE, "-s", str(min(sessions, left)), "-m",
-                     str(left), "-l", "10240", "-f", "sender@example.net",
+                     str(left), "-l", str(size), "-r", str(rcpts),
+                     "-f", "sender@example.net",
                      "-t", "user@testserver", "-M", "client.example",
                      f"127.0.0.1:{port}"], capture_output=True, timeout=600)
                 rounds += 1
             t_acc = time.monotonic() - t0
             n_acc = accepted(root)
             deadline = time.monotonic() + 600
-            while delivered(root) < n_acc and time.monotonic() < deadline:
+            while (delivered(root) < n_acc * rcpts
+                   and time.monotonic() < deadline):
                 time.sleep(0.02)
             t_del = time.monotonic() - t0
             n_del = delivered(root)
+            if prof:
+                prof.send_signal(2)
+                prof.wait()
             # Let the last MDAs be reaped so their CPU is counted.
             time.sleep(0.3)
             cpu = cpu_seconds(proc.pid) - cpu0
@@ -226,14 +253,29 @@ def run_one(exe, sessions, messages):
         return {"acc_per_s": n_acc / t_acc, "t_deliver": t_del,
                 "cpu_per_1000": cpu * 1000 / max(1, n_del),
                 "own_cpu_per_1000": own * 1000 / max(1, n_del), "rss": rss,
-                "rounds": rounds, "accepted": n_acc, "delivered": n_del}
+                "rounds": rounds, "accepted": n_acc, "delivered": n_del,
+                "refused": sent - n_acc,
+                "load": os.getloadavg()[0]}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sessions", default="1,10,50")
-    ap.add_argument("--messages", default="200,1000,5000")
-    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--messages", default="3000,3000,3000")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--sizes", default="",
+                    help="message size in bytes per step (default 10240 "
+                    "for each session count), e.g. 1024,10240,102400")
+    ap.add_argument("--rcpts", default="",
+                    help="recipients per message per step (default 1); "
+                    "CPU is then per delivery (recipient)")
+    ap.add_argument("--csv", help="write the medians to this CSV file")
+    ap.add_argument("--binary", default=str(REPO / "build" / "chasquid"),
+                    help="our daemon (a Release build is what users run)")
+    ap.add_argument("--baseline", help="another build of ours, run beside "
+                    "(as \"before\") to measure a change in the same run")
+    ap.add_argument("--perf", help="perf record -g our daemon into FILE "
+                    "(the last run of the last session count)")
     ap.add_argument("--only", choices=["ours", "peer"])
     args = ap.parse_args()
     netns.reexec_inside("chasquid-bench")
@@ -247,7 +289,9 @@ def run_all(args):
                  "(DEBIAN_FRONTEND=noninteractive; the daemon is not needed)")
     servers = []
     if args.only != "peer":
-        servers.append(("ours", str(REPO / "build" / "chasquid")))
+        servers.append(("ours", os.path.abspath(args.binary)))
+    if args.baseline:
+        servers.append(("before", os.path.abspath(args.baseline)))
     if args.only != "ours":
         servers.append(("chasquid-1.11", peer_binary()))
     print(f"machine: {os.cpu_count()} cores, "
@@ -256,26 +300,74 @@ def run_all(args):
     print(f"disk durable writes/s (/var/tmp): "
           f"{durable_write_rate('/var/tmp'):.0f}")
     print("server         sess   msgs  acc/s  deliver_s  cpu_s/1000  "
-          "peakRSS_MiB  rounds  (daemon-only cpu_s/1000)")
+          "peakRSS_MiB  rounds  refused  (daemon-only cpu_s/1000)  load")
     results = {}
-    for sess, msgs in zip(args.sessions.split(","),
-                          args.messages.split(",")):
-        for name, exe in servers:
-            rs = [run_one(exe, int(sess), int(msgs))
-                  for _ in range(args.runs)]
+    steps = list(zip(args.sessions.split(","), args.messages.split(",")))
+    sizes = ([int(x) for x in args.sizes.split(",")] if args.sizes
+             else [10240] * len(steps))
+    rcpts = ([int(x) for x in args.rcpts.split(",")] if args.rcpts
+             else [1] * len(steps))
+    csv_rows = []
+    for step, ((sess, msgs), size, nr) in enumerate(zip(steps, sizes,
+                                                        rcpts)):
+        if args.sizes or args.rcpts:
+            print(f"-- message size {size} bytes, {nr} recipients",
+                  flush=True)
+        runs = {name: [] for name, _ in servers}
+        for i in range(args.runs):
+            for name, exe in servers:
+                perf = (args.perf if name == "ours" and i == args.runs - 1
+                        else None)
+                runs[name].append(run_one(exe, int(sess), int(msgs), perf,
+                                          size, nr))
+        for name, _ in servers:
+            rs = runs[name]
             med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
-            results[(name, sess)] = med
+            results[(name, step)] = med
+            mib = med["delivered"] * size / 1048576
+            csv_rows.append([name, sess, msgs, size, nr,
+                             f"{med['acc_per_s']:.1f}",
+                             f"{med['acc_per_s'] * size / 1048576:.3f}",
+                             f"{med['t_deliver']:.2f}",
+                             f"{med['cpu_per_1000']:.3f}",
+                             f"{med['own_cpu_per_1000']:.3f}",
+                             f"{med['cpu_per_1000'] * med['delivered'] / 1000 / mib:.4f}",
+                             f"{med['rss']:.1f}", f"{med['refused']:.0f}",
+                             f"{med['load']:.1f}"])
             print(f"{name:14} {sess:>4} {msgs:>6} {med['acc_per_s']:6.0f}"
                   f"  {med['t_deliver']:9.1f}  {med['cpu_per_1000']:10.2f}"
                   f"  {med['rss']:11.1f}  {med['rounds']:6.0f}"
-                  f"  ({med['own_cpu_per_1000']:.2f})", flush=True)
-        if len(servers) == 2:
-            a, b = results[("ours", sess)], results[("chasquid-1.11", sess)]
-            print(f"{'ratio ours/1.11':14} {sess:>4} {'':>6}"
+                  f"  {med['refused']:7.0f}"
+                  f"  ({med['own_cpu_per_1000']:.2f})"
+                  f"  {med['load']:.1f}", flush=True)
+            for r in rs:
+                print(f"    run: acc/s {r['acc_per_s']:.0f} deliver "
+                      f"{r['t_deliver']:.1f} s cpu {r['cpu_per_1000']:.2f} "
+                      f"({r['own_cpu_per_1000']:.2f}) refused {r['refused']}"
+                      f" rss {r['rss']:.1f}", flush=True)
+        for base in ("before", "chasquid-1.11"):
+            if ("ours", step) not in results or (base, step) not in results:
+                continue
+            a, b = results[("ours", step)], results[(base, step)]
+            label = "ours/" + ("1.11" if base != "before" else "before")
+            print(f"{label:14} {sess:>4} {'':>6}"
                   f" {a['acc_per_s'] / b['acc_per_s']:6.2f}"
                   f"  {a['t_deliver'] / b['t_deliver']:9.2f}"
                   f"  {a['cpu_per_1000'] / b['cpu_per_1000']:10.2f}"
-                  f"  {a['rss'] / b['rss']:11.2f}", flush=True)
+                  f"  {a['rss'] / b['rss']:11.2f}"
+                  f"  {'':6}  {'':7}"
+                  f"  ({a['own_cpu_per_1000'] / b['own_cpu_per_1000']:.2f})",
+                  flush=True)
+    if args.csv:
+        import csv
+        with open(args.csv, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["server", "sessions", "messages", "size_bytes",
+                        "rcpts",
+                        "accepted_per_s", "accepted_mib_per_s",
+                        "deliver_s", "cpu_s_per_1000", "daemon_cpu_s_per_1000",
+                        "cpu_s_per_mib", "peak_rss_mib", "refused", "load"])
+            w.writerows(csv_rows)
     print(f"disk durable writes/s (/var/tmp, after): "
           f"{durable_write_rate('/var/tmp'):.0f}")
 

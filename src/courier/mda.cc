@@ -162,14 +162,15 @@ net::awaitable<Status> MDA::RunMDA(std::string from, std::string to,
   o.argv.push_back(binary_);
   for (const auto& a : args_) o.argv.push_back(SubstituteArg(a, from, to));
   tr.Debugf("MDA: " + binary_);
+  o.timeout = timeout_;
+  co_await running_->Acquire();
+  // The copy is made once this MDA may run: at most as many copies as
+  // MDAs running (a message to 100 local users waits with 100 attempts,
+  // which held a CRLF copy each while they waited).
   if (!body) {
     o.stdin_data = std::make_shared<const std::string>(
         ToCRLF(data ? *data : std::string()));
   }
-  o.timeout = timeout_;
-  co_await running_->Acquire();
-  // The copy is made once this MDA may run: at most as many copies as
-  // MDAs running.
   std::optional<StdinCopy> copy;
   if (body) {
     auto fd = body->Materialize(data ? *data : std::string(), /*crlf=*/true);

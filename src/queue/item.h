@@ -98,6 +98,9 @@ struct Item {
   // the loop's strand, and may be called from any thread).
   bool wake_requested = false;
   std::function<void()> wake;
+  // A synced status write is queued and has not marshalled the item yet:
+  // a status changed now reaches the disk with it (DiskQueue::SendOne).
+  bool status_write_queued = false;
 
   // Guarded by write_mu: the file was removed by an administrator, so a
   // status write still in flight must not create it again.

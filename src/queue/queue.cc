@@ -381,19 +381,20 @@ void DiskQueue::Remove(const std::string& id) {
   bool room;
   {
     std::lock_guard<std::mutex> l(mu_);
-    room = spares_.size() < kMaxSpares;
+    room = spares_.size() + to_empty_.size() < kMaxSpares;
   }
   std::string spare = opts_.dir + "/.m:spare-" + id;
   if (room && rename(path.c_str(), spare.c_str()) == 0) {
-    net::post(*pool_, [this, spare = std::move(spare)]() mutable {
-      bool keep = truncate(spare.c_str(), 0) == 0;
-      if (keep) {
-        std::lock_guard<std::mutex> l(mu_);
-        keep = spares_.size() < kMaxSpares;
-        if (keep) spares_.push_back(spare);
-      }
-      if (!keep) unlink(spare.c_str());
-    });
+    // One pool task empties every spare renamed until it runs: under load
+    // many removals share one hop to the pool instead of one each.
+    bool post;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      to_empty_.push_back(std::move(spare));
+      post = !emptying_;
+      emptying_ = true;
+    }
+    if (post) net::post(*pool_, [this] { EmptySpares(); });
   } else if (unlink(path.c_str()) != 0) {
     CLOG_ERROR("failed to remove queue file " + GoQuote(path) + ": " +
                PathError("remove", path, errno));
@@ -401,6 +402,29 @@ void DiskQueue::Remove(const std::string& id) {
   std::lock_guard<std::mutex> l(mu_);
   items_.erase(id);
   UpdateGaugesLocked();
+}
+
+void DiskQueue::EmptySpares() {
+  for (;;) {
+    std::vector<std::string> batch;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (to_empty_.empty()) {
+        emptying_ = false;
+        return;
+      }
+      batch.swap(to_empty_);
+    }
+    for (auto& spare : batch) {
+      bool keep = truncate(spare.c_str(), 0) == 0;
+      if (keep) {
+        std::lock_guard<std::mutex> l(mu_);
+        keep = spares_.size() < kMaxSpares;
+        if (keep) spares_.push_back(std::move(spare));
+      }
+      if (!keep) unlink(spare.c_str());
+    }
+  }
 }
 
 void DiskQueue::UpdateGaugesLocked() {
@@ -547,7 +571,7 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item, size_t idx,
             .count());
   }
 
-  bool more = false, all_sent = true;
+  bool more = false, all_sent = true, write_now = false;
   {
     std::lock_guard<std::mutex> l(item->mu);
     Attempt a;
@@ -574,6 +598,14 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item, size_t idx,
     for (const auto& x : item->rcpt) {
       if (x.status == Recipient::Status::kPending) more = true;
       if (x.status != Recipient::Status::kSent) all_sent = false;
+    }
+    // Group commit of status writes: a write queued for this item and
+    // not started yet marshals the item when it starts, so it carries
+    // this status too. Only the first attempt to finish while none is
+    // queued queues one (and waits for it).
+    if (more) {
+      write_now = !item->status_write_queued;
+      item->status_write_queued = true;
     }
   }
   if (s.ok()) {
@@ -611,10 +643,25 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item, size_t idx,
   // than queue on the pool behind other items' fsyncs: until they are
   // done a crash repeats this delivery, so the window must stay short
   // (microseconds, not the pool's backlog of fsyncs).
+  //
+  // While recipients are pending, concurrent attempts (a message to many
+  // local users: one MDA each) share synced writes: one per item waits
+  // in the pool at a time, and whichever attempt finishes while it waits
+  // rides on it. Each was a full rewrite and two flushes per recipient,
+  // and they held the pool that new messages' writes wait for.
   Status ws;
-  if (more) {
-    auto write = [this, item] { return Write(*item, /*sync=*/true); };
+  if (more && write_now) {
+    auto write = [this, item] {
+      {
+        // From here on a status change needs a write of its own.
+        std::lock_guard<std::mutex> l(item->mu);
+        item->status_write_queued = false;
+      }
+      return Write(*item, /*sync=*/true);
+    };
     ws = co_await RunBlocking(*pool_, std::move(write));
+  } else if (more) {
+    // Carried by the write queued by another attempt.
   } else if (!all_sent) {
     ws = Write(*item, /*sync=*/false);
   }

@@ -257,6 +257,12 @@ class DiskQueue : public Queue {
   // kMaxSpares, collected again at start-up.
   std::vector<std::string> spares_;
   static constexpr size_t kMaxSpares = 64;
+  // Renamed spares not emptied yet, and whether a pool task is emptying
+  // them (EmptySpares): one task serves every removal that comes while it
+  // is queued or running. Guarded by mu_.
+  std::vector<std::string> to_empty_;
+  bool emptying_ = false;
+  void EmptySpares();
 };
 
 }  // namespace chasquid::queue

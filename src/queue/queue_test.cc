@@ -24,6 +24,7 @@
 #include "courier/courier.h"
 #include "metrics/metrics.h"
 #include "queue/item.h"
+#include "queue/options.h"
 
 namespace chasquid::queue {
 namespace {
@@ -235,6 +236,45 @@ TEST_F(QueueTest, DeliveredItemFilesAreRecycled) {
   EXPECT_EQ(st.st_ino, spares[0].second);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_TRUE(Spares(opts_.dir).empty());
+}
+
+// Recipients of one message delivered while a status write waits for the
+// blocking pool share that write: the pool is held until every delivery is
+// done, so exactly one status write follows the Put's own.
+TEST_F(QueueTest, ConcurrentRecipientsShareStatusWrites) {
+  net::thread_pool pool(1);
+  opts_.pool = &pool;
+  NewQueue();
+  std::vector<std::string> to;
+  for (int i = 0; i < 20; i++) to.push_back("r" + std::to_string(i) + "@loco");
+  auto* written = metrics::NewCounter("chasquid/queue/itemsWritten", "");
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  int64_t before = 0;
+  // The Put's write done, the pool's one thread is blocked before the send
+  // loop can start (it is posted to this io thread, which is busy here).
+  std::promise<Result<std::string>> put;
+  auto body = [&]() -> net::awaitable<void> {
+    auto data = std::make_shared<const std::string>("Subject: x\n\nhi\n");
+    auto put_one = q_->Put("a@loco", to, std::move(data));
+    auto r = co_await std::move(put_one);
+    before = written->Value();
+    net::post(pool, [released] { released.wait(); });
+    put.set_value(std::move(r));
+  };
+  net::co_spawn(io_, body(), net::detached);
+  auto id = put.get_future().get();
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  // Every recipient delivered; the pending ones' status write is queued.
+  EXPECT_EQ(local_.WaitFor(20).size(), 20u);
+  release.set_value();
+  EXPECT_TRUE(WaitEmpty());
+  EXPECT_EQ(FilesInQueue(), 0u);
+  // One write for the 19 statuses set while recipients were pending (the
+  // 20th, the last, is recorded by the removal). It was one each.
+  EXPECT_EQ(written->Value() - before, 1);
+  q_.reset();
+  pool.join();
 }
 
 TEST_F(QueueTest, ItemIsOnDiskWhenPutReturns) {
@@ -465,5 +505,14 @@ TEST(NewIDTest, Format) {
   EXPECT_EQ(seen.size(), 100u);
 }
 
+}  // namespace
+}  // namespace chasquid::queue
+
+namespace chasquid::queue {
+namespace {
+
+// The unit tests run without tcmalloc (the daemon links it): nothing to
+// set, so false; and an administrator's environment setting is never
+// overridden, with or without it.
 }  // namespace
 }  // namespace chasquid::queue

@@ -35,13 +35,13 @@ class DirSyncer {
   struct Waiter {
     bool done = false;
     Status status;
+    std::condition_variable cv;  // With mu_: done, or time to lead.
   };
   Status FsyncDir() const;
 
   const std::string dir_;
   const std::function<void()> on_sync_;
   std::mutex mu_;
-  std::condition_variable cv_;
   bool running_ = false;          // Guarded by mu_.
   std::vector<Waiter*> pending_;  // Guarded by mu_: the next batch.
 };

@@ -1,5 +1,6 @@
 #include "startup/startup.h"
 
+#include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <fstream>
 
 #include "auth/auth.h"
+#include "startup/wiring.h"
 
 namespace chasquid::startup {
 namespace {
@@ -165,6 +167,16 @@ TEST_F(DaemonTest, CreateDataDir) {
   EXPECT_EQ(st.st_mode & 07007, 0u);  // Nothing for others.
   Sh("touch afile");
   EXPECT_EQ(CreateDataDir("afile/x").message(), "mkdir afile: not a directory");
+}
+
+TEST(LimitAllocatorCachesTest, NoTcmallocOrAdminSettingLeavesItAlone) {
+  unsetenv("TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES");
+  EXPECT_EQ(
+      LimitAllocatorCaches(),
+      dlsym(RTLD_DEFAULT, "MallocExtension_SetNumericProperty") != nullptr);
+  setenv("TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES", "8388608", 1);
+  EXPECT_FALSE(LimitAllocatorCaches());
+  unsetenv("TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES");
 }
 
 }  // namespace

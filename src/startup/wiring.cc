@@ -1,8 +1,10 @@
 #include "startup/wiring.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
 #include <utility>
 
@@ -33,6 +35,18 @@ void RegisterBuildVars(std::vector<std::string> args) {
   metrics::RegisterProcessVars(std::move(args));
   metrics::RegisterBuildInfo(version::Version(), version::SourceDateStr());
   metrics::RegisterLatencyMetrics();
+}
+
+bool LimitAllocatorCaches() {
+  // An administrator's own setting wins (tcmalloc reads it at start-up).
+  if (getenv("TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES") != nullptr) return false;
+  // gperftools' C entry point, found at run time: tcmalloc is linked into
+  // the daemon only outside sanitizer builds (CMakeLists.txt).
+  using SetFn = int (*)(const char*, size_t);
+  auto set = reinterpret_cast<SetFn>(
+      dlsym(RTLD_DEFAULT, "MallocExtension_SetNumericProperty"));
+  if (set == nullptr) return false;
+  return set("tcmalloc.max_total_thread_cache_bytes", kThreadCacheBytes) != 0;
 }
 
 void RunIoThreads(boost::asio::io_context& io) {
