@@ -6,19 +6,15 @@
 #include <set>
 
 #include "base/strings.h"
+#include "normalize/normalize.h"
 
 namespace chasquid::queue {
 
 namespace {
 
-std::string DomainOf(const std::string& addr) {
-  auto at = addr.find('@');
-  return at == std::string::npos ? "" : addr.substr(at + 1);
-}
-
 bool AddrIsLocal(const DSNParams& p, const std::string& addr) {
   if (addr.find('@') == std::string::npos) return true;
-  return p.is_local && p.is_local(DomainOf(addr));
+  return p.is_local && p.is_local(normalize::Split(addr).second);
 }
 
 // MSG(R): trimmed, continuation lines indented by 4.
@@ -35,11 +31,11 @@ std::string Msg(const Recipient& r) {
 }  // namespace
 
 std::string ReportingDomain(const DSNParams& p) {
-  if (AddrIsLocal(p, p.from)) return DomainOf(p.from);
+  if (AddrIsLocal(p, p.from)) return normalize::Split(p.from).second;
   for (const auto& r : p.rcpt) {
     if (r.original_address.find('@') != std::string::npos &&
         AddrIsLocal(p, r.original_address)) {
-      return DomainOf(r.original_address);
+      return normalize::Split(r.original_address).second;
     }
   }
   return "unknown";

@@ -58,9 +58,6 @@ metrics::Counter* write_errors = metrics::NewCounter(
 metrics::Counter* dsn_errors = metrics::NewCounter(
     "chasquid/queue/dsnErrors",
     "count of DSNs that could not be queued (retried later)");
-metrics::CounterMap* deliver_attempts =
-    metrics::NewMap("chasquid/queue/deliverAttempts", "recipient_type",
-                    "attempts to deliver mail, by recipient type");
 // Ours: what came of the attempts, by recipient type, so that an alert can
 // tell mail that gets out from mail that only gets tried.
 metrics::CounterMap* deliveries_sent =
@@ -80,11 +77,6 @@ metrics::CounterMap* deliveries_given_up = metrics::NewMap(
 uint64_t Random64() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return rng();
-}
-
-std::string DomainOf(const std::string& addr) {
-  auto at = addr.find('@');
-  return at == std::string::npos ? "" : addr.substr(at + 1);
 }
 
 // Logs and swallows anything thrown out of a spawned coroutine.
@@ -165,25 +157,6 @@ DiskQueue::~DiskQueue() {
 size_t DiskQueue::Len() const {
   std::lock_guard<std::mutex> l(mu_);
   return items_.size();
-}
-
-bool DiskQueue::IsLocal(const std::string& addr) const {
-  if (addr.find('@') == std::string::npos) return true;
-  return opts_.local_domains.count(DomainOf(addr)) > 0;
-}
-
-// SRS-like rewriting for mail leaving through the remote courier.
-std::string DiskQueue::RewriteSender(const std::string& from,
-                                     const std::string& original) const {
-  if (from == "<>" || IsLocal(from)) return from;
-  auto at = original.find('@');
-  std::string user = original.substr(0, at);
-  std::string domain = at == std::string::npos ? "" : original.substr(at + 1);
-  std::string f = from;
-  for (char& c : f) {
-    if (c == '@') c = '=';
-  }
-  return user + "+fwd_from=" + f + "@" + domain;
 }
 
 Status DiskQueue::Resolve(Item& item, const std::vector<std::string>& to) {
@@ -452,113 +425,11 @@ net::awaitable<void> DiskQueue::SendOne(std::shared_ptr<Item> item, size_t idx,
     r = item->rcpt[idx];
   }
   tr->Debugf(r.address + " sending");
-  Status s;
-  // The recipient type key, as in deliverAttempts.
-  const char* type = "email:remote";
   auto attempt_start = std::chrono::steady_clock::now();
   auto attempt_wall = system_clock::now();
-  // Every courier argument is a named local: GCC 12 may destroy
-  // temporaries inside a co_await full-expression twice (base/async.h).
-  std::shared_ptr<const std::string> data = item->data;
-  std::shared_ptr<const safeio::Spool> spool = item->spool;
-  std::string to = r.address;
-  // A spooled message goes to the couriers as it is (they read it from
-  // its file); only forwarding ("via" aliases, rare) gets it whole in
-  // memory, for the length of the attempt.
-  if (spool && r.type == Recipient::Type::kForward) {
-    auto whole = item->LoadData();
-    if (whole.ok()) {
-      data = std::move(*whole);
-      spool = nullptr;
-    }
-  }
-  switch (r.type) {
-    case Recipient::Type::kPipe: {
-      type = "pipe";
-      deliver_attempts->Add("pipe");
-      if (opts_.pipe) {
-        std::string from = item->from;
-        if (spool) {
-          s = co_await opts_.pipe->DeliverSpooled(
-              std::move(from), std::move(to), std::move(data),
-              std::move(spool));
-        } else {
-          s = co_await opts_.pipe->Deliver(std::move(from), std::move(to),
-                                           std::move(data));
-        }
-      } else {
-        s = Status::Permanent("pipe delivery not available");
-      }
-      // Pipe failures are always permanent.
-      if (!s.ok() && !s.permanent()) s = Status::Permanent(s.message());
-      break;
-    }
-    case Recipient::Type::kForward: {
-      type = "forward";
-      deliver_attempts->Add("forward");
-      if (opts_.remote) {
-        std::string from = RewriteSender(item->from, r.original_address);
-        std::vector<std::string> via = r.via;
-        if (item->require_tls) {
-          // RFC 8689 §5: the servers a "via" alias names are validated by
-          // neither MTA-STS nor DANE, so the message may not go there.
-          tlsrpt::RequireTlsCount()->Add("bounced");
-          s = Status::Permanent(
-              "5.7.30 REQUIRETLS support required (forwarding via the "
-              "alias's servers cannot validate TLS)");
-          break;
-        }
-        s = co_await opts_.remote->Forward(std::move(from), std::move(to),
-                                           std::move(via), std::move(data));
-      } else {
-        s = Status::Transient("remote delivery not available");
-      }
-      break;
-    }
-    default:
-      if (IsLocal(r.address)) {
-        type = "email:local";
-        deliver_attempts->Add("email:local");
-        if (opts_.local) {
-          std::string from = item->from;
-          if (spool) {
-            s = co_await opts_.local->DeliverSpooled(
-                std::move(from), std::move(to), std::move(data),
-                std::move(spool));
-          } else {
-            s = co_await opts_.local->Deliver(std::move(from), std::move(to),
-                                              std::move(data));
-          }
-        } else {
-          s = Status::Transient("local delivery not available");
-        }
-      } else {
-        deliver_attempts->Add("email:remote");
-        if (opts_.remote) {
-          std::string from = RewriteSender(item->from, r.original_address);
-          if (item->require_tls) {
-            // REQUIRETLS goes through the courier's own checks, with the
-            // whole message (a large one is read from its spool).
-            std::shared_ptr<const std::string> whole = std::move(data);
-            if (spool) {
-              auto all = item->LoadData();
-              if (all.ok()) whole = std::move(*all);
-            }
-            s = co_await opts_.remote->DeliverRequireTls(
-                std::move(from), std::move(to), std::move(whole));
-          } else if (spool) {
-            s = co_await opts_.remote->DeliverSpooled(
-                std::move(from), std::move(to), std::move(data),
-                std::move(spool));
-          } else {
-            s = co_await opts_.remote->Deliver(std::move(from), std::move(to),
-                                               std::move(data));
-          }
-        } else {
-          s = Status::Transient("remote delivery not available");
-        }
-      }
-  }
+  Routed routed = co_await Route(item, r);
+  Status s = std::move(routed.status);
+  const char* type = routed.type;
 
   auto attempt_took = std::chrono::steady_clock::now() - attempt_start;
   metrics::DeliveryAttemptDuration()->Observe(

@@ -215,6 +215,13 @@ class DiskQueue : public Queue {
   net::awaitable<void> SendLoop(std::shared_ptr<Item> item);
   net::awaitable<void> SendOne(std::shared_ptr<Item> item, size_t idx,
                                nettrace::Trace* tr);
+  // One attempt for one recipient, by the courier its type and domain
+  // call for (route.cc). `type` is the deliverAttempts key.
+  struct Routed {
+    Status status;
+    const char* type;
+  };
+  net::awaitable<Routed> Route(std::shared_ptr<Item> item, Recipient r);
   // Queues the DSN for `item`'s failed recipients; false if it could not
   // (the caller keeps the item and tries again later).
   net::awaitable<bool> SendDSN(std::shared_ptr<Item> item, nettrace::Trace* tr);
