@@ -19,50 +19,13 @@
 #include "queue/item.h"
 #include "queue/queue.h"
 #include "queue/rpc.h"
+#include "testlib/fake_courier.h"
 
 namespace chasquid::queue {
 namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-// Fails every delivery to "temp*" addresses transiently; records the rest.
-class Courier : public courier::Courier {
- public:
-  net::awaitable<Status> Deliver(
-      std::string, std::string to,
-      std::shared_ptr<const std::string> data) override {
-    std::lock_guard<std::mutex> l(mu_);
-    calls_[to]++;
-    cv_.notify_all();
-    if (to.rfind("temp", 0) == 0) co_return Status::Transient("try later");
-    delivered_[to] = *data;
-    co_return Status::Ok();
-  }
-  net::awaitable<Status> Forward(std::string, std::string,
-                                 std::vector<std::string>,
-                                 std::shared_ptr<const std::string>) override {
-    co_return Status::Transient("no");
-  }
-  // Waits until `to` had at least `n` attempts; returns how many it had.
-  int WaitCalls(const std::string& to, int n) {
-    std::unique_lock<std::mutex> l(mu_);
-    cv_.wait_for(l, 10s, [&] { return calls_[to] >= n; });
-    return calls_[to];
-  }
-  std::optional<std::string> Delivered(const std::string& to) {
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = delivered_.find(to);
-    if (it == delivered_.end()) return std::nullopt;
-    return it->second;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<std::string, int> calls_;
-  std::map<std::string, std::string> delivered_;
-};
 
 class AdminTest : public ::testing::Test {
  protected:
@@ -71,6 +34,11 @@ class AdminTest : public ::testing::Test {
     root_ = mkdtemp(tmpl);
     work_.emplace(io_.get_executor());
     thread_ = std::thread([this] { io_.run(); });
+    // Every delivery to "temp*" addresses fails transiently.
+    courier_.rule = [](const std::string& to) -> std::optional<Status> {
+      if (to.rfind("temp", 0) == 0) return Status::Transient("try later");
+      return std::nullopt;
+    };
   }
   void TearDown() override {
     work_.reset();
@@ -118,7 +86,7 @@ class AdminTest : public ::testing::Test {
   net::io_context io_;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::thread thread_;
-  Courier courier_;
+  testlib::FakeCourier courier_;
   std::unique_ptr<DiskQueue> q_;
 };
 

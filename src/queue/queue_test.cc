@@ -25,6 +25,7 @@
 #include "metrics/metrics.h"
 #include "queue/item.h"
 #include "queue/options.h"
+#include "testlib/fake_courier.h"
 
 namespace chasquid::queue {
 namespace {
@@ -32,58 +33,8 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-struct Delivery {
-  std::string from, to, data;
-  std::vector<std::string> via;
-};
-
-// Records deliveries; answers with scripted results per recipient (OK once
-// the script runs out).
-class FakeCourier : public courier::Courier {
- public:
-  net::awaitable<Status> Deliver(
-      std::string from, std::string to,
-      std::shared_ptr<const std::string> data) override {
-    co_return Record({from, to, *data, {}});
-  }
-  net::awaitable<Status> Forward(
-      std::string from, std::string to, std::vector<std::string> servers,
-      std::shared_ptr<const std::string> data) override {
-    co_return Record({from, to, *data, servers});
-  }
-  void Script(const std::string& to, std::vector<Status> results) {
-    std::lock_guard<std::mutex> l(mu_);
-    script_[to].assign(results.begin(), results.end());
-  }
-  // Waits until `n` deliveries happened; returns them.
-  std::vector<Delivery> WaitFor(size_t n) {
-    std::unique_lock<std::mutex> l(mu_);
-    cv_.wait_for(l, 10s, [&] { return done_.size() >= n; });
-    return done_;
-  }
-  size_t Count() {
-    std::lock_guard<std::mutex> l(mu_);
-    return done_.size();
-  }
-
- private:
-  Status Record(Delivery d) {
-    std::lock_guard<std::mutex> l(mu_);
-    Status s;
-    auto& q = script_[d.to];
-    if (!q.empty()) {
-      s = q.front();
-      q.pop_front();
-    }
-    done_.push_back(std::move(d));
-    cv_.notify_all();
-    return s;
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Delivery> done_;
-  std::map<std::string, std::deque<Status>> script_;
-};
+using testlib::FakeCourier;
+using Delivery = testlib::FakeCourier::Delivery;
 
 class FakeAliases : public aliases::Resolver {
  public:
