@@ -10,6 +10,8 @@ that answers garbage (test_dns_answering_garbage).
     answered 250 is lost, and nothing is restarted.
 """
 
+import os
+import pathlib
 import random
 import smtplib
 import socket
@@ -17,9 +19,10 @@ import struct
 import threading
 import time
 
+import pytest
 from dnslib import QTYPE, DNSRecord
 
-from conftest import free_port
+from conftest import free_port, system_resolver
 from dnsserver import DNSServer
 from queueutil import delivered, mda_env, setup_mda, wait_for
 from remoteutil import SMTPPeer, submit
@@ -401,3 +404,77 @@ def test_dns_answering_garbage(chasquid_factory):
     finally:
         dns.stop()
         up.stop()
+
+
+def _dns_on_port_53():
+    """A DNSServer on port 53 of a free 127.x.y.z address."""
+    rnd = random.Random()
+    for _ in range(50):
+        ip = f"127.{rnd.randint(1, 254)}.{rnd.randint(0, 254)}." \
+             f"{rnd.randint(1, 254)}"
+        try:
+            return DNSServer(port=53, host=ip).start()
+        except OSError:
+            continue
+    raise RuntimeError("no loopback address with port 53 free")
+
+
+def test_system_resolver_and_hosts_file(chasquid_factory):
+    """The daemon started without --testing__dns_addr, as in production:
+    c-ares reads /etc/resolv.conf and the hosts file. Most daemons of the
+    suite start without the flag too, but in this sandbox their only
+    lookups (SPF's TXT for a sender's domain) go to the machine's resolver,
+    which answers NXDOMAIN to everything, and none delivers remotely, so
+    the hosts-file path never ran. Here conftest.system_resolver runs the
+    daemon in a mount namespace of its own whose /etc/resolv.conf names a
+    test DNS server (port 53 of a spare loopback address) and whose
+    /etc/hosts names the remote MX: SPF's TXT and the MX lookup go to the
+    server through resolv.conf, the MX's address comes from the hosts file
+    alone (the server does not know it), and the mail is delivered. Run
+    against the ASan build like the rest of the suite, so those c-ares
+    paths run under the sanitizers."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: a mount namespace and port 53")
+    c = chasquid_factory()
+    c.add_user("user", "testserver", "pw")
+    maildir = setup_mda(c)
+    peer_port = free_port()
+    dns = _dns_on_port_53()
+    try:
+        dns.add("sysres.example", "TXT", "v=spf1 ip4:127.0.0.1 -all")
+        dns.add("hosts.example", "MX", "10 mx.hosts.example")
+        prefix = system_resolver(c.root / "system-resolver", dns.host,
+                                 hosts=["127.0.0.1 mx.hosts.example"])
+        c.start(f"--testing__outgoing_smtp_port={peer_port}",
+                "--testing__queue_retry_delay=1s", env=mda_env(maildir),
+                prefix=prefix)
+        queries0 = sum((c.var("chasquid/dns/queries") or {}).values())
+
+        # SPF through resolv.conf.
+        with smtplib.SMTP("127.0.0.1", c.smtp_port, timeout=30) as s:
+            s.sendmail("a@sysres.example", ["user@testserver"],
+                       "Subject: spf\r\n\r\nx\r\n")
+        got = wait_for(lambda: delivered(maildir, "user@testserver"),
+                       timeout=30, what="the local delivery")
+        assert b"Received-SPF: pass (matched ip)" in got[0], got[0][:500]
+        assert ("sysres.example", "TXT") in dns.queries
+
+        # A remote delivery: MX through resolv.conf, its address from the
+        # hosts file.
+        with SMTPPeer(peer_port) as peer:
+            submit(c, "user@testserver", "pw", "user@testserver",
+                   "someone@hosts.example", "via the hosts file")
+            wait_for(lambda: peer.messages, timeout=60,
+                     what="the remote delivery")
+        assert [m[1] for m in peer.messages] == [["someone@hosts.example"]]
+        assert ("hosts.example", "MX") in dns.queries
+        assert not [q for q in dns.queries if q[0] == "mx.hosts.example"], \
+            dns.queries
+        assert sum(c.var("chasquid/dns/queries").values()) > queries0
+        # The namespace's files are the daemon's alone.
+        assert f"nameserver {dns.host}" not in \
+            pathlib.Path("/etc/resolv.conf").read_text()
+        wait_for(lambda: c.var("chasquid/queue/length") == 0, timeout=30,
+                 what="queue empty")
+    finally:
+        dns.stop()
