@@ -13,6 +13,7 @@
 #pragma once
 
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -109,6 +110,24 @@ struct VerifyResult {
 net::awaitable<Result<VerifyResult>> VerifyMessage(
     dns::Resolver& resolver, std::string crlf_message, nettrace::Trace* parent,
     std::string trace_title, nettrace::Trace* trace = nullptr);
+
+// Calls `fn` with consecutive pieces of something; returns fn's first
+// error, or its own (a read error), or Ok at the end.
+using ChunkReader =
+    std::function<Status(const std::function<Status(std::string_view)>& fn)>;
+
+// VerifyMessage for a message in internal (LF) form that is not whole in
+// memory (a spooled body): `head` is its beginning, at least up to and
+// including the empty line after the headers (or the whole message), and
+// `rest` streams what follows. What is verified is ToCRLF(head + rest).
+// The body is read once for every signature, and only if there is one;
+// each signature's body hash is computed as it streams, so memory does
+// not grow with the body. A read error is returned as an error (no
+// result), like a message that does not parse.
+net::awaitable<Result<VerifyResult>> VerifyMessageStream(
+    dns::Resolver& resolver, std::string head, ChunkReader rest,
+    nettrace::Trace* parent, std::string trace_title,
+    nettrace::Trace* trace = nullptr);
 
 // The DKIM part of Authentication-Results, lines joined by
 // CRLF: ";dkim=none", or one block per signature.

@@ -38,6 +38,20 @@ const Vars& GetVars() {
   return v;
 }
 
+// The counters and the Authentication-Results part for a verification.
+std::optional<std::string> CountVerify(const Result<dkim::VerifyResult>& r,
+                                       nettrace::Trace* tr) {
+  const Vars& v = GetVars();
+  if (!r.ok()) {
+    v.errors->Add();
+    if (tr) tr->Error("DKIM verification: " + r.status().message());
+    return std::nullopt;
+  }
+  (r->found > 0 ? v.found : v.not_found)->Add();
+  if (r->valid > 0) v.valid->Add();
+  return dkim::AuthenticationResultsDKIM(*r) + "\r\n";
+}
+
 }  // namespace
 
 Policy::Policy(dns::Resolver* resolver) : resolver_(resolver) {
@@ -153,15 +167,17 @@ net::awaitable<std::optional<std::string>> Policy::DkimVerify(
   if (tr) title = tr->title();
   auto r = co_await dkim::VerifyMessage(*resolver_, std::move(crlf), tr,
                                         std::move(title));
-  const Vars& v = GetVars();
-  if (!r.ok()) {
-    v.errors->Add();
-    if (tr) tr->Error("DKIM verification: " + r.status().message());
-    co_return std::nullopt;
-  }
-  (r->found > 0 ? v.found : v.not_found)->Add();
-  if (r->valid > 0) v.valid->Add();
-  co_return dkim::AuthenticationResultsDKIM(*r) + "\r\n";
+  co_return CountVerify(r, tr);
+}
+
+net::awaitable<std::optional<std::string>> Policy::DkimVerifyStream(
+    std::string head, ChunkReader rest, nettrace::Trace* tr) {
+  std::string title;
+  if (tr) title = tr->title();
+  auto verifying = dkim::VerifyMessageStream(
+      *resolver_, std::move(head), std::move(rest), tr, std::move(title));
+  auto r = co_await std::move(verifying);
+  co_return CountVerify(r, tr);
 }
 
 }  // namespace chasquid::policy

@@ -53,6 +53,8 @@ class Policy : public smtpsrv::Checks {
                                        nettrace::Trace* tr) override;
   net::awaitable<std::optional<std::string>> DkimVerify(
       std::shared_ptr<const std::string> data, nettrace::Trace* tr) override;
+  net::awaitable<std::optional<std::string>> DkimVerifyStream(
+      std::string head, ChunkReader rest, nettrace::Trace* tr) override;
 
  private:
   dns::Resolver* resolver_;

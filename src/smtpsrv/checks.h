@@ -16,9 +16,12 @@
 // thread pool.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -75,6 +78,29 @@ class Checks {
   // not run. Counts the dkimVerify* counters.
   virtual net::awaitable<std::optional<std::string>> DkimVerify(
       std::shared_ptr<const std::string> data, nettrace::Trace* tr) = 0;
+
+  // Calls `fn` with consecutive pieces of a message; returns fn's first
+  // error, or a read error, or Ok at the end.
+  using ChunkReader =
+      std::function<Status(const std::function<Status(std::string_view)>&)>;
+
+  // DkimVerify for a message that is not whole in memory (a spooled
+  // body): `head` is its beginning in internal (LF) form, at least its
+  // header block, and `rest` streams what follows. The real checks hash
+  // the body as it streams; this default, enough for fakes, reads it all
+  // and calls DkimVerify.
+  virtual net::awaitable<std::optional<std::string>> DkimVerifyStream(
+      std::string head, ChunkReader rest, nettrace::Trace* tr) {
+    std::string whole = std::move(head);
+    Status read = rest([&whole](std::string_view p) {
+      whole.append(p);
+      return Status::Ok();
+    });
+    if (!read.ok()) co_return std::nullopt;
+    auto data = std::make_shared<const std::string>(std::move(whole));
+    auto verifying = DkimVerify(std::move(data), tr);
+    co_return co_await std::move(verifying);
+  }
 };
 
 }  // namespace chasquid::smtpsrv

@@ -205,9 +205,9 @@ net::awaitable<Conn::Reply> Conn::ProcessData(
     if (refused) co_return *refused;
   }
 
-  // 2. DKIM, through the Checks seam. Both need the body's hash,
-  // so a message that is signed here, or carries a signature to verify,
-  // is read into memory for it (not streamed yet); others never are.
+  // 2. DKIM, through the Checks seam. Both need the body's hash: a
+  // message signed here is read into memory for it (not streamed yet); a
+  // signature to verify gets the body streamed from the spool.
   if (deps_.checks) {
     if (completed_auth_) {
       size_t at = mail_from_.find('@');
@@ -237,19 +237,31 @@ net::awaitable<Conn::Reply> Conn::ProcessData(
       }
     } else {
       task_.SetState("DKIM verification");
-      std::shared_ptr<const std::string> copy;
+      std::optional<std::string> r;
       if (HasDkimSignature(*headers)) {
-        auto whole = spool->ReadAll();
-        if (!whole.ok()) {
-          co_return Reply{451, "4.3.0 Failed to queue message: " +
-                                   whole.status().message()};
-        }
-        copy = std::make_shared<const std::string>(std::move(*whole));
+        // The body streams from the spool into the body hashes.
+        std::shared_ptr<const safeio::Spool> body = spool;
+        uint64_t from = headers->size();
+        Checks::ChunkReader rest = [body, from](const auto& fn) -> Status {
+          std::string piece;
+          for (uint64_t off = from; off < body->size(); off += piece.size()) {
+            if (Status s = body->ReadAt(off, 64 * 1024, &piece); !s.ok()) {
+              return s;
+            }
+            if (Status s = fn(piece); !s.ok()) return s;
+          }
+          return Status::Ok();
+        };
+        std::string head = *headers;
+        auto verifying = deps_.checks->DkimVerifyStream(std::move(head),
+                                                        std::move(rest), &tr_);
+        r = co_await std::move(verifying);
       } else {
         // No signature: the result ("none") comes from the headers alone.
-        copy = std::make_shared<const std::string>(*headers);
+        auto copy = std::make_shared<const std::string>(*headers);
+        auto verifying = deps_.checks->DkimVerify(std::move(copy), &tr_);
+        r = co_await std::move(verifying);
       }
-      auto r = co_await deps_.checks->DkimVerify(std::move(copy), &tr_);
       // Unparseable: no DKIM result for this message, not
       // the previous message's.
       dkim_verify_ = r ? std::make_unique<std::string>(std::move(*r)) : nullptr;
