@@ -13,7 +13,9 @@ daemon's memory does not grow with message size.
     queued or left behind;
   * a daemon SIGKILLed in the middle of a large DATA leaves a spool file
     that the next start removes (never loaded, never delivered), and a
-    large item queued before the kill is delivered whole after it.
+    large item queued before the kill is delivered whole after it;
+  * a large message with DKIM signatures to verify is verified as its
+    body streams from the spool file, in bounded memory.
 
 bench/bigmsg/run.py measures the peak RSS under heavier loads, beside
 chasquid 1.11.
