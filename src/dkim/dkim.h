@@ -35,6 +35,8 @@ namespace chasquid::dkim {
 
 namespace net = boost::asio;
 
+struct Message;  // dkim/message.h
+
 // A private key that signs for one domain and selector.
 class Signer {
  public:
@@ -56,6 +58,9 @@ class Signer {
   // and crypto failures.
   Result<std::string> Sign(std::string_view crlf_message,
                            std::time_t now) const;
+  // Sign for a parsed message whose relaxed body hash (SHA-256) is known.
+  Result<std::string> SignParsed(const Message& m, const std::string& body_hash,
+                                 std::time_t now) const;
 
  private:
   std::string domain_, selector_;
@@ -128,6 +133,15 @@ net::awaitable<Result<VerifyResult>> VerifyMessageStream(
     dns::Resolver& resolver, std::string head, ChunkReader rest,
     nettrace::Trace* parent, std::string trace_title,
     nettrace::Trace* trace = nullptr);
+
+// Signs a message in internal (LF) form that is not whole in memory with
+// every signer, in order: `head` and `rest` as for VerifyMessageStream.
+// The body is read once (all our signatures use the relaxed body) and
+// hashed as it streams. Returns each signer's DKIM-Signature value (as
+// Sign), or the first error (parse, read or crypto).
+Result<std::vector<std::string>> SignStream(
+    const std::vector<std::shared_ptr<const Signer>>& signers,
+    std::string_view head, const ChunkReader& rest, std::time_t now);
 
 // The DKIM part of Authentication-Results, lines joined by
 // CRLF: ";dkim=none", or one block per signature.

@@ -199,6 +199,41 @@ TEST(DKIMTest, VerifyStreamMatchesWhole) {
   EXPECT_EQ(reads, 0);
 }
 
+// Signing a streamed body gives the very signatures Sign gives for the
+// whole message (both algorithms are deterministic), read once.
+TEST(DKIMTest, SignStreamMatchesSign) {
+  std::vector<std::shared_ptr<const Signer>> signers = {
+      NewSigner("RSA", "example.com", "sel"),
+      NewSigner("ED25519", "example.com", "ed")};
+  std::string body;
+  for (int i = 0; i < 2000; ++i) body += "x \t y " + std::to_string(i) + "\n";
+  std::string lf = ToLF(kMsg) + body + "\n\n";
+  size_t split = lf.find("\n\n") + 2;
+  int reads = 0;
+  ChunkReader rest = [&](const auto& fn) -> Status {
+    ++reads;
+    for (size_t i = split; i < lf.size(); i += 333) {
+      if (Status s = fn(std::string_view(lf).substr(i, 333)); !s.ok()) {
+        return s;
+      }
+    }
+    return Status::Ok();
+  };
+  auto streamed = SignStream(signers, lf.substr(0, split), rest, 1709494311);
+  ASSERT_TRUE(streamed.ok()) << streamed.status().message();
+  ASSERT_EQ(streamed->size(), 2u);
+  EXPECT_EQ(reads, 1);
+  for (size_t i = 0; i < signers.size(); ++i) {
+    EXPECT_EQ((*streamed)[i], *signers[i]->Sign(ToCRLF(lf), 1709494311));
+  }
+  ChunkReader failing = [](const auto&) -> Status {
+    return Status::Transient("pread: input/output error");
+  };
+  EXPECT_EQ(
+      SignStream(signers, lf.substr(0, split), failing, 1).status().message(),
+      "pread: input/output error");
+}
+
 TEST(DKIMTest, VerifyResults) {
   FakeResolver r;
   auto res = Verify(r, "From: a@b\r\n\r\nbody\r\n");

@@ -158,6 +158,33 @@ net::awaitable<Result<int>> Policy::DkimSign(std::string from_domain,
   co_return static_cast<int>(it->second.size());
 }
 
+net::awaitable<Result<std::string>> Policy::DkimSignStream(
+    std::string from_domain, std::string head, ChunkReader rest,
+    nettrace::Trace* tr) {
+  auto it = signers_.find(AsciiToLower(from_domain));
+  if (it == signers_.end()) {
+    if (tr) tr->Debugf("DKIM: no keys for " + GoQuote(from_domain));
+    co_return std::string();
+  }
+  std::optional<nettrace::Trace> child;
+  if (tr) child.emplace(tr->NewChild("DKIM.Sign", from_domain));
+  auto values = dkim::SignStream(it->second, head, rest, std::time(nullptr));
+  if (!values.ok()) {
+    if (child) child->Error("signing: " + values.status().message());
+    co_return values.status();
+  }
+  // Each is prepended, so the last key's ends up on top.
+  std::string headers;
+  for (size_t i = 0; i < values->size(); ++i) {
+    if (child) {
+      child->Debugf("signed with " + it->second[i]->selector() + " (" +
+                    it->second[i]->algorithm() + ")");
+    }
+    headers = dkim::SignatureHeaderLF((*values)[i]) + headers;
+  }
+  co_return headers;
+}
+
 net::awaitable<std::optional<std::string>> Policy::DkimVerify(
     std::shared_ptr<const std::string> data, nettrace::Trace* tr) {
   // Named arguments: GCC 12 destroys temporaries of a conditional

@@ -84,6 +84,26 @@ class Checks {
   using ChunkReader =
       std::function<Status(const std::function<Status(std::string_view)>&)>;
 
+  // DkimSign for a message that is not whole in memory (`head` and
+  // `rest` as for DkimVerifyStream): returns the headers to prepend
+  // (internal LF form; empty when there is no key). The real checks hash
+  // the body as it streams; this default reads it all and calls DkimSign.
+  virtual net::awaitable<Result<std::string>> DkimSignStream(
+      std::string from_domain, std::string head, ChunkReader rest,
+      nettrace::Trace* tr) {
+    std::string whole = std::move(head);
+    Status read = rest([&whole](std::string_view p) {
+      whole.append(p);
+      return Status::Ok();
+    });
+    if (!read.ok()) co_return read;
+    size_t size = whole.size();
+    auto signing = DkimSign(std::move(from_domain), &whole, tr);
+    auto n = co_await std::move(signing);
+    if (!n.ok()) co_return n.status();
+    co_return whole.substr(0, whole.size() - size);
+  }
+
   // DkimVerify for a message that is not whole in memory (a spooled
   // body): `head` is its beginning in internal (LF) form, at least its
   // header block, and `rest` streams what follows. The real checks hash

@@ -14,8 +14,9 @@ daemon's memory does not grow with message size.
   * a daemon SIGKILLed in the middle of a large DATA leaves a spool file
     that the next start removes (never loaded, never delivered), and a
     large item queued before the kill is delivered whole after it;
-  * a large message with DKIM signatures to verify is verified as its
-    body streams from the spool file, in bounded memory.
+  * a large message with DKIM signatures to verify is verified, and one
+    submitted for a domain with DKIM keys is signed, as its body streams
+    from the spool file, in bounded memory.
 
 bench/bigmsg/run.py measures the peak RSS under heavier loads, beside
 chasquid 1.11.
@@ -298,6 +299,59 @@ def test_large_signed_message_verified_from_the_spool(chasquid_factory,
         assert bad.count(";dkim=fail  reason=\"body hash mismatch") == 2, bad
         growth = peak - before
         print(f"signed {size // MIB} MiB message verified: VmHWM "
+              f"{before / MIB:.1f} -> {peak / MIB:.1f} MiB "
+              f"(+{growth / MIB:.1f})")
+        assert growth < size / 2, growth
+
+
+def test_large_message_signed_from_the_spool(chasquid_factory):
+    """A 24 MiB message submitted by an authenticated user of a domain
+    with two DKIM keys is signed while its body streams from the spool
+    (one pass for both keys): both signatures verify with dkimpy, and the
+    daemon's peak RSS grows by far less than the message (signing used
+    to read it whole, with its CRLF copy and canonical body)."""
+    import dkim
+    import ssl
+    from dkimutil import keygen
+    c = chasquid_factory(extra_conf="max_data_size_mb: 64\n")
+    c.add_user("user", "testserver", "pw")
+    maildir = setup_mda(c)
+    recs = {f"{sel}._domainkey.testserver":
+            keygen(c.config_dir, "testserver", sel, algo)
+            for sel, algo in (("r", "rsa3072"), ("e", "ed25519"))}
+    size = 24 * MIB
+    msg = (b"From: user@testserver\r\nTo: user@testserver\r\n"
+           b"Subject: big to sign\r\n\r\n") + big_body(size, 7)
+    with DNSServer() as dns:
+        start(c, dns, maildir)
+        pid = c.proc.pid
+        before = vm(pid, "VmHWM")
+        signed0 = c.var("chasquid/smtpIn/dkimSigned")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with smtplib.SMTP("127.0.0.1", c.submission_port, timeout=300) as s:
+            s.starttls(context=ctx)
+            s.login("user@testserver", "pw")
+            s.sendmail("user@testserver", ["user@testserver"], msg)
+        got = wait_for(lambda: delivered(maildir, "user@testserver"),
+                       timeout=120, what="the delivery")
+        wait_for(lambda: c.var("chasquid/queue/length") == 0,
+                 what="queue empty")
+        peak = vm(pid, "VmHWM")
+        assert c.var("chasquid/smtpIn/dkimSigned") - signed0 == 1
+        m = got[0].replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        assert m.endswith(msg)
+        assert m.count(b"DKIM-Signature:") == 2
+
+        def dnsfunc(name, timeout=5):
+            n = name.decode() if isinstance(name, bytes) else name
+            return recs.get(n.rstrip("."), "").encode()
+        d = dkim.DKIM(m)
+        assert d.verify(idx=0, dnsfunc=dnsfunc)
+        assert d.verify(idx=1, dnsfunc=dnsfunc)
+        growth = peak - before
+        print(f"{size // MIB} MiB message signed: VmHWM "
               f"{before / MIB:.1f} -> {peak / MIB:.1f} MiB "
               f"(+{growth / MIB:.1f})")
         assert growth < size / 2, growth
