@@ -63,8 +63,8 @@ class Checks {
   // Authenticated messages: signs `*data` (internal LF form) for the MAIL
   // FROM domain with every key it has, prepending the signatures. Error =
   // 451 4.3.0. Returns the number of signatures added.
-  // Whether DkimSign would sign for this domain: the message is read into
-  // memory only for it. The default says yes, as a fake should.
+  // Whether DkimSign would sign for this domain: the body is read for its
+  // hash only then. The default says yes, as a fake should.
   virtual bool HasDkimKeys(const std::string& from_domain) const {
     return true;
   }
