@@ -85,9 +85,18 @@ def spools(c):
     return sorted(p.name for p in (c.data_dir / "queue").glob(".m:spool-*"))
 
 
-def start(c, dns, maildir):
+def start(c, dns, maildir, small_quarantine=False):
+    """With `small_quarantine`, a sanitized daemon keeps at most 8 MiB of
+    freed memory in AddressSanitizer's quarantine (256 MiB by default),
+    so that its peak RSS says what the daemon holds rather than how much
+    it allocated and freed over the test (TLS records, for one)."""
     dns.add("spf.example", "TXT", "v=spf1 ip4:127.0.0.1 -all")
-    c.start(f"--testing__dns_addr={dns.addr}", env=mda_env(maildir),
+    env = mda_env(maildir)
+    if small_quarantine:
+        env["ASAN_OPTIONS"] = ":".join(
+            o for o in (env.get("ASAN_OPTIONS"), "quarantine_size_mb=8",
+                        "thread_local_quarantine_size_kb=256") if o)
+    c.start(f"--testing__dns_addr={dns.addr}", env=env,
             wait_port=c.smtp_port)
 
 
@@ -270,7 +279,7 @@ def test_large_signed_message_verified_from_the_spool(chasquid_factory,
     tampered = msg.replace(b"lorem", b"LOREM", 1)
     with DNSServer() as dns:
         dns.add("sel._domainkey.example.org", "TXT", txt)
-        start(c, dns, maildir)
+        start(c, dns, maildir, small_quarantine=True)
         pid = c.proc.pid
         before = vm(pid, "VmHWM")
         found0 = c.var("chasquid/smtpIn/dkimVerifyFound")
@@ -301,7 +310,10 @@ def test_large_signed_message_verified_from_the_spool(chasquid_factory,
         print(f"signed {size // MIB} MiB message verified: VmHWM "
               f"{before / MIB:.1f} -> {peak / MIB:.1f} MiB "
               f"(+{growth / MIB:.1f})")
-        assert growth < size / 2, growth
+        # Reading it whole took about four times its size. Under
+        # AddressSanitizer, whose allocator and shadow memory add 10-20 MiB
+        # here even with a small quarantine, the bound is the size itself.
+        assert growth < size / (1 if SANITIZED else 2), growth
 
 
 def test_large_message_signed_from_the_spool(chasquid_factory):
@@ -323,7 +335,7 @@ def test_large_message_signed_from_the_spool(chasquid_factory):
     msg = (b"From: user@testserver\r\nTo: user@testserver\r\n"
            b"Subject: big to sign\r\n\r\n") + big_body(size, 7)
     with DNSServer() as dns:
-        start(c, dns, maildir)
+        start(c, dns, maildir, small_quarantine=True)
         pid = c.proc.pid
         before = vm(pid, "VmHWM")
         signed0 = c.var("chasquid/smtpIn/dkimSigned")
@@ -354,4 +366,7 @@ def test_large_message_signed_from_the_spool(chasquid_factory):
         print(f"{size // MIB} MiB message signed: VmHWM "
               f"{before / MIB:.1f} -> {peak / MIB:.1f} MiB "
               f"(+{growth / MIB:.1f})")
-        assert growth < size / 2, growth
+        # Reading it whole took about four times its size. Under
+        # AddressSanitizer, whose allocator and shadow memory add 10-20 MiB
+        # here even with a small quarantine, the bound is the size itself.
+        assert growth < size / (1 if SANITIZED else 2), growth
