@@ -27,8 +27,12 @@ CXX=clang++ CC=clang cmake -S . -B build-fuzz -G Ninja -DCHASQUID_FUZZ=ON \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 [ -f build-fuzz/fuzz-corpora.txt ] || { echo "no fuzzers yet"; exit 0; }
-# Only the fuzzers and the libraries they link.
-ninja -C build-fuzz ${NINJA_FLAGS:-} fuzzers
+# Only the fuzzers (or the ones named) and the libraries they link.
+if [ $# -gt 0 ]; then
+  ninja -C build-fuzz ${NINJA_FLAGS:-} "$@"
+else
+  ninja -C build-fuzz ${NINJA_FLAGS:-} fuzzers
+fi
 SECONDS_EACH=${FUZZ_SECONDS:-15}
 [ -n "$LONG_MINUTES" ] && SECONDS_EACH=$((LONG_MINUTES * 60))
 # cmake appends a line per target at each configure: read each name once.

@@ -15,6 +15,10 @@ The clients send one shared, already dot-stuffed CRLF body over raw
 sockets, so this script's own memory stays at one body whatever COUNT is.
 
 Usage: sudo bench/bigmsg/run.py [--loads 10x20,20x40] [--servers ours,1.11]
+                                [--signed]
+--signed: every message carries a DKIM signature (dkimpy's, over a fixed
+header block and the body), so a server that verifies DKIM on incoming
+mail hashes every body (chasquid 1.11 does not verify; ours does).
 Root: it runs in a network namespace with its own DNS (bench/netns.py),
 as the other benchmarks do (both servers check SPF at MAIL).
 """
@@ -51,8 +55,8 @@ echo "$n" > "$MDA_DIR/d.$$.$(date +%s%N)"
 """
 
 
-def body(size):
-    """`size` bytes of CRLF lines, some starting with a dot (stuffed)."""
+def plain_body(size):
+    """`size` bytes of CRLF lines, some starting with a dot."""
     line = b"The quick brown fox jumps over the lazy dog 0123456789.\r\n"
     dotted = b"." + line
     out = bytearray()
@@ -60,8 +64,32 @@ def body(size):
     while len(out) < size:
         out += dotted if i % 20 == 0 else line
         i += 1
-    # Stuffed for the wire: a leading dot is doubled.
-    return bytes(out).replace(b"\r\n.", b"\r\n..")
+    return bytes(out)
+
+
+def body(size):
+    """plain_body, stuffed for the wire: a leading dot is doubled."""
+    return plain_body(size).replace(b"\r\n.", b"\r\n..")
+
+
+# --signed: every client sends this header block, signed by dkimpy over
+# it and the body (rsa-sha256, relaxed/relaxed), with the key's record
+# in the namespace's DNS; a server that verifies DKIM hashes every body.
+SIGNED_HEAD = (b"From: Big Sender <sender@example.net>\r\n"
+               b"Subject: big signed\r\n"
+               b"Message-ID: <bigsigned@example.net>\r\n\r\n")
+
+
+def signed_head(size, tmp):
+    """(the signed header block, the key's TXT record)."""
+    import dkim
+    sys.path.insert(0, str(REPO / "tests" / "integration"))
+    from dkimutil import dkimpy_keys  # noqa: E402
+    key, txt = dkimpy_keys(pathlib.Path(tmp))["rsa-sha256"]
+    sig = dkim.sign(SIGNED_HEAD + plain_body(size), b"sel", b"example.net",
+                    key, canonicalize=(b"relaxed", b"relaxed"),
+                    include_headers=[b"from", b"subject"])
+    return sig + SIGNED_HEAD, txt
 
 
 def vm(pid, key):
@@ -71,7 +99,7 @@ def vm(pid, key):
     return 0
 
 
-def send_one(port, i, wire_body, results):
+def send_one(port, i, wire_body, results, head=None):
     try:
         s = socket.create_connection(("127.0.0.1", port), timeout=600)
         f = s.makefile("rb")
@@ -90,8 +118,8 @@ def send_one(port, i, wire_body, results):
         if not r.startswith(b"354"):
             results[i] = r.decode(errors="replace")
             return
-        s.sendall(f"Subject: big {i}\r\nMessage-ID: <big{i}@example.net>"
-                  f"\r\n\r\n".encode())
+        s.sendall(head or f"Subject: big {i}\r\nMessage-ID: "
+                  f"<big{i}@example.net>\r\n\r\n".encode())
         s.sendall(memoryview(wire_body))
         s.sendall(b".\r\n")
         results[i] = reply().decode(errors="replace")
@@ -101,7 +129,7 @@ def send_one(port, i, wire_body, results):
         results[i] = repr(e)
 
 
-def run_load(exe, count, size_mib, wire_body):
+def run_load(exe, count, size_mib, wire_body, head=None):
     with tempfile.TemporaryDirectory() as d:
         c = Chasquid(pathlib.Path(d) / "s", monitoring=False,
                      extra_conf="max_data_size_mb: 64\n")
@@ -126,7 +154,7 @@ def run_load(exe, count, size_mib, wire_body):
             t0 = time.monotonic()
             threads = [threading.Thread(target=send_one,
                                         args=(c.smtp_port, i, wire_body,
-                                              results))
+                                              results, head))
                        for i in range(count)]
             for t in threads:
                 t.start()
@@ -154,18 +182,28 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--loads", default="10x20,20x40")
     ap.add_argument("--servers", default="ours,1.11")
+    ap.add_argument("--signed", action="store_true",
+                    help="every message carries a DKIM signature to verify"
+                    " (one body size per run: the first load's)")
     args = ap.parse_args()
     netns.reexec_inside("chasquid-bigmsg")
     servers = {"ours": str(REPO / "build" / "chasquid"),
                "1.11": peer_binary()}
-    with netns.local_dns(ZONE):
+    zone, head = ZONE, None
+    if args.signed:
+        size = int(args.loads.split(",")[0].split("x")[1])
+        with tempfile.TemporaryDirectory() as tmp:
+            head, txt = signed_head(size * MIB, tmp)
+        zone += f"sel._domainkey.example.net TXT {txt}\n"
+    with netns.local_dns(zone):
         print("server  load      accepted  delivered  secs   RSS before"
-              "  peak RSS (VmHWM)  other replies", flush=True)
+              "  peak RSS (VmHWM)  other replies"
+              + ("  (signed)" if head else ""), flush=True)
         for load in args.loads.split(","):
             count, size = (int(x) for x in load.split("x"))
             wire = body(size * MIB)
             for name in args.servers.split(","):
-                r = run_load(servers[name], count, size, wire)
+                r = run_load(servers[name], count, size, wire, head)
                 print(f"{name:6}  {count:2} x {size:2} MiB  "
                       f"{r['accepted']:8}  {r['delivered']:9}  "
                       f"{r['secs']:5.1f}  {r['rss_before'] / MIB:7.1f} MiB"

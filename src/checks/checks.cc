@@ -38,6 +38,20 @@ const Vars& GetVars() {
   return v;
 }
 
+// The counters and the Authentication-Results part for a verification.
+std::optional<std::string> CountVerify(const Result<dkim::VerifyResult>& r,
+                                       nettrace::Trace* tr) {
+  const Vars& v = GetVars();
+  if (!r.ok()) {
+    v.errors->Add();
+    if (tr) tr->Error("DKIM verification: " + r.status().message());
+    return std::nullopt;
+  }
+  (r->found > 0 ? v.found : v.not_found)->Add();
+  if (r->valid > 0) v.valid->Add();
+  return dkim::AuthenticationResultsDKIM(*r) + "\r\n";
+}
+
 }  // namespace
 
 Checker::Checker(dns::Resolver* resolver) : resolver_(resolver) {
@@ -145,6 +159,33 @@ net::awaitable<Result<int>> Checker::DkimSign(std::string from_domain,
   co_return static_cast<int>(it->second.size());
 }
 
+net::awaitable<Result<std::string>> Checker::DkimSignStream(
+    std::string from_domain, std::string head, ChunkReader rest,
+    nettrace::Trace* tr) {
+  auto it = signers_.find(AsciiToLower(from_domain));
+  if (it == signers_.end()) {
+    if (tr) tr->Debugf("DKIM: no keys for " + GoQuote(from_domain));
+    co_return std::string();
+  }
+  std::optional<nettrace::Trace> child;
+  if (tr) child.emplace(tr->NewChild("DKIM.Sign", from_domain));
+  auto values = dkim::SignStream(it->second, head, rest, std::time(nullptr));
+  if (!values.ok()) {
+    if (child) child->Error("signing: " + values.status().message());
+    co_return values.status();
+  }
+  // Each is prepended, so the last key's ends up on top.
+  std::string headers;
+  for (size_t i = 0; i < values->size(); ++i) {
+    if (child) {
+      child->Debugf("signed with " + it->second[i]->selector() + " (" +
+                    it->second[i]->algorithm() + ")");
+    }
+    headers = dkim::SignatureHeaderLF((*values)[i]) + headers;
+  }
+  co_return headers;
+}
+
 net::awaitable<std::optional<std::string>> Checker::DkimVerify(
     std::shared_ptr<const std::string> data, nettrace::Trace* tr) {
   // Named arguments: GCC 12 destroys temporaries of a conditional
@@ -154,15 +195,17 @@ net::awaitable<std::optional<std::string>> Checker::DkimVerify(
   if (tr) title = tr->title();
   auto r = co_await dkim::VerifyMessage(*resolver_, std::move(crlf), tr,
                                         std::move(title));
-  const Vars& v = GetVars();
-  if (!r.ok()) {
-    v.errors->Add();
-    if (tr) tr->Error("DKIM verification: " + r.status().message());
-    co_return std::nullopt;
-  }
-  (r->found > 0 ? v.found : v.not_found)->Add();
-  if (r->valid > 0) v.valid->Add();
-  co_return dkim::AuthenticationResultsDKIM(*r) + "\r\n";
+  co_return CountVerify(r, tr);
+}
+
+net::awaitable<std::optional<std::string>> Checker::DkimVerifyStream(
+    std::string head, ChunkReader rest, nettrace::Trace* tr) {
+  std::string title;
+  if (tr) title = tr->title();
+  auto verifying = dkim::VerifyMessageStream(
+      *resolver_, std::move(head), std::move(rest), tr, std::move(title));
+  auto r = co_await std::move(verifying);
+  co_return CountVerify(r, tr);
 }
 
 }  // namespace chasquid::checks

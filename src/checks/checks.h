@@ -53,6 +53,11 @@ class Checker : public smtpsrv::Checks {
                                        nettrace::Trace* tr) override;
   net::awaitable<std::optional<std::string>> DkimVerify(
       std::shared_ptr<const std::string> data, nettrace::Trace* tr) override;
+  net::awaitable<Result<std::string>> DkimSignStream(
+      std::string from_domain, std::string head, ChunkReader rest,
+      nettrace::Trace* tr) override;
+  net::awaitable<std::optional<std::string>> DkimVerifyStream(
+      std::string head, ChunkReader rest, nettrace::Trace* tr) override;
 
  private:
   dns::Resolver* resolver_;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,8 @@ class Trace;
 namespace chasquid::dkim {
 
 namespace net = boost::asio;
+
+struct Message;  // dkim/message.h
 
 // A private key that signs for one domain and selector.
 class Signer {
@@ -55,6 +58,9 @@ class Signer {
   // and crypto failures.
   Result<std::string> Sign(std::string_view crlf_message,
                            std::time_t now) const;
+  // Sign for a parsed message whose relaxed body hash (SHA-256) is known.
+  Result<std::string> SignParsed(const Message& m, const std::string& body_hash,
+                                 std::time_t now) const;
 
  private:
   std::string domain_, selector_;
@@ -109,6 +115,33 @@ struct VerifyResult {
 net::awaitable<Result<VerifyResult>> VerifyMessage(
     dns::Resolver& resolver, std::string crlf_message, nettrace::Trace* parent,
     std::string trace_title, nettrace::Trace* trace = nullptr);
+
+// Calls `fn` with consecutive pieces of something; returns fn's first
+// error, or its own (a read error), or Ok at the end.
+using ChunkReader =
+    std::function<Status(const std::function<Status(std::string_view)>& fn)>;
+
+// VerifyMessage for a message in internal (LF) form that is not whole in
+// memory (a spooled body): `head` is its beginning, at least up to and
+// including the empty line after the headers (or the whole message), and
+// `rest` streams what follows. What is verified is ToCRLF(head + rest).
+// The body is read once for every signature, and only if there is one;
+// each signature's body hash is computed as it streams, so memory does
+// not grow with the body. A read error is returned as an error (no
+// result), like a message that does not parse.
+net::awaitable<Result<VerifyResult>> VerifyMessageStream(
+    dns::Resolver& resolver, std::string head, ChunkReader rest,
+    nettrace::Trace* parent, std::string trace_title,
+    nettrace::Trace* trace = nullptr);
+
+// Signs a message in internal (LF) form that is not whole in memory with
+// every signer, in order: `head` and `rest` as for VerifyMessageStream.
+// The body is read once (all our signatures use the relaxed body) and
+// hashed as it streams. Returns each signer's DKIM-Signature value (as
+// Sign), or the first error (parse, read or crypto).
+Result<std::vector<std::string>> SignStream(
+    const std::vector<std::shared_ptr<const Signer>>& signers,
+    std::string_view head, const ChunkReader& rest, std::time_t now);
 
 // The DKIM part of Authentication-Results, lines joined by
 // CRLF: ";dkim=none", or one block per signature.

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "base/strings.h"
+#include "dkim/internal.h"
 #include "dkim/message.h"
 #include "testlib/testlib.h"
 
@@ -103,6 +104,134 @@ TEST(DKIMTest, SignVerifyBothAlgorithms) {
     res = Verify(r, "From: mallory@evil\r\n" + signed_msg);
     EXPECT_EQ(res->results[0].error, "verification failed");
   }
+}
+
+// The message in internal (LF) form: the head up to and including the
+// empty line, the body in pieces of `piece` bytes.
+Result<VerifyResult> VerifyStream(dns::Resolver& r, const std::string& lf,
+                                  size_t piece, int* reads = nullptr,
+                                  Status fail = Status::Ok()) {
+  size_t split = lf.find("\n\n");
+  split = split == std::string::npos ? lf.size() : split + 2;
+  std::string head = lf.substr(0, split), body = lf.substr(split);
+  ChunkReader rest = [body, piece, reads, fail](const auto& fn) -> Status {
+    if (reads) ++*reads;
+    if (!fail.ok()) return fail;
+    for (size_t i = 0; i < body.size(); i += piece) {
+      Status s = fn(std::string_view(body).substr(i, piece));
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  };
+  return testlib::Await(
+      VerifyMessageStream(r, head, std::move(rest), nullptr, std::string()));
+}
+
+std::string ToLF(std::string crlf) {
+  std::string out;
+  for (size_t i = 0; i < crlf.size(); ++i) {
+    if (crlf[i] == '\r' && i + 1 < crlf.size() && crlf[i + 1] == '\n') continue;
+    out += crlf[i];
+  }
+  return out;
+}
+
+// A body that streams in pieces verifies as the whole message does, with
+// every canonicalization and l=, and is read once for all signatures.
+TEST(DKIMTest, VerifyStreamMatchesWhole) {
+  auto s = NewSigner("RSA", "example.com", "sel");
+  auto e = NewSigner("ED25519", "example.com", "ed");
+  std::string body;
+  for (int i = 0; i < 3000; ++i) {
+    body += "line " + std::to_string(i) + " \t with  spaces \r\n";
+    if (i % 7 == 0) body += "\r\n";
+  }
+  body += "\r\n\r\n";
+  std::string msg = std::string(kMsg) + body;
+  auto v1 = s->Sign(msg, 1709494311);
+  auto v2 = e->Sign(msg, 1709494311);
+  ASSERT_TRUE(v1.ok() && v2.ok());
+  FakeResolver r;
+  r.Add("sel._domainkey.example.com", "TXT", *DNSRecord(s->key()));
+  r.Add("ed._domainkey.example.com", "TXT", *DNSRecord(e->key()));
+  // Ours are relaxed/relaxed; a hand-made simple/simple one with l= (its
+  // hash is only checked) and one that does not parse complete the set.
+  std::string simple_body = SimpleBody(ParseMessage(msg)->body);
+  std::string bh = Base64Encode(
+      internal::Sha256(std::string_view(simple_body).substr(0, 1000)));
+  std::string simple_sig =
+      "DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; d=example.com;\r\n"
+      " s=sel; h=From; l=1000; bh=" +
+      bh + "; b=AAAA\r\n";
+  std::string signed_msg = SigHeader(*v1) + SigHeader(*v2) + simple_sig +
+                           "DKIM-Signature: nonsense\r\n" + msg;
+  auto whole = Verify(r, signed_msg);
+  ASSERT_TRUE(whole.ok());
+  ASSERT_EQ(whole->found, 4);
+  EXPECT_EQ(whole->valid, 2);
+  EXPECT_EQ(whole->results[2].error, "verification failed");  // Hash good.
+  for (size_t piece : {size_t{1}, size_t{7}, size_t{4096}, size_t{1} << 20}) {
+    int reads = 0;
+    for (const std::string& form : {signed_msg, ToLF(signed_msg)}) {
+      auto streamed = VerifyStream(r, form, piece, &reads);
+      ASSERT_TRUE(streamed.ok());
+      EXPECT_EQ(AuthenticationResultsDKIM(*streamed),
+                AuthenticationResultsDKIM(*whole))
+          << "piece " << piece;
+    }
+    EXPECT_EQ(reads, 2);
+  }
+  // A changed body fails the same way.
+  std::string changed = signed_msg + "more\r\n";
+  EXPECT_EQ(AuthenticationResultsDKIM(*VerifyStream(r, changed, 100)),
+            AuthenticationResultsDKIM(*Verify(r, changed)));
+
+  // A read error is an error, not a result.
+  auto failed = VerifyStream(r, signed_msg, 100, nullptr,
+                             Status::Transient("pread: input/output error"));
+  EXPECT_EQ(failed.status().message(), "pread: input/output error");
+
+  // No signature: the body is not read.
+  int reads = 0;
+  auto none = VerifyStream(r, "From: a@b\n\nbody\n", 1, &reads);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->found, 0);
+  EXPECT_EQ(reads, 0);
+}
+
+// Signing a streamed body gives the very signatures Sign gives for the
+// whole message (both algorithms are deterministic), read once.
+TEST(DKIMTest, SignStreamMatchesSign) {
+  std::vector<std::shared_ptr<const Signer>> signers = {
+      NewSigner("RSA", "example.com", "sel"),
+      NewSigner("ED25519", "example.com", "ed")};
+  std::string body;
+  for (int i = 0; i < 2000; ++i) body += "x \t y " + std::to_string(i) + "\n";
+  std::string lf = ToLF(kMsg) + body + "\n\n";
+  size_t split = lf.find("\n\n") + 2;
+  int reads = 0;
+  ChunkReader rest = [&](const auto& fn) -> Status {
+    ++reads;
+    for (size_t i = split; i < lf.size(); i += 333) {
+      if (Status s = fn(std::string_view(lf).substr(i, 333)); !s.ok()) {
+        return s;
+      }
+    }
+    return Status::Ok();
+  };
+  auto streamed = SignStream(signers, lf.substr(0, split), rest, 1709494311);
+  ASSERT_TRUE(streamed.ok()) << streamed.status().message();
+  ASSERT_EQ(streamed->size(), 2u);
+  EXPECT_EQ(reads, 1);
+  for (size_t i = 0; i < signers.size(); ++i) {
+    EXPECT_EQ((*streamed)[i], *signers[i]->Sign(ToCRLF(lf), 1709494311));
+  }
+  ChunkReader failing = [](const auto&) -> Status {
+    return Status::Transient("pread: input/output error");
+  };
+  EXPECT_EQ(
+      SignStream(signers, lf.substr(0, split), failing, 1).status().message(),
+      "pread: input/output error");
 }
 
 TEST(DKIMTest, VerifyResults) {

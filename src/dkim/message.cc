@@ -156,6 +156,67 @@ std::string SimpleBody(std::string_view body) {
   return out;
 }
 
+BodyCanonicalizer::BodyCanonicalizer(Canon c, Sink sink)
+    : canon_(c), sink_(std::move(sink)) {
+  buf_.reserve(kFlush + 2);
+}
+
+void BodyCanonicalizer::Flush() {
+  if (buf_.empty()) return;
+  sink_(buf_);
+  buf_.clear();
+}
+
+// A byte that is part of a line (not its CRLF).
+void BodyCanonicalizer::Content(char c) {
+  if (canon_ == Canon::kRelaxed && IsWSP(c)) {
+    // Collapsed into one SP, or dropped at the end of the line.
+    space_ = true;
+    return;
+  }
+  // The line ends held so far were not trailing ones after all.
+  for (; crlfs_ > 0; --crlfs_) {
+    Put('\r');
+    Put('\n');
+  }
+  if (space_) Put(' ');
+  space_ = false;
+  any_ = true;
+  Put(c);
+}
+
+void BodyCanonicalizer::Write(std::string_view crlf) {
+  for (char c : crlf) {
+    if (cr_) {
+      cr_ = false;
+      if (c == '\n') {
+        ++crlfs_;
+        space_ = false;  // Trailing WSP of the line is dropped.
+        continue;
+      }
+      Content('\r');  // A CR alone is an ordinary byte.
+    }
+    if (c == '\r') {
+      cr_ = true;
+      continue;
+    }
+    Content(c);
+  }
+}
+
+void BodyCanonicalizer::Finish() {
+  if (cr_) Content('\r');
+  cr_ = false;
+  // Trailing empty lines are dropped; the body ends in one CRLF (simple:
+  // always; relaxed: unless it is empty).
+  crlfs_ = 0;
+  if (canon_ == Canon::kSimple || any_) {
+    Put('\r');
+    Put('\n');
+  }
+  Flush();
+}
+
 std::string Base64Encode(std::string_view data) {
   static const char* kAlpha =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

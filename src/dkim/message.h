@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -65,6 +66,38 @@ Result<Tags> ParseTags(std::string_view s);
 std::string StripWhitespace(std::string_view s);
 
 enum class Canon { kSimple, kRelaxed };
+
+// The body canonicalizations above for a body given in pieces, so that a
+// large body is never whole in memory: the bytes handed to `sink`, in
+// order, over every Write and the Finish, are RelaxedBody / SimpleBody of
+// the pieces joined. The sink gets at most 64 KiB at a time; a run of
+// empty lines is held back as a count (they are dropped if nothing but
+// empty lines follows), never as bytes.
+class BodyCanonicalizer {
+ public:
+  using Sink = std::function<void(std::string_view)>;
+  BodyCanonicalizer(Canon c, Sink sink);
+  // A piece of the CRLF body.
+  void Write(std::string_view crlf);
+  // The end of the body: flushes what is held. Call once.
+  void Finish();
+
+ private:
+  void Content(char c);
+  void Put(char c) {
+    buf_ += c;
+    if (buf_.size() >= kFlush) Flush();
+  }
+  void Flush();
+  static constexpr size_t kFlush = 64 * 1024;
+  Canon canon_;
+  Sink sink_;
+  std::string buf_;
+  bool cr_ = false;     // A CR was last: the start of a CRLF or not.
+  bool space_ = false;  // Relaxed: WSP since the last byte put on the line.
+  uint64_t crlfs_ = 0;  // Line ends not put yet.
+  bool any_ = false;    // Relaxed: any byte but line ends put.
+};
 
 // A validated DKIM-Signature header.
 struct Signature {

@@ -26,6 +26,64 @@ TEST(CanonTest, Bodies) {
   EXPECT_EQ(SimpleBody("x\r\n\r\n"), "x\r\n");
 }
 
+// The streaming canonicalizer gives what the whole-body functions give,
+// for every way of cutting the body in two and in single bytes.
+TEST(CanonTest, StreamingMatchesWhole) {
+  const char* bodies[] = {
+      "",
+      "\r\n",
+      "\r\n\r\n",
+      "x",
+      "x\r\n\r\n",
+      " C \r\nD \t E\r\n\r\n\r\n",
+      "a \r",
+      "a \r\r\n",
+      "\r",
+      " \t \r\n \r\n",
+      "x\r\n \r\ny  \r\n\t\r\n",
+      "\ra\rb\r\r\n",
+      "a\r\n\r\n\r\nb",
+  };
+  for (const char* b : bodies) {
+    std::string body = b;
+    for (Canon c : {Canon::kRelaxed, Canon::kSimple}) {
+      std::string want =
+          c == Canon::kRelaxed ? RelaxedBody(body) : SimpleBody(body);
+      for (size_t cut = 0; cut <= body.size(); ++cut) {
+        std::string got;
+        BodyCanonicalizer bc(c, [&](std::string_view p) { got += p; });
+        bc.Write(std::string_view(body).substr(0, cut));
+        bc.Write(std::string_view(body).substr(cut));
+        bc.Finish();
+        EXPECT_EQ(got, want)
+            << "body " << testing::PrintToString(body) << " cut at " << cut;
+      }
+      std::string got;
+      BodyCanonicalizer bc(c, [&](std::string_view p) { got += p; });
+      for (char ch : body) bc.Write(std::string_view(&ch, 1));
+      bc.Finish();
+      EXPECT_EQ(got, want) << "body " << testing::PrintToString(body);
+    }
+  }
+}
+
+// A long run of empty lines is held as a count, never as bytes: the sink
+// gets pieces of at most 64 KiB.
+TEST(CanonTest, StreamingSinkPiecesAreBounded) {
+  std::string body = "a\r\n";
+  for (int i = 0; i < 100000; ++i) body += "\r\n";
+  body += "b\r\n";
+  size_t largest = 0, total = 0;
+  BodyCanonicalizer bc(Canon::kRelaxed, [&](std::string_view p) {
+    largest = std::max(largest, p.size());
+    total += p.size();
+  });
+  bc.Write(body);
+  bc.Finish();
+  EXPECT_EQ(total, RelaxedBody(body).size());
+  EXPECT_LE(largest, 64u * 1024 + 2);
+}
+
 TEST(MessageTest, ParseErrors) {
   EXPECT_EQ(ParseMessage(" x: y\r\n\r\n").status().message(),
             "invalid header: bad continuation");

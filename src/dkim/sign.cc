@@ -139,7 +139,41 @@ Result<std::string> Signer::Sign(std::string_view crlf_message,
                                  std::time_t now) const {
   auto msg = ParseMessage(crlf_message);
   if (!msg.ok()) return msg.status();
+  return SignParsed(*msg, internal::Sha256(RelaxedBody(msg->body)), now);
+}
 
+Result<std::vector<std::string>> SignStream(
+    const std::vector<std::shared_ptr<const Signer>>& signers,
+    std::string_view head, const ChunkReader& rest, std::time_t now) {
+  auto msg = ParseMessage(ToCRLF(head));
+  if (!msg.ok()) return msg.status();
+  std::vector<std::string> out;
+  if (signers.empty()) return out;
+  internal::BodyHash hash(Canon::kRelaxed, std::nullopt);
+  hash.Write(msg->body);
+  msg->body.clear();
+  if (rest) {
+    internal::CrlfPieces crlf(head.empty() ? '\n' : head.back());
+    Status read = rest([&](std::string_view piece) {
+      hash.Write(crlf.Convert(piece));
+      return Status::Ok();
+    });
+    if (!read.ok()) return read;
+  }
+  hash.Finish();
+  if (hash.digest().empty()) return Status::Permanent("signing failed");
+  for (const auto& s : signers) {
+    auto v = s->SignParsed(*msg, hash.digest(), now);
+    if (!v.ok()) return v.status();
+    out.push_back(std::move(*v));
+  }
+  return out;
+}
+
+Result<std::string> Signer::SignParsed(const Message& m,
+                                       const std::string& body_hash,
+                                       std::time_t now) const {
+  const Message* msg = &m;
   std::vector<std::string> names;
   for (const char* h : kHeadersToSign) {
     std::string lh = AsciiToLower(h);
@@ -154,12 +188,11 @@ Result<std::string> Signer::Sign(std::string_view crlf_message,
       internal::SelectedHeaders(*msg, names, Canon::kRelaxed, SIZE_MAX);
   for (const char* h : kOverSign) names.push_back(AsciiToLower(h));
 
-  std::string value =
-      "v=1; a=" + algorithm() + "; c=relaxed/relaxed;\r\n" + "d=" + domain_ +
-      "; s=" + selector_ + "; t=" + std::to_string(now) + ";\r\n" +
-      "h=" + WrapHeaderList(names) + ";\r\n" +
-      "bh=" + Base64Encode(internal::Sha256(RelaxedBody(msg->body))) + ";\r\n" +
-      "b=";
+  std::string value = "v=1; a=" + algorithm() + "; c=relaxed/relaxed;\r\n" +
+                      "d=" + domain_ + "; s=" + selector_ +
+                      "; t=" + std::to_string(now) + ";\r\n" +
+                      "h=" + WrapHeaderList(names) + ";\r\n" +
+                      "bh=" + Base64Encode(body_hash) + ";\r\n" + "b=";
   // Hashed as it will appear: every line break followed by a TAB.
   std::string folded;
   for (char c : value + ";") {

@@ -1,5 +1,8 @@
 // Verification and Authentication-Results.
+#include <openssl/evp.h>
 #include <openssl/x509.h>
+
+#include <algorithm>
 
 #include <optional>
 
@@ -44,12 +47,24 @@ bool IsASCII(std::string_view s) {
   return true;
 }
 
+// One DKIM-Signature header being verified.
+struct Candidate {
+  size_t index;  // In the message's headers.
+  SignatureResult res;
+  std::optional<Signature> sig;  // Unset when the header did not parse.
+  std::unique_ptr<internal::BodyHash> hash;  // With sig.
+};
+
 class Verifier {
  public:
   Verifier(dns::Resolver& r, const Message& m, nettrace::Trace* tr)
       : r_(r), m_(m), tr_(tr) {}
 
-  net::awaitable<SignatureResult> Verify(size_t index);
+  // The rest of the verification once the body hash is known.
+  net::awaitable<SignatureResult> Verify(size_t index, Signature sig,
+                                         SignatureResult res,
+                                         std::string body_hash,
+                                         uint64_t body_size);
 
  private:
   SignatureResult Fail(SignatureResult r, std::string err) {
@@ -63,37 +78,25 @@ class Verifier {
   nettrace::Trace* tr_;
 };
 
-net::awaitable<SignatureResult> Verifier::Verify(size_t index) {
+net::awaitable<SignatureResult> Verifier::Verify(size_t index, Signature sig,
+                                                 SignatureResult res,
+                                                 std::string bh,
+                                                 uint64_t body_size) {
   const Header& h = m_.headers[index];
-  SignatureResult res;
-  if (auto tags = ParseTags(h.value); tags.ok()) {
-    res.domain = (*tags)["d"];
-    res.selector = (*tags)["s"];
+  // chasquid panics when l= is larger than the body; RFC 6376 §3.5 makes
+  // such a signature fail.
+  if (sig.length && *sig.length > body_size) {
+    co_return Fail(res, "body hash mismatch (l= larger than the body)");
   }
-  auto sig = ParseSignature(h.value);
-  if (!sig.ok()) co_return Fail(res, sig.status().message());
-  res.b = sig->b64;
-
-  // Body hash (RFC 6376 §3.7).
-  std::string body = sig->body_canon == Canon::kRelaxed ? RelaxedBody(m_.body)
-                                                        : SimpleBody(m_.body);
-  if (sig->length) {
-    // chasquid panics here when l= is larger than the body; RFC 6376 §3.5
-    // makes such a signature fail.
-    if (*sig->length > body.size()) {
-      co_return Fail(res, "body hash mismatch (l= larger than the body)");
-    }
-    body.resize(*sig->length);
-  }
-  std::string bh = internal::Sha256(body);
-  if (bh != sig->bh) {
+  if (bh != sig.bh) {
     co_return Fail(res, "body hash mismatch (got " + Base64Encode(bh) + ")");
   }
 
   // Key lookup.
-  std::string name = sig->selector + "._domainkey." + sig->domain;
+  std::string name = sig.selector + "._domainkey." + sig.domain;
   if (!IsASCII(name)) co_return Fail(res, "lookup " + name + ": no such host");
-  auto txts = co_await r_.LookupTXT(name);
+  auto lookup = r_.LookupTXT(name);
+  auto txts = co_await std::move(lookup);
   if (!txts.ok()) {
     res.state = txts.status().transient() ? State::kTempFail : State::kPermFail;
     res.error = txts.status().message();
@@ -101,14 +104,14 @@ net::awaitable<SignatureResult> Verifier::Verify(size_t index) {
   }
 
   std::string data =
-      internal::SelectedHeaders(m_, sig->headers, sig->header_canon, index);
+      internal::SelectedHeaders(m_, sig.headers, sig.header_canon, index);
   std::string stripped = RemoveBValue(h.value);
-  data += sig->header_canon == Canon::kRelaxed ? RelaxedHeader(h.name, stripped)
-                                               : h.name + ":" + stripped;
+  data += sig.header_canon == Canon::kRelaxed ? RelaxedHeader(h.name, stripped)
+                                              : h.name + ":" + stripped;
 
   std::string idom;
-  if (!sig->identity.empty()) {
-    idom = AsciiToLower(sig->identity.substr(sig->identity.rfind('@') + 1));
+  if (!sig.identity.empty()) {
+    idom = AsciiToLower(sig.identity.substr(sig.identity.rfind('@') + 1));
   }
   for (const std::string& txt : *txts) {
     auto rec = ParseKeyRecord(txt);
@@ -116,25 +119,108 @@ net::awaitable<SignatureResult> Verifier::Verify(size_t index) {
       if (tr_) tr_->Debugf("skipping key record: " + rec.status().message());
       continue;
     }
-    if (rec->key_type != sig->key_type) continue;
+    if (rec->key_type != sig.key_type) continue;
     // RFC 6376 §3.6.1: a key restricted to other hashes is not usable.
     if (!rec->hashes.empty() &&
         std::find(rec->hashes.begin(), rec->hashes.end(), "sha256") ==
             rec->hashes.end()) {
       continue;
     }
-    if (rec->strict && !idom.empty() && idom != AsciiToLower(sig->domain)) {
+    if (rec->strict && !idom.empty() && idom != AsciiToLower(sig.domain)) {
       continue;
     }
     internal::PKey key = PublicKey(*rec);
     if (!key) continue;
-    if (internal::VerifyData(key.get(), data, sig->b)) {
+    if (internal::VerifyData(key.get(), data, sig.b)) {
       res.state = State::kSuccess;
       res.error.clear();
       co_return res;
     }
   }
   co_return Fail(res, "verification failed");
+}
+
+// Verifies a parsed message whose body is m.body followed by what `rest`
+// streams (internal form, made CRLF after `prev`, the byte before it);
+// `rest` may be empty.
+net::awaitable<Result<VerifyResult>> VerifyParsed(dns::Resolver& resolver,
+                                                  Message m, ChunkReader rest,
+                                                  char prev,
+                                                  nettrace::Trace* trp) {
+  // The signatures first (at most 5), so that the body is read once for
+  // all of their hashes.
+  std::vector<Candidate> cands;
+  for (size_t i = 0; i < m.headers.size() && cands.size() < kMaxSignatures;
+       ++i) {
+    if (AsciiToLower(m.headers[i].name) != "dkim-signature") continue;
+    Candidate c;
+    c.index = i;
+    const Header& h = m.headers[i];
+    if (auto tags = ParseTags(h.value); tags.ok()) {
+      c.res.domain = (*tags)["d"];
+      c.res.selector = (*tags)["s"];
+    }
+    auto sig = ParseSignature(h.value);
+    if (!sig.ok()) {
+      c.res.state = State::kPermFail;
+      c.res.error = sig.status().message();
+    } else {
+      c.res.b = sig->b64;
+      c.hash =
+          std::make_unique<internal::BodyHash>(sig->body_canon, sig->length);
+      c.sig = std::move(*sig);
+    }
+    cands.push_back(std::move(c));
+  }
+
+  bool hashing = false;
+  for (const Candidate& c : cands) hashing = hashing || c.hash;
+  if (hashing) {
+    for (Candidate& c : cands) {
+      if (c.hash) c.hash->Write(m.body);
+    }
+    if (rest) {
+      internal::CrlfPieces crlf(prev);
+      Status read = rest([&](std::string_view piece) {
+        std::string_view p = crlf.Convert(piece);
+        for (Candidate& c : cands) {
+          if (c.hash) c.hash->Write(p);
+        }
+        return Status::Ok();
+      });
+      if (!read.ok()) {
+        if (trp) trp->Error("reading the body: " + read.message());
+        co_return read;
+      }
+    }
+    for (Candidate& c : cands) {
+      if (c.hash) c.hash->Finish();
+    }
+  }
+  m.body.clear();
+
+  VerifyResult out;
+  Verifier v(resolver, m, trp);
+  for (Candidate& c : cands) {
+    ++out.found;
+    SignatureResult r = c.res;
+    if (c.sig) {
+      auto verifying = v.Verify(c.index, std::move(*c.sig), std::move(c.res),
+                                c.hash->digest(), c.hash->size());
+      r = co_await std::move(verifying);
+    }
+    if (r.state == State::kSuccess) ++out.valid;
+    if (trp) {
+      trp->Debugf("signature d=" + r.domain + " s=" + r.selector + ": " +
+                  (r.state == State::kSuccess ? "valid" : r.error));
+    }
+    out.results.push_back(std::move(r));
+  }
+  if (trp) {
+    trp->Printf("Found " + std::to_string(out.found) + " signatures, " +
+                std::to_string(out.valid) + " valid");
+  }
+  co_return out;
 }
 
 }  // namespace
@@ -153,25 +239,30 @@ net::awaitable<Result<VerifyResult>> VerifyMessage(dns::Resolver& resolver,
     if (trp) trp->Error("parsing message: " + msg.status().message());
     co_return msg.status();
   }
-  VerifyResult out;
-  Verifier v(resolver, *msg, trp);
-  for (size_t i = 0; i < msg->headers.size() && out.found < kMaxSignatures;
-       ++i) {
-    if (AsciiToLower(msg->headers[i].name) != "dkim-signature") continue;
-    ++out.found;
-    SignatureResult r = co_await v.Verify(i);
-    if (r.state == State::kSuccess) ++out.valid;
-    if (trp) {
-      trp->Debugf("signature d=" + r.domain + " s=" + r.selector + ": " +
-                  (r.state == State::kSuccess ? "valid" : r.error));
-    }
-    out.results.push_back(std::move(r));
+  crlf_message = std::string();
+  auto verifying = VerifyParsed(resolver, std::move(*msg), nullptr, '\n', trp);
+  co_return co_await std::move(verifying);
+}
+
+net::awaitable<Result<VerifyResult>> VerifyMessageStream(
+    dns::Resolver& resolver, std::string head, ChunkReader rest,
+    nettrace::Trace* parent, std::string trace_title, nettrace::Trace* trace) {
+  std::optional<nettrace::Trace> tr;
+  if (parent) tr.emplace(parent->NewChild("DKIM.Verify", trace_title));
+  nettrace::Trace* trp = tr ? &*tr : trace;
+
+  // The headers end inside `head`: what of the body is there is parsed
+  // with them, the rest streams.
+  auto msg = ParseMessage(ToCRLF(head));
+  if (!msg.ok()) {
+    if (trp) trp->Error("parsing message: " + msg.status().message());
+    co_return msg.status();
   }
-  if (trp) {
-    trp->Printf("Found " + std::to_string(out.found) + " signatures, " +
-                std::to_string(out.valid) + " valid");
-  }
-  co_return out;
+  char prev = head.empty() ? '\n' : head.back();
+  head = std::string();
+  auto verifying =
+      VerifyParsed(resolver, std::move(*msg), std::move(rest), prev, trp);
+  co_return co_await std::move(verifying);
 }
 
 std::string AuthenticationResultsDKIM(const VerifyResult& r) {

@@ -162,6 +162,15 @@ Status QueryError(const std::string& name, int status) {
   }
 }
 
+// An answer c-ares took but cannot parse is the server misbehaving, a
+// transient error like a timeout, whatever the parser calls it: a name in
+// the answer that is a compression loop or runs off the end is
+// ARES_EBADNAME, which QueryError reads as a bad query name (permanent),
+// and would make SPF say "none" and a delivery bounce.
+Status AnswerError(const std::string& name, int status) {
+  return QueryError(name, status == ARES_EBADNAME ? ARES_EBADRESP : status);
+}
+
 // "1.0.0.127.in-addr.arpa" for "127.0.0.1"; the nibble form under
 // ip6.arpa for IPv6 (RFC 1035 §3.5, RFC 3596 §2.5).
 Result<std::string> ReverseName(const std::string& ip) {
@@ -300,7 +309,7 @@ class CaresResolver : public Resolver {
     std::vector<MX> mxs;
     status = ParseMXAnswer(answer, &mxs);
     if (status == ARES_ENODATA) co_return std::vector<MX>{};
-    if (status != ARES_SUCCESS) co_return QueryError(name, status);
+    if (status != ARES_SUCCESS) co_return AnswerError(name, status);
     co_return mxs;
   }
 
@@ -367,7 +376,7 @@ class CaresResolver : public Resolver {
     std::vector<std::string> txts;
     status = ParseTXTAnswer(answer, &txts);
     if (status == ARES_ENODATA) co_return std::vector<std::string>{};
-    if (status != ARES_SUCCESS) co_return QueryError(name, status);
+    if (status != ARES_SUCCESS) co_return AnswerError(name, status);
     co_return txts;
   }
 

@@ -16,9 +16,12 @@
 // thread pool.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -60,8 +63,8 @@ class Checks {
   // Authenticated messages: signs `*data` (internal LF form) for the MAIL
   // FROM domain with every key it has, prepending the signatures. Error =
   // 451 4.3.0. Returns the number of signatures added.
-  // Whether DkimSign would sign for this domain: the message is read into
-  // memory only for it. The default says yes, as a fake should.
+  // Whether DkimSign would sign for this domain: the body is read for its
+  // hash only then. The default says yes, as a fake should.
   virtual bool HasDkimKeys(const std::string& from_domain) const {
     return true;
   }
@@ -75,6 +78,49 @@ class Checks {
   // not run. Counts the dkimVerify* counters.
   virtual net::awaitable<std::optional<std::string>> DkimVerify(
       std::shared_ptr<const std::string> data, nettrace::Trace* tr) = 0;
+
+  // Calls `fn` with consecutive pieces of a message; returns fn's first
+  // error, or a read error, or Ok at the end.
+  using ChunkReader =
+      std::function<Status(const std::function<Status(std::string_view)>&)>;
+
+  // DkimSign for a message that is not whole in memory (`head` and
+  // `rest` as for DkimVerifyStream): returns the headers to prepend
+  // (internal LF form; empty when there is no key). The real checks hash
+  // the body as it streams; this default reads it all and calls DkimSign.
+  virtual net::awaitable<Result<std::string>> DkimSignStream(
+      std::string from_domain, std::string head, ChunkReader rest,
+      nettrace::Trace* tr) {
+    std::string whole = std::move(head);
+    Status read = rest([&whole](std::string_view p) {
+      whole.append(p);
+      return Status::Ok();
+    });
+    if (!read.ok()) co_return read;
+    size_t size = whole.size();
+    auto signing = DkimSign(std::move(from_domain), &whole, tr);
+    auto n = co_await std::move(signing);
+    if (!n.ok()) co_return n.status();
+    co_return whole.substr(0, whole.size() - size);
+  }
+
+  // DkimVerify for a message that is not whole in memory (a spooled
+  // body): `head` is its beginning in internal (LF) form, at least its
+  // header block, and `rest` streams what follows. The real checks hash
+  // the body as it streams; this default, enough for fakes, reads it all
+  // and calls DkimVerify.
+  virtual net::awaitable<std::optional<std::string>> DkimVerifyStream(
+      std::string head, ChunkReader rest, nettrace::Trace* tr) {
+    std::string whole = std::move(head);
+    Status read = rest([&whole](std::string_view p) {
+      whole.append(p);
+      return Status::Ok();
+    });
+    if (!read.ok()) co_return std::nullopt;
+    auto data = std::make_shared<const std::string>(std::move(whole));
+    auto verifying = DkimVerify(std::move(data), tr);
+    co_return co_await std::move(verifying);
+  }
 };
 
 }  // namespace chasquid::smtpsrv

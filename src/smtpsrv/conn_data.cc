@@ -163,6 +163,20 @@ Result<std::string> HeadersOf(const safeio::Spool& spool) {
   return spool.ReadAll();
 }
 
+// What follows `from` in the spool, 64 KiB at a time, for the DKIM body
+// hashes.
+Checks::ChunkReader SpoolReader(std::shared_ptr<const safeio::Spool> body,
+                                uint64_t from) {
+  return [body, from](const auto& fn) -> Status {
+    std::string piece;
+    for (uint64_t off = from; off < body->size(); off += piece.size()) {
+      if (Status s = body->ReadAt(off, 64 * 1024, &piece); !s.ok()) return s;
+      if (Status s = fn(piece); !s.ok()) return s;
+    }
+    return Status::Ok();
+  };
+}
+
 bool HasDkimSignature(const std::string& headers) {
   // Loose on purpose (any mention, any case): a miss would verify a
   // signed message without its body; a false hit only costs memory.
@@ -205,9 +219,8 @@ net::awaitable<Conn::Reply> Conn::ProcessData(
     if (refused) co_return *refused;
   }
 
-  // 2. DKIM, through the Checks seam. Both need the body's hash,
-  // so a message that is signed here, or carries a signature to verify,
-  // is read into memory for it (not streamed yet); others never are.
+  // 2. DKIM, through the Checks seam. Both need the body's hash, which
+  // is computed as the body streams from the spool.
   if (deps_.checks) {
     if (completed_auth_) {
       size_t at = mail_from_.find('@');
@@ -215,41 +228,36 @@ net::awaitable<Conn::Reply> Conn::ProcessData(
       if (at != std::string::npos) from_domain = mail_from_.substr(at + 1);
       if (mail_from_ != "<>" && deps_.checks->HasDkimKeys(from_domain)) {
         task_.SetState("DKIM signing");
-        auto whole = spool->ReadAll();
-        if (!whole.ok()) {
-          co_return Reply{451, "4.3.0 Failed to queue message: " +
-                                   whole.status().message()};
-        }
-        std::string data = std::move(*whole);
-        size_t body_size = data.size();
-        // Named, not a conditional temporary inside the co_await: GCC 12
-        // miscompiles the latter (the frame got corrupted, a crash later).
-        auto signed_n = co_await deps_.checks->DkimSign(std::move(from_domain),
-                                                        &data, &tr_);
-        if (!signed_n.ok()) {
+        // The body streams from the spool into the body hash; signing
+        // only prepends its headers.
+        std::string block = *headers;
+        auto signing = deps_.checks->DkimSignStream(
+            std::move(from_domain), std::move(block),
+            SpoolReader(spool, headers->size()), &tr_);
+        auto added = co_await std::move(signing);
+        if (!added.ok()) {
           GetVars().dkim_sign_errors->Add();
-          tr_.Error("DKIM signing failed: " + signed_n.status().message());
+          tr_.Error("DKIM signing failed: " + added.status().message());
           co_return Reply{451, "4.3.0 DKIM signing failed"};
         }
-        if (*signed_n > 0) GetVars().dkim_signed->Add();
-        // Signing only prepends its headers.
-        head = data.substr(0, data.size() - body_size);
+        if (!added->empty()) GetVars().dkim_signed->Add();
+        head = std::move(*added);
       }
     } else {
       task_.SetState("DKIM verification");
-      std::shared_ptr<const std::string> copy;
+      std::optional<std::string> r;
       if (HasDkimSignature(*headers)) {
-        auto whole = spool->ReadAll();
-        if (!whole.ok()) {
-          co_return Reply{451, "4.3.0 Failed to queue message: " +
-                                   whole.status().message()};
-        }
-        copy = std::make_shared<const std::string>(std::move(*whole));
+        // The body streams from the spool into the body hashes.
+        std::string block = *headers;
+        auto verifying = deps_.checks->DkimVerifyStream(
+            std::move(block), SpoolReader(spool, headers->size()), &tr_);
+        r = co_await std::move(verifying);
       } else {
         // No signature: the result ("none") comes from the headers alone.
-        copy = std::make_shared<const std::string>(*headers);
+        auto copy = std::make_shared<const std::string>(*headers);
+        auto verifying = deps_.checks->DkimVerify(std::move(copy), &tr_);
+        r = co_await std::move(verifying);
       }
-      auto r = co_await deps_.checks->DkimVerify(std::move(copy), &tr_);
       // Unparseable: no DKIM result for this message, not
       // the previous message's.
       dkim_verify_ = r ? std::make_unique<std::string>(std::move(*r)) : nullptr;

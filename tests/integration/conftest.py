@@ -206,6 +206,27 @@ def wait_for_listen(port, timeout=10.0, proc=None):
         time.sleep(0.02)
 
 
+def system_resolver(root, nameserver, hosts=()):
+    """A command prefix (for Chasquid.start(prefix=...)) that runs the
+    daemon, without --testing__dns_addr, on the system resolver's paths for
+    real: in a mount namespace of its own (`unshare --mount`; root only),
+    /etc/resolv.conf names only `nameserver` (an IP address; port 53, as
+    resolv.conf has no ports: a dnsserver.DNSServer(port=53, host=...) on
+    another loopback address) and /etc/hosts holds localhost and the
+    `hosts` lines ("<ip> <name>..."). Nothing outside the namespace sees
+    the two files; the daemon keeps the shell's PID (exec)."""
+    root = pathlib.Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    resolv, hostsf = root / "resolv.conf", root / "hosts"
+    resolv.write_text(f"nameserver {nameserver}\n")
+    hostsf.write_text("127.0.0.1 localhost\n" +
+                      "".join(f"{h}\n" for h in hosts))
+    script = ('mount --bind "$1" /etc/resolv.conf && '
+              'mount --bind "$2" /etc/hosts && shift 2 && exec "$@"')
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            script, "sh", str(resolv), str(hostsf)]
+
+
 def http_get(url, method="GET", data=None):
     """Returns (status, headers, body) without raising on HTTP errors."""
     req = urllib.request.Request(url, method=method, data=data)
@@ -271,9 +292,12 @@ class Chasquid:
             f.write(f"users:{{ key: '{user}' value:{{ plain:{{ password: "
                     f"'{password}' }}}}}}\n")
 
-    def start(self, *flags, wait_port=None, env=None):
-        cmd = [binary("chasquid"), f"--config_dir={self.config_dir}", "-v=1",
-               *flags]
+    def start(self, *flags, wait_port=None, env=None, prefix=()):
+        # `prefix`: a command the daemon runs under, which must exec it
+        # (the same PID, so that stop() signals the daemon); see
+        # system_resolver().
+        cmd = [*prefix, binary("chasquid"), f"--config_dir={self.config_dir}",
+               "-v=1", *flags]
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.logf,
                                      stderr=subprocess.STDOUT,

@@ -30,6 +30,9 @@ Interface (shared by the delivery, SPF and DKIM tests):
     dot is optional). Unknown names get NXDOMAIN; known names without the
     queried type get NOERROR with no answers.
   * `stop()` (or leaving the `with`) shuts the server down.
+  * `DNSServer(port=53, host="127.x.y.z")` serves on another loopback
+    address (root only for port 53): what a resolv.conf can name, as it
+    has no ports (conftest.system_resolver).
 
 Standalone (for manual checks):
     python3 dnsserver.py [--port N] ZONEFILE
@@ -126,9 +129,10 @@ def _rdata(rtype, value):
 
 
 class DNSServer:
-    def __init__(self, port=None):
+    def __init__(self, port=None, host="127.0.0.1"):
+        self.host = host
         self.port = port or _free_port()
-        self.addr = f"127.0.0.1:{self.port}"
+        self.addr = f"{host}:{self.port}"
         self.lock = threading.Lock()
         self.records = {}
         self.failing = set()
@@ -168,7 +172,7 @@ class DNSServer:
     def start(self):
         resolver = _Resolver(self)
         for tcp in (False, True):
-            s = _LibServer(resolver, port=self.port, address="127.0.0.1",
+            s = _LibServer(resolver, port=self.port, address=self.host,
                            tcp=tcp, logger=_QuietLogger())
             s.start_thread()
             self._servers.append(s)
