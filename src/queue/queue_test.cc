@@ -197,7 +197,9 @@ TEST_F(QueueTest, ConcurrentRecipientsShareStatusWrites) {
   opts_.pool = &pool;
   NewQueue();
   std::vector<std::string> to;
-  for (int i = 0; i < 20; i++) to.push_back("r" + std::to_string(i) + "@loco");
+  for (int i = 0; i < 20; i++) {
+    to.push_back(std::string("r").append(std::to_string(i)).append("@loco"));
+  }
   auto* written = metrics::NewCounter("chasquid/queue/itemsWritten", "");
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();

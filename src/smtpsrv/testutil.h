@@ -16,38 +16,15 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "maillog/maillog.h"
-#include "queue/queue.h"
 #include "smtpsrv/server.h"
 #include "smtpsrv/tls.h"
+#include "testlib/fake_queue.h"
 
 namespace chasquid::smtpsrv::testing {
 
 namespace net = boost::asio;
 
-// A queue that keeps what it is given.
-class FakeQueue : public queue::Queue {
- public:
-  struct Msg {
-    std::string from;
-    std::vector<std::string> to;
-    std::string data;
-    bool require_tls = false;
-  };
-  net::awaitable<Result<std::string>> Put(
-      std::string from, std::vector<std::string> to,
-      std::shared_ptr<const std::string> data) override;
-  net::awaitable<Result<std::string>> PutWithOptions(
-      std::string from, std::vector<std::string> to,
-      std::shared_ptr<const std::string> data, PutOptions opts) override;
-  size_t Len() const override;
-  std::vector<Msg> Messages() const;
-  void Clear();  // Forgets what it kept (a fuzzer's long runs).
-  std::atomic<bool> fail{false};
-
- private:
-  mutable std::mutex mu_;
-  std::vector<Msg> msgs_;
-};
+using testlib::FakeQueue;
 
 // A self-signed certificate for "testserver" in a temporary directory.
 const CertPair& TestCert();
