@@ -16,7 +16,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& line : chasquid::Split(in, "\n")) {
     if (!r.Feed(line).ok() || r.done()) break;
   }
-  if (r.done()) ReplyStatus(r.code(), r.text());
+  if (r.done()) {
+    // Permanent exactly for 5xx, whatever the text says.
+    chasquid::Status s = ReplyStatus(r.code(), r.text());
+    bool five = r.code() >= 500 && r.code() < 600;
+    if (s.ok() || s.permanent() != five) __builtin_trap();
+  }
   std::string enc = EncodeData(in);
   // The encoded body must end the DATA exactly once at its end.
   bool ends = enc.size() >= 3 && enc.compare(enc.size() - 3, 3, ".\r\n") == 0;

@@ -467,6 +467,17 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
                                       .append(why)
                                       .append(")"));
     }
+    // DANE applied, but none of the records was usable: TLS goes on as
+    // without DANE, and the report says tlsa-invalid (RFC 8460 §4.3.2.1).
+    auto report_unusable_tlsa = [&] {
+      RecordDane(a, host, DaneResult::kUnusable, "");
+      reported = true;
+      Report(a,
+             DaneOutcome(a.domain, host, dane, false,
+                         tlsrpt::ResultType::kTlsaInvalid,
+                         "no usable TLSA records"),
+             c.get());
+    };
     if (s.ok()) {
       TlsVersions()->Add(SSL_get_version(c->ssl()));
       if (dane_match) {
@@ -482,32 +493,14 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
         TlsCount()->Add("tls:secure");
         a.tr->Debugf("Secure - using TLS, DANE verified");
       } else if (c->IsVerified()) {
-        if (dane_tls) RecordDane(a, host, DaneResult::kUnusable, "");
-        if (dane_tls) {
-          // RFC 8460 §4.3.2.1: none of the records was usable.
-          reported = true;
-          Report(a,
-                 DaneOutcome(a.domain, host, dane, false,
-                             tlsrpt::ResultType::kTlsaInvalid,
-                             "no usable TLSA records"),
-                 c.get());
-        }
+        if (dane_tls) report_unusable_tlsa();
         level = domaininfo::kTlsSecure;
         TlsCount()->Add("tls:secure");
         a.tr->Debugf("Secure - using TLS");
       } else {
         level = domaininfo::kTlsInsecure;
         TlsCount()->Add("tls:insecure");
-        if (dane_tls) RecordDane(a, host, DaneResult::kUnusable, "");
-        if (dane_tls) {
-          // RFC 8460 §4.3.2.1: none of the records was usable.
-          reported = true;
-          Report(a,
-                 DaneOutcome(a.domain, host, dane, false,
-                             tlsrpt::ResultType::kTlsaInvalid,
-                             "no usable TLSA records"),
-                 c.get());
-        }
+        if (dane_tls) report_unusable_tlsa();
         a.tr->Debugf("Insecure - using TLS, but cert does not match " + host);
       }
       s = co_await c->Hello(opts_.hostname);

@@ -112,12 +112,24 @@ def our_verify(msg, txt):
     return util("dkim-verify", f"--txt={txt}", stdin=msg).stdout.decode()
 
 
-def dkimpy_verify(msg, records):
-    """dkimpy's verdict; records maps "<sel>._domainkey.<d>" to TXT."""
+def dkimpy_dns(records):
+    """A dkimpy dnsfunc over records ("<sel>._domainkey.<d>" -> TXT)."""
     def dnsfunc(name, timeout=5):
         n = name.decode() if isinstance(name, bytes) else name
         return records.get(n.rstrip("."), "").encode()
-    return dkim.verify(msg, dnsfunc=dnsfunc)
+    return dnsfunc
+
+
+def dkimpy_verify(msg, records):
+    """dkimpy's verdict (the first signature); records as dkimpy_dns."""
+    return dkim.verify(msg, dnsfunc=dkimpy_dns(records))
+
+
+def dkimpy_verify_each(msg, records, n):
+    """dkimpy's verdict on each of the first `n` signatures, top first."""
+    d = dkim.DKIM(msg)
+    return [bool(d.verify(idx=i, dnsfunc=dkimpy_dns(records)))
+            for i in range(n)]
 
 
 def mail_dkim_verify(msg, dns_port):
