@@ -112,6 +112,11 @@ class HTTPSServer:
         self.httpd.server_close()
 
 
+def sts_policy_text(mode, mx):
+    """An MTA-STS policy file (RFC 8461 §3.2) for one MX pattern."""
+    return f"version: STSv1\nmode: {mode}\nmx: {mx}\nmax_age: 3600\n"
+
+
 class STSServer(HTTPSServer):
     """Serves https://mta-sts.<domain>/.well-known/mta-sts.txt on ip:443.
 

@@ -13,16 +13,13 @@ import pytest
 from conftest import free_port, wait_for_port
 from dnsserver import DNSServer
 from remoteutil import CA, SMTPPeer, STSServer, env_with_ca, \
-    free_loopback_ip, make_daemon, self_signed, submit, wait_for
+    free_loopback_ip, make_daemon, self_signed, sts_policy_text, submit, \
+    wait_for
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the MTA-STS server needs port 443")
 
 HOUR_NS = 3600 * 10**9
-
-
-def policy_text(mode, mx):
-    return f"version: STSv1\nmode: {mode}\nmx: {mx}\nmax_age: 3600\n"
 
 
 def cache_entry(cache_dir, domain, content, expires_in):
@@ -72,7 +69,7 @@ def test_sts_cache_counters_and_refresh(chasquid_factory, tmp_path, dns):
 
     sts_cert = ca.issue(tmp_path / "sts", "mta-sts.good.test")
     mx_cert = ca.issue(tmp_path / "mx", "mx.good.test")
-    with STSServer(ip, *sts_cert, policy_text("enforce", "mx.good.test")) \
+    with STSServer(ip, *sts_cert, sts_policy_text("enforce", "mx.good.test")) \
             as sts, SMTPPeer(port, *mx_cert) as peer:
         a.start(f"--testing__dns_addr={dns.addr}",
                 f"--testing__outgoing_smtp_port={port}", env=env_with_ca(ca))
@@ -139,7 +136,7 @@ def test_sts_testing_and_none_modes_do_not_restrict(chasquid_factory,
         dns.add(f"mx.{d}", "A", "127.0.0.1")
         dns.add(f"_mta-sts.{d}", "TXT", "v=STSv1; id=1")
         dns.add(f"mta-sts.{d}", "A", ip)
-        policies[d] = policy_text(mode, "elsewhere.example")
+        policies[d] = sts_policy_text(mode, "elsewhere.example")
     sts_cert = ca.issue(tmp_path / "sts", "mta-sts.t.test", "mta-sts.n.test")
     bad_cert = self_signed(tmp_path / "mx", "mx.t.test")
     with STSServer(ip, *sts_cert, policies) as sts, \
@@ -181,7 +178,7 @@ def test_sts_enforce_skips_mx_not_in_policy(chasquid_factory, tmp_path, dns):
     dns.add("mta-sts.e.test", "A", ip)
     sts_cert = ca.issue(tmp_path / "sts", "mta-sts.e.test")
     mx_cert = ca.issue(tmp_path / "mx", "backup.mx.e.test")
-    with STSServer(ip, *sts_cert, policy_text("enforce", "*.mx.e.test")), \
+    with STSServer(ip, *sts_cert, sts_policy_text("enforce", "*.mx.e.test")), \
             SMTPPeer(good_port, *mx_cert) as peer:
         a.start(f"--testing__dns_addr={dns.addr}",
                 f"--testing__outgoing_smtp_port={good_port}",

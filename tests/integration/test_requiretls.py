@@ -15,14 +15,11 @@ import pytest
 from conftest import free_port, wait_for_port
 from dnsserver import DNSServer
 from remoteutil import CA, SMTPPeer, STSServer, env_with_ca, \
-    free_loopback_ip, make_daemon, self_signed, wait_sent, wait_for
+    free_loopback_ip, make_daemon, self_signed, sts_policy_text, wait_sent, \
+    wait_for
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the MTA-STS server needs port 443")
-
-
-def policy_text(mode, mx):
-    return f"version: STSv1\nmode: {mode}\nmx: {mx}\nmax_age: 3600\n"
 
 
 @pytest.fixture
@@ -74,7 +71,7 @@ def test_relayed_between_our_daemons(chasquid_factory, tmp_path, dns):
     ip = free_loopback_ip()
     publish_sts(dns, ip, "b.test", "mx.b.test")
     sts_cert = ca.issue(tmp_path / "sts", "mta-sts.b.test")
-    with STSServer(ip, *sts_cert, policy_text("enforce", "mx.b.test")):
+    with STSServer(ip, *sts_cert, sts_policy_text("enforce", "mx.b.test")):
         b.start(f"--testing__dns_addr={dns.addr}")
         a.start(f"--testing__dns_addr={dns.addr}",
                 f"--testing__outgoing_smtp_port={b.smtp_port}",
@@ -129,8 +126,8 @@ def test_bounced_without_policy_or_without_requiretls_hop(
     dns.add("mx.down.test", "A", "127.0.0.2")
     dns.add("_mta-sts.down.test", "TXT", "v=STSv1; id=1")
     dns.add("mta-sts.down.test", "A", ip)
-    policies = {"peer.test": policy_text("enforce", "mx.peer.test"),
-                "down.test": policy_text("enforce", "mx.down.test")}
+    policies = {"peer.test": sts_policy_text("enforce", "mx.peer.test"),
+                "down.test": sts_policy_text("enforce", "mx.down.test")}
     sts_cert = ca.issue(tmp_path / "sts", "mta-sts.peer.test",
                         "mta-sts.down.test")
     mx_cert = ca.issue(tmp_path / "mx", "mx.peer.test")
@@ -187,7 +184,7 @@ def test_tls_required_no_lifts_sts(chasquid_factory, tmp_path, dns):
     publish_sts(dns, ip, "e.test", "mx.e.test")
     sts_cert = ca.issue(tmp_path / "sts", "mta-sts.e.test")
     bad_cert = self_signed(tmp_path / "mx", "mx.e.test")
-    with STSServer(ip, *sts_cert, policy_text("enforce", "mx.e.test")), \
+    with STSServer(ip, *sts_cert, sts_policy_text("enforce", "mx.e.test")), \
             SMTPPeer(port, *bad_cert) as peer:
         a.start(f"--testing__dns_addr={dns.addr}",
                 f"--testing__outgoing_smtp_port={port}",

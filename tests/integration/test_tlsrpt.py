@@ -20,15 +20,11 @@ from conftest import free_port, wait_for_port
 from dkimutil import crlf, dkimpy_verify, keygen
 from dnsserver import DNSServer
 from remoteutil import CA, STSServer, env_with_ca, free_loopback_ip, \
-    make_daemon, submit, wait_for
+    make_daemon, sts_policy_text, submit, wait_for
 from tlsrptutil import SCHEMA, ReportCollector
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the MTA-STS server needs port 443")
-
-
-def policy_text(mode, mx):
-    return f"version: STSv1\nmode: {mode}\nmx: {mx}\nmax_age: 3600\n"
 
 
 @pytest.fixture
@@ -96,8 +92,8 @@ def test_reports_survive_restart_and_validate(chasquid_factory, tmp_path,
             "v=TLSRPTv1; rua=mailto:reports@b.test,"
             f"https://rpt.b.test:{https_port}/tlsrpt,"
             "https://nothere.b.test/x")
-    policies = {"b.test": policy_text("enforce", "mx.b.test"),
-                "c.test": policy_text("enforce", "mx.c.test")}
+    policies = {"b.test": sts_policy_text("enforce", "mx.b.test"),
+                "c.test": sts_policy_text("enforce", "mx.c.test")}
     sts_cert = ca.issue(tmp_path / "sts", "mta-sts.b.test", "mta-sts.c.test")
     store = a.data_dir / "tlsrpt"
     rpt_cert = ca.issue(tmp_path / "rpt", "rpt.b.test")
