@@ -8,14 +8,25 @@ daemon, and that every message answered 250 is delivered after a restart.
 A hundred SIGHUPs in a second only reload: the daemon keeps its PID, keeps
 answering, every message sent during the storm is delivered, and a user
 added to the users file before the storm exists afterwards.
+
+SIGTERM with clients parked at every stage of the dialog (after EHLO,
+MAIL, RCPT, half-way through a small and a large DATA body, inside AUTH,
+just after STARTTLS) stops the daemon as promptly: no client gets a reply
+it was waiting for, the spool file of the cut large body is removed at
+the next start, everything answered 250 before the signal is delivered
+after it, nothing cut is ever delivered, and the same clients' mail goes
+through once the daemon is back.
 """
 
+import base64
+import hashlib
 import os
 import signal
 import smtplib
 import threading
 import time
 
+from dnsserver import DNSServer
 from queueutil import delivered, mda_env, setup_mda, wait_for
 from smtputil import RawClient
 
@@ -164,3 +175,154 @@ def test_sighup_storm_only_reloads(chasquid_factory):
         s.sendmail("a@far", ["late@testserver"], "Subject: late\r\n\r\nx\r\n")
     wait_for(lambda: delivered(maildir, "late@testserver"), timeout=30,
              what="mail for the user added before the storm")
+
+
+# The stages a client is parked at when SIGTERM arrives.
+STAGES = ("ehlo", "mail", "rcpt", "data", "bigdata", "auth", "starttls")
+
+
+def stage_message(stage, attempt):
+    """A message with a unique subject; "bigdata" ones are 512 KiB, so
+    that half of one is over the 128 KiB that sends a body to a spool
+    file."""
+    lines = 16 * 1024 if stage == "bigdata" else 4
+    body = b"".join(b"%s %d line %06d of the body text\r\n" %
+                    (stage.encode(), attempt, i) for i in range(lines))
+    return (f"Subject: {stage} {attempt}\r\n"
+            f"Message-ID: <{stage}.{attempt}@spf.example>\r\n\r\n"
+            ).encode() + body
+
+
+def dialog(c, stage, attempt, park):
+    """Runs one SMTP dialog for `stage`'s message. With `park`, stops at
+    the stage (half a body sent for the DATA ones) and returns the
+    client; otherwise sends the whole message, checks its 250, quits."""
+    port = c.submission_port if stage == "auth" else c.smtp_port
+    raw = RawClient(port, timeout=60)
+    assert raw.reply()[0].startswith("220")
+    assert raw.do("EHLO client").startswith("250")
+    if park and stage == "ehlo":
+        return raw
+    if stage in ("auth", "starttls"):
+        assert raw.do("STARTTLS").startswith("220")
+        raw.starttls()
+        if park and stage == "starttls":
+            return raw
+        assert raw.do("EHLO client").startswith("250")
+    sender = "a@spf.example"
+    if stage == "auth":
+        if park:
+            assert raw.do("AUTH PLAIN").startswith("334")
+            return raw
+        cred = base64.b64encode(b"\0user@testserver\0pw").decode()
+        assert raw.do("AUTH PLAIN " + cred).startswith("235")
+        sender = "user@testserver"
+    assert raw.do(f"MAIL FROM:<{sender}>").startswith("250")
+    if park and stage == "mail":
+        return raw
+    assert raw.do("RCPT TO:<user@testserver>").startswith("250")
+    if park and stage == "rcpt":
+        return raw
+    assert raw.do("DATA").startswith("354")
+    msg = stage_message(stage, attempt)
+    if park:
+        raw.send(msg[:len(msg) // 2])
+        return raw
+    reply = raw.do((msg + b".\r\n").decode())
+    assert reply.startswith("250 2.0.0 "), reply
+    return raw
+
+
+def sha(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+def rest_of_dialog(raw):
+    """What the server says until it closes the connection (TLS or not):
+    a reset or a TLS connection cut without close_notify is a close."""
+    said = []
+    try:
+        while True:
+            lines = raw.reply()
+            if not lines:
+                return said
+            said += lines
+    except OSError:
+        return said
+
+
+def test_sigterm_mid_dialog_loses_nothing_and_delivers_nothing_cut(
+        chasquid_factory):
+    c = chasquid_factory(extra_conf="max_data_size_mb: 16\n")
+    c.add_user("user", "testserver", "pw")
+    maildir = setup_mda(c)
+    (c.root / "test-mda").write_text(MDA)  # Holds deliveries until "go".
+    qdir = c.data_dir / "queue"
+
+    def spools():
+        return sorted(qdir.glob(".m:spool-*"))
+
+    with DNSServer() as dns:
+        dns.add("spf.example", "TXT", "v=spf1 ip4:127.0.0.1 -all")
+        flags = (f"--testing__dns_addr={dns.addr}",)
+        c.start(*flags, env=mda_env(maildir))
+
+        # Answered 250 before the signal, on connections that then go on
+        # to the next message: a small one and a large (spooled) one.
+        accepted = []
+        parked = {}
+        for stage in STAGES:
+            if stage in ("rcpt", "bigdata"):
+                raw = dialog(c, stage, 0, park=False)
+                accepted.append(stage_message(stage, 0))
+                raw.close()
+            parked[stage] = dialog(c, stage, 1, park=True)
+        # The accepted large item keeps its spool, the cut body has one.
+        wait_for(lambda: len(spools()) == 2, timeout=30,
+                 what="the cut large body spooled")
+        assert len(list(qdir.glob("m:*"))) == len(accepted)
+
+        t0 = time.monotonic()
+        c.proc.send_signal(signal.SIGTERM)
+        c.proc.wait(timeout=30)
+        stop_s = time.monotonic() - t0
+        print(f"stopped in {stop_s:.2f} s with {len(STAGES)} dialogs open")
+        # ASan's leak check runs in this time too.
+        assert stop_s < 10
+        assert c.proc.returncode == 0
+        assert "Got signal to exit: Terminated" in c.log()
+        # No client got an answer to what it was waiting for: the daemon
+        # closed every connection without a word.
+        for stage, raw in parked.items():
+            assert rest_of_dialog(raw) == [], stage
+            raw.close()
+        assert len(list(qdir.glob("m:*"))) == len(accepted)
+        assert len(spools()) == 2
+
+        # Restart: the two spools are removed (the cut one was never an
+        # item; the queued one's data is in its item), the accepted mail
+        # is delivered, and the same clients send again, in full.
+        (maildir / "go").touch()
+        c.start(*flags, env=mda_env(maildir))
+        log = c.log()
+        assert log.count("removed leftover spool file") == 2, log
+        resent = []
+        for stage in STAGES:
+            dialog(c, stage, 2, park=False).close()
+            resent.append(stage_message(stage, 2))
+        want = accepted + resent
+        got = wait_for(
+            lambda: (lambda d: d if len(d) >= len(want) else None)(
+                delivered(maildir, "user@testserver")),
+            timeout=60, what="the accepted and the resent mail delivered")
+        wait_for(lambda: c.var("chasquid/queue/length") == 0,
+                 what="queue empty")
+        # Exactly what was answered 250, byte for byte, once each: none of
+        # the cut messages, whole or in part.
+        got = delivered(maildir, "user@testserver")
+        assert sorted(sha(d[d.index(b"Subject: "):]) for d in got) == \
+            sorted(sha(m) for m in want)
+        assert not any(b" 1 line " in d for d in got)
+        assert c.var("chasquid/smtpIn/spooledMessages") == 1
+        wait_for(lambda: spools() == [], what="spool files removed")
+        assert not (qdir / ".quarantine").exists()
