@@ -115,7 +115,7 @@ std::optional<Policy> Cache::Load(const std::string& domain) {
   return *p;
 }
 
-void Cache::Store(const std::string& domain, const Policy& p) {
+Status Cache::Store(const std::string& domain, const Policy& p) {
   // Go's json.Marshal cannot fail for this struct; marshalErrors stays 0
   // unless the policy cannot be represented (never, with std::string).
   std::string data = ToJSON(p);
@@ -135,6 +135,7 @@ void Cache::Store(const std::string& domain, const Policy& p) {
     kIOErrors->Add();
     CLOG_ERROR("STS cache: error storing " + domain + ": " + s.message());
   }
+  return s;
 }
 
 net::awaitable<PolicyLookup> Cache::Get(std::string domain,
@@ -161,7 +162,11 @@ net::awaitable<PolicyLookup> Cache::Get(std::string domain,
     co_return out;
   }
   tr.Debugf("fetched, mode " + out.policy->mode);
-  Store(domain, *out.policy);
+  // A policy that cannot be stored (a full disk) is still the domain's
+  // policy: this delivery uses it, and the next one fetches it again.
+  if (Status st = Store(domain, *out.policy); !st.ok()) {
+    tr.Error("error storing the policy: " + st.message());
+  }
   co_return out;
 }
 
@@ -185,8 +190,11 @@ net::awaitable<void> Cache::RefreshOnce() {
     auto p = co_await UncheckedFetch(resolver_, *tls_, domain,
                                      std::chrono::seconds(30), port_);
     if (p.ok() && Check(*p).ok()) {
-      Store(domain, *p);
-      tr.Debugf(domain + ": refreshed");
+      if (Status st = Store(domain, *p); !st.ok()) {
+        tr.Error(domain + ": error storing the policy: " + st.message());
+      } else {
+        tr.Debugf(domain + ": refreshed");
+      }
     } else {
       kRefreshErrors->Add();
       tr.Debugf(domain + ": refresh failed: " +

@@ -81,7 +81,11 @@ class Cache {
         std::shared_ptr<net::ssl::context> tls)
       : dir_(std::move(dir)), resolver_(resolver), tls_(std::move(tls)) {}
   std::optional<Policy> Load(const std::string& domain);
-  void Store(const std::string& domain, const Policy& p);
+  // Writes the entry (safeio: a temporary file renamed into place, so a
+  // failed write, e.g. on a full disk, leaves the old entry or none, never
+  // half of one). A failure is logged and counted in ioErrors and
+  // returned for the caller's trace; the caller uses the policy anyway.
+  Status Store(const std::string& domain, const Policy& p);
   std::string PathFor(const std::string& domain) const;
 
   const std::string dir_;

@@ -13,6 +13,11 @@ root, in CI too) and fills it with a file while the daemon runs:
 
 The same tmpfs remounted read-only stands for writes that fail outright
 (EROFS): the same 451, nothing left behind, the same recovery.
+
+An MTA-STS policy fetched while the disk is full is used for the delivery
+that fetched it, though it cannot be cached: the failed write is logged
+and counted (chasquid/sts/cache/ioErrors) and leaves nothing in the cache
+directory; once there is room, the next fetch is cached and then used.
 """
 
 import errno
@@ -21,10 +26,14 @@ import re
 import smtplib
 import subprocess
 
+import json
 import pytest
 
+from conftest import free_port
 from dnsserver import DNSServer
 from queueutil import delivered, mda_env, setup_mda, wait_for
+from remoteutil import CA, SMTPPeer, STSServer, env_with_ca, \
+    free_loopback_ip, sts_policy_text, submit
 
 # Like queueutil's test MDA, but a "fail*" recipient waits for a go-file
 # before failing: the test fills the disk in between, so the DSN that
@@ -193,3 +202,77 @@ def test_read_only_data_dir_refuses_cleanly_and_recovers(small_data_dir):
     wait_for(lambda: c.var("chasquid/queue/length") == 0, what="queue empty")
     assert queue_leftovers(qdir) == []
     assert c.proc.poll() is None
+
+
+def test_sts_cache_write_on_full_disk(small_data_dir, tmp_path):
+    c = small_data_dir
+    c.add_user("alice", "testserver", "pw")
+    ca = CA(tmp_path / "ca")
+    ip, port = free_loopback_ip(), free_port()
+    cache = c.data_dir / "sts-cache"
+    sts_cert = ca.issue(tmp_path / "sts", "mta-sts.good.test")
+    mx_cert = ca.issue(tmp_path / "mx", "mx.good.test")
+
+    def var(name, key=None):
+        return c.var(f"chasquid/{name}", key) or 0
+
+    with DNSServer() as dns, \
+            STSServer(ip, *sts_cert,
+                      sts_policy_text("enforce", "mx.good.test")) as sts, \
+            SMTPPeer(port, *mx_cert, rcpt_reply="451 4.3.0 not yet") as peer:
+        dns.add("good.test", "MX", "10 mx.good.test")
+        dns.add("mx.good.test", "A", "127.0.0.1")
+        c.start(f"--testing__dns_addr={dns.addr}",
+                f"--testing__outgoing_smtp_port={port}",
+                "--testing__queue_retry_delay=1s", env=env_with_ca(ca))
+
+        # Queued while there is room; the MX defers the first attempt,
+        # made while the domain has no policy yet.
+        submit(c, "alice@testserver", "pw", "alice@testserver",
+               "x@good.test", "first")
+        wait_for(lambda: peer.connections >= 1, what="the first attempt")
+        wait_for(lambda: sum((c.var(
+            "chasquid/queue/deliveriesTransientFailed") or {}).values()) >= 1,
+            what="the first attempt over")
+        filler = c.data_dir / "filler"
+        fill(filler)
+        io0, fetches0 = var("sts/cache/ioErrors"), sts.requests
+
+        # The domain publishes a policy and its MX takes the mail: the next
+        # attempt fetches the policy, cannot store it, and uses it.
+        dns.add("_mta-sts.good.test", "TXT", "v=STSv1; id=1")
+        dns.add("mta-sts.good.test", "A", ip)
+        peer.rcpt_reply = "250 ok"
+        wait_for(lambda: len(peer.messages) == 1, timeout=30,
+                 what="delivered on a full disk")
+        assert sts.requests == fetches0 + 1
+        assert var("smtpOut/sts/mode", "enforce") == 1
+        assert var("smtpOut/sts/security", "pass") == 1
+        assert var("sts/cache/ioErrors") == io0 + 1
+        assert "STS cache: error storing good.test: " in c.log()
+        assert "no space left on device" in c.log()
+        # Nothing half-written: no entry, no temporary file.
+        assert sorted(p.name for p in cache.iterdir()) == []
+        _, _, body = c.get("/debug/traces?fam=STSCache.Fetch&b=0&all=true")
+        assert b"error storing the policy" in body
+
+        # Room again: the next fetch is stored, and the one after is a
+        # hit on it.
+        filler.unlink()
+        for n, to in enumerate(("y@good.test", "z@good.test"), start=2):
+            submit(c, "alice@testserver", "pw", "alice@testserver", to,
+                   f"message {n}")
+            wait_for(lambda: len(peer.messages) == n, timeout=30,
+                     what=f"message {n} delivered")
+        assert sts.requests == fetches0 + 2
+        assert var("sts/cache/hits") >= 1
+        assert var("sts/cache/ioErrors") == io0 + 1
+        assert sorted(p.name for p in cache.iterdir()) == ["pol:good.test"]
+        assert json.loads((cache / "pol:good.test").read_text())["mode"] \
+            == "enforce"
+        assert var("smtpOut/sts/security", "pass") == 3
+        assert [m[1] for m in peer.messages] == [
+            ["x@good.test"], ["y@good.test"], ["z@good.test"]]
+        wait_for(lambda: c.var("chasquid/queue/length") == 0,
+                 what="queue empty")
+        assert c.proc.poll() is None
