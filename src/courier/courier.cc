@@ -8,17 +8,41 @@ net::awaitable<Status> Courier::Forward(
   co_return Status::Permanent("forwarding not supported by this courier");
 }
 
-net::awaitable<Status> Courier::DeliverSpooled(
-    std::string from, std::string to, std::shared_ptr<const std::string> head,
-    std::shared_ptr<const safeio::Spool> body) {
+namespace {
+
+// `head` and then `body`, whole in memory.
+Result<std::shared_ptr<const std::string>> Whole(
+    const std::shared_ptr<const std::string>& head,
+    const std::shared_ptr<const safeio::Spool>& body) {
   std::string all = head ? *head : "";
   if (body) {
     auto rest = body->ReadAll();
-    if (!rest.ok()) co_return Status::Transient(rest.status().message());
+    if (!rest.ok()) return Status::Transient(rest.status().message());
     all += *rest;
   }
-  auto data = std::make_shared<const std::string>(std::move(all));
-  co_return co_await Deliver(std::move(from), std::move(to), std::move(data));
+  return std::make_shared<const std::string>(std::move(all));
+}
+
+}  // namespace
+
+net::awaitable<Status> Courier::DeliverSpooled(
+    std::string from, std::string to, std::shared_ptr<const std::string> head,
+    std::shared_ptr<const safeio::Spool> body) {
+  auto data = Whole(head, body);
+  if (!data.ok()) co_return data.status();
+  auto d = Deliver(std::move(from), std::move(to), std::move(*data));
+  co_return co_await std::move(d);
+}
+
+net::awaitable<Status> Courier::ForwardSpooled(
+    std::string from, std::string to, std::vector<std::string> servers,
+    std::shared_ptr<const std::string> head,
+    std::shared_ptr<const safeio::Spool> body) {
+  auto data = Whole(head, body);
+  if (!data.ok()) co_return data.status();
+  auto f = Forward(std::move(from), std::move(to), std::move(servers),
+                   std::move(*data));
+  co_return co_await std::move(f);
 }
 
 net::awaitable<Status> Courier::DeliverRequireTls(

@@ -42,6 +42,15 @@ class Courier {
       std::string from, std::string to, std::shared_ptr<const std::string> head,
       std::shared_ptr<const safeio::Spool> body);
 
+  // Forward for a message kept on disk: `head`, then `body`'s contents,
+  // as for DeliverSpooled. The default reads it whole into memory and
+  // calls Forward; the SMTP courier overrides it and sends the body a
+  // piece at a time from its file.
+  virtual net::awaitable<Status> ForwardSpooled(
+      std::string from, std::string to, std::vector<std::string> servers,
+      std::shared_ptr<const std::string> head,
+      std::shared_ptr<const safeio::Spool> body);
+
   // Ours (RFC 8689 REQUIRETLS): delivery of a message whose sender asked
   // for validated TLS on every hop. The SMTP courier relays it only to an
   // MX whose TLS a policy validated and that takes REQUIRETLS on, else

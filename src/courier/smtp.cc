@@ -338,9 +338,29 @@ net::awaitable<Status> SmtpCourier::DeliverWith(
 net::awaitable<Status> SmtpCourier::Forward(
     std::string from, std::string to, std::vector<std::string> servers,
     std::shared_ptr<const std::string> data) {
+  auto f = ForwardWith(std::move(from), std::move(to), std::move(servers),
+                       std::move(data), nullptr);
+  co_return co_await std::move(f);
+}
+
+net::awaitable<Status> SmtpCourier::ForwardSpooled(
+    std::string from, std::string to, std::vector<std::string> servers,
+    std::shared_ptr<const std::string> head,
+    std::shared_ptr<const safeio::Spool> body) {
+  auto f = ForwardWith(std::move(from), std::move(to), std::move(servers),
+                       std::move(head), std::move(body));
+  co_return co_await std::move(f);
+}
+
+net::awaitable<Status> SmtpCourier::ForwardWith(
+    std::string from, std::string to, std::vector<std::string> servers,
+    std::shared_ptr<const std::string> data,
+    std::shared_ptr<const safeio::Spool> body) {
   nettrace::Trace tr("Courier.SMTP.Forward", to);
-  // No MX lookup and no MTA-STS: the alias names the servers.
-  Attempt a{&tr, from, to, DomainOf(to), data, std::nullopt, nullptr};
+  if (body) tr.Debugf("spooled: " + std::to_string(body->size()) + " bytes");
+  // No MX lookup and no MTA-STS: the alias names the servers. A spooled
+  // body goes out a piece at a time from its file, as in DeliverWith.
+  Attempt a{&tr, from, to, DomainOf(to), data, std::nullopt, body};
   Status last = Status::Transient("<nil>");
   for (const auto& server : servers) {
     DanePolicy no_dane;  // The alias names the servers (see smtp.h).

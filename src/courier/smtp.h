@@ -87,6 +87,11 @@ class SmtpCourier : public Courier {
   net::awaitable<Status> DeliverSpooled(
       std::string from, std::string to, std::shared_ptr<const std::string> head,
       std::shared_ptr<const safeio::Spool> body) override;
+  // As Forward; the body is read from its file and sent a piece at a time.
+  net::awaitable<Status> ForwardSpooled(
+      std::string from, std::string to, std::vector<std::string> servers,
+      std::shared_ptr<const std::string> head,
+      std::shared_ptr<const safeio::Spool> body) override;
   // Ours: RFC 8689 (courier.h).
   net::awaitable<Status> DeliverRequireTls(
       std::string from, std::string to,
@@ -98,6 +103,10 @@ class SmtpCourier : public Courier {
                                      std::shared_ptr<const std::string> data,
                                      std::shared_ptr<const safeio::Spool> body,
                                      bool require_tls);
+  net::awaitable<Status> ForwardWith(std::string from, std::string to,
+                                     std::vector<std::string> servers,
+                                     std::shared_ptr<const std::string> data,
+                                     std::shared_ptr<const safeio::Spool> body);
   // Records one session's TLS outcome (counters and opts_.tlsrpt), with
   // the addresses of `c` (may be null).
   void RecordTls(const Attempt& a, const std::string& host, bool offered,

@@ -107,7 +107,16 @@ class SmtpCourierTest : public ::testing::Test {
         io_,
         [&]() -> net::awaitable<void> {
           auto data = std::make_shared<const std::string>(head_);
-          if (spool_) {
+          if (!via_.empty()) {
+            std::vector<std::string> servers = via_;
+            auto body = spool_;
+            if (body) {
+              out = co_await courier.ForwardSpooled(from, to, servers, data,
+                                                    body);
+            } else {
+              out = co_await courier.Forward(from, to, servers, data);
+            }
+          } else if (spool_) {
             auto body = spool_;
             out = co_await courier.DeliverSpooled(from, to, data, body);
           } else {
@@ -131,6 +140,8 @@ class SmtpCourierTest : public ::testing::Test {
   // What Deliver sends: head_, then spool_'s contents when set.
   std::string head_ = "Subject: hi\n\n.x\n";
   std::shared_ptr<const safeio::Spool> spool_;
+  // When set, Deliver forwards through these servers ("via") instead.
+  std::vector<std::string> via_;
 };
 
 TEST_F(SmtpCourierTest, SpooledBodyIsSentWhole) {
@@ -153,6 +164,29 @@ TEST_F(SmtpCourierTest, SpooledBodyIsSentWhole) {
   head_ = "Received: by me\n";
   Status s = Deliver("a@from.example", "b@to.example", Accept);
   ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(data_, head_ + stuffed);
+  spool_.reset();
+}
+
+TEST_F(SmtpCourierTest, SpooledBodyIsForwardedWhole) {
+  // The same for a "via" alias: no MX lookup, the alias's server, and
+  // the body read from its file a piece at a time.
+  std::string body, stuffed;
+  for (int i = 0; body.size() < 200 * 1024; i++) {
+    std::string line = (i % 5 == 0 ? "." : "") + std::to_string(i);
+    body += line + "\n";
+    stuffed += (line[0] == '.' ? "." : "") + line + "\n";
+  }
+  auto sp = safeio::Spool::Create(dir_, ".m:spool-");
+  ASSERT_TRUE(sp.ok());
+  ASSERT_TRUE((*sp)->Append(body).ok());
+  spool_ = std::move(*sp);
+  head_ = "Received: by me\n";
+  resolver_.Add("relay.example", "A", "127.0.0.1");
+  via_ = {"relay.example"};
+  Status s = Deliver("a@from.example", "b@elsewhere.example", Accept);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(lines_[2], "RCPT TO:<b@elsewhere.example>");
   EXPECT_EQ(data_, head_ + stuffed);
   spool_.reset();
 }

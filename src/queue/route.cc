@@ -53,16 +53,8 @@ net::awaitable<DiskQueue::Routed> DiskQueue::Route(std::shared_ptr<Item> item,
   std::shared_ptr<const std::string> data = item->data;
   std::shared_ptr<const safeio::Spool> spool = item->spool;
   std::string to = r.address;
-  // A spooled message goes to the couriers as it is (they read it from
-  // its file); only forwarding ("via" aliases, rare) gets it whole in
-  // memory, for the length of the attempt.
-  if (spool && r.type == Recipient::Type::kForward) {
-    auto whole = item->LoadData();
-    if (whole.ok()) {
-      data = std::move(*whole);
-      spool = nullptr;
-    }
-  }
+  // A spooled message goes to the couriers as it is: they read it from
+  // its file.
   switch (r.type) {
     case Recipient::Type::kPipe: {
       type = "pipe";
@@ -99,8 +91,14 @@ net::awaitable<DiskQueue::Routed> DiskQueue::Route(std::shared_ptr<Item> item,
               "alias's servers cannot validate TLS)");
           break;
         }
-        s = co_await opts_.remote->Forward(std::move(from), std::move(to),
-                                           std::move(via), std::move(data));
+        if (spool) {
+          s = co_await opts_.remote->ForwardSpooled(
+              std::move(from), std::move(to), std::move(via), std::move(data),
+              std::move(spool));
+        } else {
+          s = co_await opts_.remote->Forward(std::move(from), std::move(to),
+                                             std::move(via), std::move(data));
+        }
       } else {
         s = Status::Transient("remote delivery not available");
       }
