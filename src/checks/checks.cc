@@ -169,19 +169,34 @@ net::awaitable<Result<std::string>> Checker::DkimSignStream(
   }
   std::optional<nettrace::Trace> child;
   if (tr) child.emplace(tr->NewChild("DKIM.Sign", from_domain));
-  auto values = dkim::SignStream(it->second, head, rest, std::time(nullptr));
-  if (!values.ok()) {
-    if (child) child->Error("signing: " + values.status().message());
-    co_return values.status();
+  // The body is read from its spool file and hashed on the blocking pool,
+  // not on this network thread; this frame (head, rest) outlives the
+  // work, and the signers never change after start-up.
+  const std::vector<std::shared_ptr<const dkim::Signer>>* signers = &it->second;
+  std::time_t now = std::time(nullptr);
+  using Values = std::optional<Result<std::vector<std::string>>>;
+  auto work = [signers, &head, &rest, now]() -> Values {
+    return dkim::SignStream(*signers, head, rest, now);
+  };
+  Values values;
+  if (blocking_) {
+    values = co_await RunBlocking(*blocking_, std::move(work));
+  } else {
+    values = work();
+  }
+  if (!values->ok()) {
+    if (child) child->Error("signing: " + values->status().message());
+    co_return values->status();
   }
   // Each is prepended, so the last key's ends up on top.
   std::string headers;
-  for (size_t i = 0; i < values->size(); ++i) {
+  const std::vector<std::string>& sigs = **values;
+  for (size_t i = 0; i < sigs.size(); ++i) {
     if (child) {
       child->Debugf("signed with " + it->second[i]->selector() + " (" +
                     it->second[i]->algorithm() + ")");
     }
-    headers = dkim::SignatureHeaderLF((*values)[i]) + headers;
+    headers = dkim::SignatureHeaderLF(sigs[i]) + headers;
   }
   co_return headers;
 }
@@ -202,8 +217,10 @@ net::awaitable<std::optional<std::string>> Checker::DkimVerifyStream(
     std::string head, ChunkReader rest, nettrace::Trace* tr) {
   std::string title;
   if (tr) title = tr->title();
-  auto verifying = dkim::VerifyMessageStream(
-      *resolver_, std::move(head), std::move(rest), tr, std::move(title));
+  // With the pool, the body is read and hashed there (dkim.h).
+  auto verifying =
+      dkim::VerifyMessageStream(*resolver_, std::move(head), std::move(rest),
+                                tr, std::move(title), nullptr, blocking_);
   auto r = co_await std::move(verifying);
   co_return CountVerify(r, tr);
 }

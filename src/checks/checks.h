@@ -35,8 +35,10 @@ class Checker : public smtpsrv::Checks {
   explicit Checker(dns::Resolver* resolver);
 
   // The domaininfo DB for the incoming security level check, and the pool
-  // that runs its file writes (neither owned). Start-up only, before the
-  // first connection; without it every security level check passes.
+  // that runs blocking work (neither owned): its file writes, and the
+  // reading and hashing of bodies streamed for DKIM (a spooled message's
+  // file). Start-up only, before the first connection; without it every
+  // security level check passes and DKIM reads on the caller's thread.
   void SetDomainInfo(domaininfo::DB* dinfo, net::thread_pool* blocking);
 
   // Loads domains/<dir>/dkim:*.pem for a (normalized) domain: the daemon's

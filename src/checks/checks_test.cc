@@ -4,15 +4,22 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include "metrics/metrics.h"
 #include "nettrace/trace.h"
+#include "safeio/spool.h"
 #include "testlib/testlib.h"
 
 namespace chasquid::checks {
@@ -166,6 +173,93 @@ TEST(CheckerTest, IncomingSecurityLevel) {
   EXPECT_TRUE(Await(p.IncomingSecLevelOk("d.example", true, &tr)));
   EXPECT_TRUE(Await(p.IncomingSecLevelOk("other.example", false, &tr)));
   pool.join();
+  std::string rm = "rm -rf " + dir;
+  EXPECT_EQ(system(rm.c_str()), 0);
+}
+
+TEST(CheckerTest, StreamedDkimReadsRunOnTheBlockingPool) {
+  // A spooled body is read from its file while it is signed or verified:
+  // those reads (and the hashing) must run on the blocking pool, never on
+  // the network thread that awaits them (here, the one Await runs on).
+  std::string dir = TempDir();
+  std::string txt = WriteKey(dir, "sel");
+  ASSERT_FALSE(txt.empty());
+  FakeResolver r;
+  r.Add("sel._domainkey.example.com", "TXT", txt);
+  auto db = domaininfo::DB::Open(dir + "/domaininfo");
+  ASSERT_TRUE(db.ok());
+  net::thread_pool pool(1);
+  std::promise<std::thread::id> id;
+  net::post(pool, [&id] { id.set_value(std::this_thread::get_id()); });
+  const std::thread::id pool_thread = id.get_future().get();
+  const std::thread::id this_thread = std::this_thread::get_id();
+
+  // A body on disk, several 64 KiB pieces.
+  auto sp = safeio::Spool::Create(dir, ".m:spool-");
+  ASSERT_TRUE(sp.ok());
+  std::string body;
+  for (int i = 0; body.size() < 300 * 1024; i++) {
+    body += "line " + std::to_string(i) + " of the body\n";
+  }
+  ASSERT_TRUE((*sp)->Append(body).ok());
+  ASSERT_FALSE((*sp)->in_memory());
+  std::shared_ptr<const safeio::Spool> spool = std::move(*sp);
+  std::mutex mu;
+  std::multiset<std::thread::id> readers;
+  auto reader = [spool, &mu, &readers](const auto& fn) -> Status {
+    std::string piece;
+    for (uint64_t off = 0; off < spool->size(); off += piece.size()) {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        readers.insert(std::this_thread::get_id());
+      }
+      if (Status s = spool->ReadAt(off, 64 * 1024, &piece); !s.ok()) return s;
+      if (Status s = fn(piece); !s.ok()) return s;
+    }
+    return Status::Ok();
+  };
+  auto only = [&readers](std::thread::id t) {
+    return !readers.empty() && readers.count(t) == readers.size();
+  };
+  std::string head = "From: a@example.com\nSubject: big\n\n";
+
+  // Without a pool (SetDomainInfo not called) they run where awaited:
+  // the check below can tell the threads apart.
+  Checker plain(&r);
+  ASSERT_TRUE(plain.LoadDKIM("example.com", dir).ok());
+  auto added =
+      Await(plain.DkimSignStream("example.com", head, reader, nullptr));
+  ASSERT_TRUE(added.ok()) << added.status().message();
+  EXPECT_TRUE(only(this_thread));
+
+  Checker p(&r);
+  ASSERT_TRUE(p.LoadDKIM("example.com", dir).ok());
+  p.SetDomainInfo(db->get(), &pool);
+  nettrace::Trace tr("SMTP.Conn", "test");
+  readers.clear();
+  added = Await(p.DkimSignStream("example.com", head, reader, &tr));
+  ASSERT_TRUE(added.ok()) << added.status().message();
+  EXPECT_EQ(added->rfind("DKIM-Signature: ", 0), 0u) << *added;
+  EXPECT_TRUE(only(pool_thread)) << readers.size() << " reads";
+  EXPECT_GE(readers.size(), 5u);
+
+  // The signed message verifies, its body read on the pool too; a
+  // changed body does not.
+  readers.clear();
+  int64_t valid = Count("dkimVerifyValid");
+  auto ar = Await(p.DkimVerifyStream(*added + head, reader, &tr));
+  ASSERT_TRUE(ar);
+  EXPECT_EQ(ar->rfind(";dkim=pass  header.b=", 0), 0u) << *ar;
+  EXPECT_EQ(Count("dkimVerifyValid"), valid + 1);
+  EXPECT_TRUE(only(pool_thread)) << readers.size() << " reads";
+  EXPECT_GE(readers.size(), 5u);
+  ar = Await(
+      p.DkimVerifyStream(*added + "Subject: changed\n\n", reader, nullptr));
+  ASSERT_TRUE(ar);
+  EXPECT_EQ(ar->rfind(";dkim=fail", 0), 0u) << *ar;
+
+  pool.join();
+  spool.reset();
   std::string rm = "rm -rf " + dir;
   EXPECT_EQ(system(rm.c_str()), 0);
 }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "base/status.h"
 #include "dns/dns.h"
@@ -128,14 +129,20 @@ using ChunkReader =
 // The body is read once for every signature, and only if there is one;
 // each signature's body hash is computed as it streams, so memory does
 // not grow with the body. A read error is returned as an error (no
-// result), like a message that does not parse.
+// result), like a message that does not parse. With `blocking` (not
+// owned; must outlive the call), the body is read and hashed there,
+// between two awaits, so that `rest`'s reads (a file on disk) never block
+// the caller's thread; the hashes are the same objects either way, no
+// copy of the body is made.
 net::awaitable<Result<VerifyResult>> VerifyMessageStream(
     dns::Resolver& resolver, std::string head, ChunkReader rest,
     nettrace::Trace* parent, std::string trace_title,
-    nettrace::Trace* trace = nullptr);
+    nettrace::Trace* trace = nullptr, net::thread_pool* blocking = nullptr);
 
 // Signs a message in internal (LF) form that is not whole in memory with
 // every signer, in order: `head` and `rest` as for VerifyMessageStream.
+// It blocks while `rest` reads: from a network thread, run it on the
+// blocking pool (RunBlocking).
 // The body is read once (all our signatures use the relaxed body) and
 // hashed as it streams. Returns each signer's DKIM-Signature value (as
 // Sign), or the first error (parse, read or crypto).

@@ -6,6 +6,7 @@
 
 #include <optional>
 
+#include "base/async.h"
 #include "base/strings.h"
 #include "dkim/dkim.h"
 #include "dkim/internal.h"
@@ -142,11 +143,12 @@ net::awaitable<SignatureResult> Verifier::Verify(size_t index, Signature sig,
 
 // Verifies a parsed message whose body is m.body followed by what `rest`
 // streams (internal form, made CRLF after `prev`, the byte before it);
-// `rest` may be empty.
+// `rest` may be empty. The body is read and hashed on `blocking` if set.
 net::awaitable<Result<VerifyResult>> VerifyParsed(dns::Resolver& resolver,
                                                   Message m, ChunkReader rest,
                                                   char prev,
-                                                  nettrace::Trace* trp) {
+                                                  nettrace::Trace* trp,
+                                                  net::thread_pool* blocking) {
   // The signatures first (at most 5), so that the body is read once for
   // all of their hashes.
   std::vector<Candidate> cands;
@@ -176,25 +178,39 @@ net::awaitable<Result<VerifyResult>> VerifyParsed(dns::Resolver& resolver,
   bool hashing = false;
   for (const Candidate& c : cands) hashing = hashing || c.hash;
   if (hashing) {
-    for (Candidate& c : cands) {
-      if (c.hash) c.hash->Write(m.body);
-    }
-    if (rest) {
-      internal::CrlfPieces crlf(prev);
-      Status read = rest([&](std::string_view piece) {
-        std::string_view p = crlf.Convert(piece);
-        for (Candidate& c : cands) {
-          if (c.hash) c.hash->Write(p);
-        }
-        return Status::Ok();
-      });
-      if (!read.ok()) {
-        if (trp) trp->Error("reading the body: " + read.message());
-        co_return read;
+    // Touches only this frame's hashes, the body and `rest`; on the pool,
+    // this coroutine stays suspended (and its frame alive) until it is
+    // done, and the result is posted back, which orders the hashes'
+    // writes before the reads below.
+    auto hash_body = [&cands, &m, &rest, prev]() -> Status {
+      for (Candidate& c : cands) {
+        if (c.hash) c.hash->Write(m.body);
       }
+      if (rest) {
+        internal::CrlfPieces crlf(prev);
+        Status read = rest([&](std::string_view piece) {
+          std::string_view p = crlf.Convert(piece);
+          for (Candidate& c : cands) {
+            if (c.hash) c.hash->Write(p);
+          }
+          return Status::Ok();
+        });
+        if (!read.ok()) return read;
+      }
+      for (Candidate& c : cands) {
+        if (c.hash) c.hash->Finish();
+      }
+      return Status::Ok();
+    };
+    Status read;
+    if (blocking && rest) {
+      read = co_await RunBlocking(*blocking, std::move(hash_body));
+    } else {
+      read = hash_body();
     }
-    for (Candidate& c : cands) {
-      if (c.hash) c.hash->Finish();
+    if (!read.ok()) {
+      if (trp) trp->Error("reading the body: " + read.message());
+      co_return read;
     }
   }
   m.body.clear();
@@ -240,13 +256,15 @@ net::awaitable<Result<VerifyResult>> VerifyMessage(dns::Resolver& resolver,
     co_return msg.status();
   }
   crlf_message = std::string();
-  auto verifying = VerifyParsed(resolver, std::move(*msg), nullptr, '\n', trp);
+  auto verifying =
+      VerifyParsed(resolver, std::move(*msg), nullptr, '\n', trp, nullptr);
   co_return co_await std::move(verifying);
 }
 
 net::awaitable<Result<VerifyResult>> VerifyMessageStream(
     dns::Resolver& resolver, std::string head, ChunkReader rest,
-    nettrace::Trace* parent, std::string trace_title, nettrace::Trace* trace) {
+    nettrace::Trace* parent, std::string trace_title, nettrace::Trace* trace,
+    net::thread_pool* blocking) {
   std::optional<nettrace::Trace> tr;
   if (parent) tr.emplace(parent->NewChild("DKIM.Verify", trace_title));
   nettrace::Trace* trp = tr ? &*tr : trace;
@@ -260,8 +278,8 @@ net::awaitable<Result<VerifyResult>> VerifyMessageStream(
   }
   char prev = head.empty() ? '\n' : head.back();
   head = std::string();
-  auto verifying =
-      VerifyParsed(resolver, std::move(*msg), std::move(rest), prev, trp);
+  auto verifying = VerifyParsed(resolver, std::move(*msg), std::move(rest),
+                                prev, trp, blocking);
   co_return co_await std::move(verifying);
 }
 
