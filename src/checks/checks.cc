@@ -185,7 +185,9 @@ net::awaitable<Result<std::string>> Checker::DkimSignStream(
     values = work();
   }
   if (!values->ok()) {
-    if (child) child->Error("signing: " + values->status().message());
+    if (child) {
+      child->Error(std::string("signing: ").append(values->status().message()));
+    }
     co_return values->status();
   }
   // Each is prepended, so the last key's ends up on top.

@@ -357,7 +357,11 @@ net::awaitable<Status> SmtpCourier::ForwardWith(
     std::shared_ptr<const std::string> data,
     std::shared_ptr<const safeio::Spool> body) {
   nettrace::Trace tr("Courier.SMTP.Forward", to);
-  if (body) tr.Debugf("spooled: " + std::to_string(body->size()) + " bytes");
+  if (body) {
+    tr.Debugf(std::string("spooled: ")
+                  .append(std::to_string(body->size()))
+                  .append(" bytes"));
+  }
   // No MX lookup and no MTA-STS: the alias names the servers. A spooled
   // body goes out a piece at a time from its file, as in DeliverWith.
   Attempt a{&tr, from, to, DomainOf(to), data, std::nullopt, body};

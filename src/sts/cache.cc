@@ -165,7 +165,7 @@ net::awaitable<PolicyLookup> Cache::Get(std::string domain,
   // A policy that cannot be stored (a full disk) is still the domain's
   // policy: this delivery uses it, and the next one fetches it again.
   if (Status st = Store(domain, *out.policy); !st.ok()) {
-    tr.Error("error storing the policy: " + st.message());
+    tr.Error(std::string("error storing the policy: ").append(st.message()));
   }
   co_return out;
 }
