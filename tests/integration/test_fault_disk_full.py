@@ -245,10 +245,15 @@ def test_sts_cache_write_on_full_disk(small_data_dir, tmp_path):
         peer.rcpt_reply = "250 ok"
         wait_for(lambda: len(peer.messages) == 1, timeout=30,
                  what="delivered on a full disk")
-        assert sts.requests == fetches0 + 1
-        assert var("smtpOut/sts/mode", "enforce") == 1
-        assert var("smtpOut/sts/security", "pass") == 1
-        assert var("sts/cache/ioErrors") == io0 + 1
+        # One fetch (two if a retry fell between the two changes above),
+        # each one's write failed and counted; the delivery applied it.
+        fetches1 = sts.requests
+        assert fetches1 in (fetches0 + 1, fetches0 + 2)
+        assert var("sts/cache/ioErrors") == io0 + fetches1 - fetches0
+        assert var("smtpOut/sts/mode", "enforce") == fetches1 - fetches0
+        pass1 = var("smtpOut/sts/security", "pass")
+        assert pass1 >= 1
+        assert var("smtpOut/sts/security", "fail") == 0
         assert "STS cache: error storing good.test: " in c.log()
         assert "no space left on device" in c.log()
         # Nothing half-written: no entry, no temporary file.
@@ -264,13 +269,13 @@ def test_sts_cache_write_on_full_disk(small_data_dir, tmp_path):
                    f"message {n}")
             wait_for(lambda: len(peer.messages) == n, timeout=30,
                      what=f"message {n} delivered")
-        assert sts.requests == fetches0 + 2
+        assert sts.requests == fetches1 + 1
         assert var("sts/cache/hits") >= 1
-        assert var("sts/cache/ioErrors") == io0 + 1
+        assert var("sts/cache/ioErrors") == io0 + fetches1 - fetches0
         assert sorted(p.name for p in cache.iterdir()) == ["pol:good.test"]
         assert json.loads((cache / "pol:good.test").read_text())["mode"] \
             == "enforce"
-        assert var("smtpOut/sts/security", "pass") == 3
+        assert var("smtpOut/sts/security", "pass") == pass1 + 2
         assert [m[1] for m in peer.messages] == [
             ["x@good.test"], ["y@good.test"], ["z@good.test"]]
         wait_for(lambda: c.var("chasquid/queue/length") == 0,
