@@ -442,6 +442,10 @@ def test_via_forwards_stream_from_the_spool(chasquid_factory):
         have = sorted(sha(d[d.index(b"Subject: big"):]) for d in got)
         assert have == sorted(sha(m) for m in small + large)
         wait_for(lambda: spools(a) == [], what="spool files removed")
+        # Each large forward's trace says it went from the spool.
+        _, _, traces = a.get(
+            "/debug/traces?fam=Courier.SMTP.Forward&b=0&all=true")
+        assert traces.count(b"spooled: ") == count, traces
 
         growth = peak - base
         print(f"via forwards: {count} x {size // MIB} MiB, VmHWM "
