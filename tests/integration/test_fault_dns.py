@@ -22,7 +22,7 @@ import time
 import pytest
 from dnslib import QTYPE, DNSRecord
 
-from conftest import free_port, system_resolver
+from conftest import free_port
 from dnsserver import DNSServer
 from queueutil import delivered, mda_env, setup_mda, wait_for
 from remoteutil import SMTPPeer, submit
@@ -406,19 +406,6 @@ def test_dns_answering_garbage(chasquid_factory):
         up.stop()
 
 
-def _dns_on_port_53():
-    """A DNSServer on port 53 of a free 127.x.y.z address."""
-    rnd = random.Random()
-    for _ in range(50):
-        ip = f"127.{rnd.randint(1, 254)}.{rnd.randint(0, 254)}." \
-             f"{rnd.randint(1, 254)}"
-        try:
-            return DNSServer(port=53, host=ip).start()
-        except OSError:
-            continue
-    raise RuntimeError("no loopback address with port 53 free")
-
-
 def test_system_resolver_and_hosts_file(chasquid_factory):
     """The daemon started without --testing__dns_addr, as in production:
     c-ares reads /etc/resolv.conf and the hosts file. Most daemons of the
@@ -439,15 +426,14 @@ def test_system_resolver_and_hosts_file(chasquid_factory):
     c.add_user("user", "testserver", "pw")
     maildir = setup_mda(c)
     peer_port = free_port()
-    dns = _dns_on_port_53()
+    dns = DNSServer().start()
     try:
         dns.add("sysres.example", "TXT", "v=spf1 ip4:127.0.0.1 -all")
         dns.add("hosts.example", "MX", "10 mx.hosts.example")
-        prefix = system_resolver(c.root / "system-resolver", dns.host,
-                                 hosts=["127.0.0.1 mx.hosts.example"])
         c.start(f"--testing__outgoing_smtp_port={peer_port}",
                 "--testing__queue_retry_delay=1s", env=mda_env(maildir),
-                prefix=prefix)
+                system_dns=dns, hosts=["127.0.0.1 mx.hosts.example"])
+        assert not [a for a in c.proc.args if "dns_addr" in a], c.proc.args
         queries0 = sum((c.var("chasquid/dns/queries") or {}).values())
 
         # SPF through resolv.conf.
@@ -472,7 +458,7 @@ def test_system_resolver_and_hosts_file(chasquid_factory):
             dns.queries
         assert sum(c.var("chasquid/dns/queries").values()) > queries0
         # The namespace's files are the daemon's alone.
-        assert f"nameserver {dns.host}" not in \
+        assert f"nameserver {dns.system_host()}" not in \
             pathlib.Path("/etc/resolv.conf").read_text()
         wait_for(lambda: c.var("chasquid/queue/length") == 0, timeout=30,
                  what="queue empty")
