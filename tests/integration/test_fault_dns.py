@@ -408,18 +408,16 @@ def test_dns_answering_garbage(chasquid_factory):
 
 def test_system_resolver_and_hosts_file(chasquid_factory):
     """The daemon started without --testing__dns_addr, as in production:
-    c-ares reads /etc/resolv.conf and the hosts file. Most daemons of the
-    suite start without the flag too, but in this sandbox their only
-    lookups (SPF's TXT for a sender's domain) go to the machine's resolver,
-    which answers NXDOMAIN to everything, and none delivers remotely, so
-    the hosts-file path never ran. Here conftest.system_resolver runs the
-    daemon in a mount namespace of its own whose /etc/resolv.conf names a
-    test DNS server (port 53 of a spare loopback address) and whose
-    /etc/hosts names the remote MX: SPF's TXT and the MX lookup go to the
-    server through resolv.conf, the MX's address comes from the hosts file
-    alone (the server does not know it), and the mail is delivered. Run
-    against the ASan build like the rest of the suite, so those c-ares
-    paths run under the sanitizers."""
+    c-ares reads /etc/resolv.conf and the hosts file. Chasquid.start(
+    system_dns=dns) runs the daemon in a mount namespace of its own
+    (conftest.system_resolver) whose /etc/resolv.conf names the test DNS
+    server (which also answers on port 53 of a spare 127.53.x.y address)
+    and whose /etc/hosts names the remote MX: SPF's TXT and the MX lookup
+    go to the server through resolv.conf, the MX's address comes from the
+    hosts file alone (the server does not know it), and the mail is
+    delivered. Every module with a DNS server of its own starts a daemon
+    this way too (test_dns_paths.py); this test is the one that proves
+    each path is really taken, so they need only pass."""
     if os.geteuid() != 0:
         pytest.skip("needs root: a mount namespace and port 53")
     c = chasquid_factory()
