@@ -7,6 +7,7 @@ picked free at run time, so tests can run side by side.
 
 import os
 import pathlib
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -221,10 +222,15 @@ def system_resolver(root, nameserver, hosts=()):
     resolv.write_text(f"nameserver {nameserver}\n")
     hostsf.write_text("127.0.0.1 localhost\n" +
                       "".join(f"{h}\n" for h in hosts))
-    script = ('mount --bind "$1" /etc/resolv.conf && '
-              'mount --bind "$2" /etc/hosts && shift 2 && exec "$@"')
-    return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-            script, "sh", str(resolv), str(hostsf)]
+    # Full paths: the daemon's environment may have a PATH of the test's
+    # own (test_default_hook.py's holds only fake tools).
+    tools = {t: shutil.which(t) for t in ("unshare", "mount", "sh")}
+    assert all(tools.values()), f"missing from PATH: {tools}"
+    script = (f'{tools["mount"]} --bind "$1" /etc/resolv.conf && '
+              f'{tools["mount"]} --bind "$2" /etc/hosts && shift 2 && '
+              'exec "$@"')
+    return [tools["unshare"], "--mount", "--propagation", "private",
+            tools["sh"], "-c", script, "sh", str(resolv), str(hostsf)]
 
 
 # How each test module's daemons found their DNS server: module file name
@@ -281,6 +287,8 @@ def pytest_sessionfinish(session, exitstatus):
     pending = [m for m in missing if m in DNS_PATH_PENDING]
     missing = [m for m in missing if m not in DNS_PATH_PENDING]
     tr = session.config.pluginmanager.get_plugin("terminalreporter")
+    if tr:
+        tr.ensure_newline()
     say = tr.write_line if tr else print
     if pending:
         say("still only through --testing__dns_addr (DNS_PATH_PENDING): " +
