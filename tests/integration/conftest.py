@@ -288,7 +288,7 @@ def pytest_sessionfinish(session, exitstatus):
     missing = [m for m in missing if m not in DNS_PATH_PENDING]
     tr = session.config.pluginmanager.get_plugin("terminalreporter")
     if tr:
-        tr.ensure_newline()
+        tr.write_line("")  # After the progress dots.
     say = tr.write_line if tr else print
     if pending:
         say("still only through --testing__dns_addr (DNS_PATH_PENDING): " +
