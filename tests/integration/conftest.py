@@ -287,7 +287,7 @@ def pytest_sessionfinish(session, exitstatus):
     pending = [m for m in missing if m in DNS_PATH_PENDING]
     missing = [m for m in missing if m not in DNS_PATH_PENDING]
     tr = session.config.pluginmanager.get_plugin("terminalreporter")
-    if tr:
+    if tr and (pending or missing):
         tr.write_line("")  # After the progress dots.
     say = tr.write_line if tr else print
     if pending:
@@ -375,11 +375,13 @@ class Chasquid:
         # /etc/resolv.conf names only the server's port-53 address
         # (dns.system_host()) and its /etc/hosts holds `hosts` ("<ip>
         # <name>..." lines), in a mount namespace of its own
-        # (system_resolver()). Or an IP address (str) for resolv.conf to
-        # name, where no server may listen at all. That needs root;
-        # otherwise the daemon gets --testing__dns_addr for the same
-        # server, and the start counts as one through the flag (see
-        # DNS_PATHS).
+        # (system_resolver()). Or a dnssecutil.DNSSECWorld made
+        # on_port_53 (anything with system_host() and addr), or an IP
+        # address (str) for resolv.conf to name, where no server may
+        # listen at all. That needs root; otherwise the daemon gets
+        # --testing__dns_addr for the same server (so the names in
+        # `hosts` must be in the server too), and the start counts as one
+        # through the flag (see DNS_PATHS).
         _note_dns_path(flags, system_dns)
         if system_dns is not None:
             assert not prefix, "system_dns makes its own prefix"
