@@ -79,6 +79,9 @@ def test_no_checker_installed_adds_nothing(chasquid_factory, dns, tmp_path):
                  "post-data:success") == before + 1
     log = c.root / "mail.log"
     assert wait_for(lambda: " all done" in log.read_text())
+    # `dns` answered through resolv.conf (NXDOMAIN: SPF none); a resolver
+    # that could not reach it would have given temperror.
+    assert c.var("chasquid/smtpIn/spfResultCount") == {"none": 1}
 
 
 def test_greylisting_refuses_first_attempt(chasquid_factory, dns, tmp_path):

@@ -87,6 +87,9 @@ def test_hook_gets_no_descriptor_of_the_daemon(chasquid_factory, dns,
         "0", "1", "2", "3"]
     assert c.var("chasquid/smtpIn/hookResults",
                  "post-data:success") == before + 1
+    # `dns` answered through resolv.conf (NXDOMAIN: SPF none); a resolver
+    # that could not reach it would have given temperror.
+    assert c.var("chasquid/smtpIn/spfResultCount") == {"none": 1}
 
 
 def test_timeout_kills_the_hooks_process_group(chasquid_factory, dns,

@@ -185,3 +185,6 @@ def test_smtplib_data_and_counters(server):
     assert env["MAIL_FROM"] == "ñoño@example.org"
     assert server.var("chasquid/smtpIn/commandCount", "DATA") == cmds + 1
     assert server.var("chasquid/smtpIn/tlsCount", "tls") == tls + 1
+    # `dns` answered through resolv.conf (NXDOMAIN: SPF none); a resolver
+    # that could not reach it would have given temperror.
+    assert server.var("chasquid/smtpIn/spfResultCount") == {"none": 1}
