@@ -1,7 +1,8 @@
 """A DNSSEC test world on loopback, for the DANE tests: NSD serves zones
 signed with ldns-signzone, and a validating unbound, which holds the
 parent zone's trust anchor, resolves through it. The daemon under test
-uses unbound as its resolver (--testing__dns_addr).
+uses unbound as its resolver (--testing__dns_addr, or through
+/etc/resolv.conf with `on_port_53`: Chasquid.start(system_dns=world)).
 
 NSD listens on port 53 of a free 127.x.y.z address, because unbound
 follows delegations (NS records and their glue) to port 53; that address
@@ -71,11 +72,13 @@ class DNSSECWorld:
     same NSD) and unbound on 127.0.0.1:<port>, validating.
 
     `addr` is unbound's "127.0.0.1:port", for --testing__dns_addr;
-    `ns_ip` the address NSD serves on.
+    `ns_ip` the address NSD serves on. With `on_port_53`, unbound also
+    answers on port 53 of a free loopback address, system_host(): what a
+    resolv.conf can name (conftest's Chasquid.start(system_dns=...)).
     """
 
     def __init__(self, root, zones, unbound_interface="127.0.0.1",
-                 also_on=None):
+                 also_on=None, on_port_53=False):
         self.dir = pathlib.Path(root)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.zones = zones
@@ -87,7 +90,13 @@ class DNSSECWorld:
         # "resolver not on loopback" case); its "ip:port", or None.
         self.also_on = also_on
         self.other_addr = f"{also_on}:{self.port}" if also_on else None
+        self.port_53_ip = free_loopback_ip_udp53() if on_port_53 else None
         self.procs = []
+
+    def system_host(self):
+        """The loopback address where unbound answers on port 53."""
+        assert self.port_53_ip, "DNSSECWorld(on_port_53=True) needed"
+        return self.port_53_ip
 
     # --- zone files -----------------------------------------------------
 
@@ -179,6 +188,9 @@ class DNSSECWorld:
             *([f"  interface: {self.also_on}",
                f"  access-control: {self.also_on}/32 allow"]
               if self.also_on else []),
+            *([f"  interface: {self.port_53_ip}@53",
+               f"  access-control: {self.port_53_ip}/32 allow"]
+              if self.port_53_ip else []),
             f"  port: {self.port}",
             "  do-ip6: no",
             "  do-daemonize: no",

@@ -33,6 +33,11 @@ Interface (shared by the delivery, SPF and DKIM tests):
   * `DNSServer(port=53, host="127.x.y.z")` serves on another loopback
     address (root only for port 53): what a resolv.conf can name, as it
     has no ports (conftest.system_resolver).
+  * `system_host()`: the same server (records, queries) also answers on
+    port 53 of a spare loopback address of its own, 127.53.x.y, UDP and
+    TCP (root only); returns that address. `Chasquid.start(system_dns=dns)`
+    calls it to start the daemon on the system resolver's paths, with
+    that address as the only nameserver of its /etc/resolv.conf.
 
 Standalone (for manual checks):
     python3 dnsserver.py [--port N] ZONEFILE
@@ -41,6 +46,7 @@ prints `listening on 127.0.0.1:N` and serves until killed.
 
 import argparse
 import ipaddress
+import random
 import socket
 import sys
 import threading
@@ -139,6 +145,7 @@ class DNSServer:
         self.dropped = set()
         self.queries = []
         self._servers = []
+        self._system_host = None  # system_host(), once asked.
 
     def add(self, name, rtype, value):
         rtype = rtype.upper()
@@ -169,14 +176,44 @@ class DNSServer:
         with self.lock:
             self.dropped.add(_norm(name))
 
-    def start(self):
-        resolver = _Resolver(self)
-        for tcp in (False, True):
-            s = _LibServer(resolver, port=self.port, address=self.host,
-                           tcp=tcp, logger=_QuietLogger())
+    def _listen(self, host, port):
+        # UDP and TCP on one address, or neither (OSError).
+        started = []
+        try:
+            for tcp in (False, True):
+                started.append(_LibServer(_Resolver(self), port=port,
+                                          address=host, tcp=tcp,
+                                          logger=_QuietLogger()))
+        except OSError:
+            for s in started:
+                s.server.server_close()
+            raise
+        for s in started:
             s.start_thread()
-            self._servers.append(s)
+        self._servers += started
+
+    def start(self):
+        self._listen(self.host, self.port)
+        if self._system_host:  # Back on it after a stop().
+            self._listen(self._system_host, 53)
         return self
+
+    def system_host(self):
+        """Also serves on port 53 (UDP and TCP) of a free 127.53.x.y
+        address, from the first call on (again after a stop() and
+        start()); returns the address. Port 53 because a resolv.conf
+        names servers without ports. Root only."""
+        if self._system_host:
+            return self._system_host
+        for _ in range(50):
+            ip = f"127.53.{random.randint(0, 255)}.{random.randint(1, 254)}"
+            try:
+                self._listen(ip, 53)
+            except OSError:
+                continue
+            self._system_host = ip
+            return ip
+        raise RuntimeError("no 127.53.x.y address with port 53 free")
 
     def stop(self):
         for s in self._servers:

@@ -150,7 +150,7 @@ _smtp._tls.unusable TXT {rua}
         Zone("_25._tcp.mx.lame.test.", f"@ TLSA 3 1 1 {ee}\n", lame=True),
     ]
     w = DNSSECWorld(tmp_path_factory.mktemp("dnssec"), zones,
-                    also_on=non_loopback_ip())
+                    also_on=non_loopback_ip(), on_port_53=True)
     w.plain_ip = plain_ip
     w.sts_ip = sts_ip
     w.rpt_port = rpt_port
@@ -161,10 +161,12 @@ _smtp._tls.unusable TXT {rua}
 class Pair:
     """A receiver (every test domain, certificate `cert`) and a sender
     (a.test, dane: true) whose outgoing mail goes to the receiver's SMTP
-    port, resolving through `dns_addr`."""
+    port, resolving through `dns_addr`; or, given `system_dns` (the
+    world), the sender finds unbound through the system resolver
+    (/etc/resolv.conf; conftest's system_dns)."""
 
     def __init__(self, factory, tmp, dns_addr, cert, sender_extra="",
-                 env=None, dane=True):
+                 env=None, dane=True, system_dns=None):
         self.tmp = tmp
         self.b = factory("recv", hostname="recv", domains=RECIPIENT_DOMAINS,
                          extra_conf=mda_conf(tmp / "mbox-b"), cert=False)
@@ -183,9 +185,12 @@ class Pair:
                          ("dane: true\n" if dane else "") + sender_extra)
         (tmp / "mbox-a").mkdir()
         self.a.add_user("alice", "a.test", "pass-a")
-        self.a.start(f"--testing__dns_addr={dns_addr}",
-                     f"--testing__outgoing_smtp_port={self.b.smtp_port}",
-                     "--testing__queue_retry_delay=200ms", env=env)
+        flags = [f"--testing__outgoing_smtp_port={self.b.smtp_port}",
+                 "--testing__queue_retry_delay=200ms"]
+        if system_dns is not None:
+            self.a.start(*flags, env=env, system_dns=system_dns)
+        else:
+            self.a.start(f"--testing__dns_addr={dns_addr}", *flags, env=env)
         wait_for_port(self.a.submission_port)
 
     def send(self, to):
@@ -228,8 +233,11 @@ def test_dane_verified_delivery_is_tls_secure(chasquid_factory, tmp_path,
                                               world, pki, domain, cert):
     """A certificate that matches the TLSA records (DANE-EE for a name
     that is not the MX's; DANE-TA through the CA) is TLS_SECURE, though
-    no trusted root vouches for it."""
-    p = Pair(chasquid_factory, tmp_path, world.addr, getattr(pki, cert))
+    no trusted root vouches for it. The sender resolves through
+    /etc/resolv.conf, as in production: a loopback resolver there is
+    trusted for the AD bit too."""
+    p = Pair(chasquid_factory, tmp_path, world.addr, getattr(pki, cert),
+             system_dns=world)
     p.send(f"x@{domain}")
     wait_sent(p.b, f"x@{domain}")
     assert p.received(f"x@{domain}")

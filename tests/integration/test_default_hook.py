@@ -39,8 +39,10 @@ def dns():
         yield d
 
 
-def start(chasquid_factory, dns, tmp_path, tools):
-    """A daemon with our hook, whose PATH holds only `tools`."""
+def start(chasquid_factory, dns, tmp_path, tools, system=False):
+    """A daemon with our hook, whose PATH holds only `tools`; `system`:
+    it finds `dns` through the system resolver (/etc/resolv.conf,
+    conftest's system_dns) rather than the flag."""
     bindir = tmp_path / "bin"
     bindir.mkdir()
     for name, text in tools.items():
@@ -52,8 +54,11 @@ def start(chasquid_factory, dns, tmp_path, tools):
     hooks.mkdir()
     shutil.copy(HOOK, hooks / "post-data")
     env = dict(os.environ, PATH=str(bindir))
-    c.start(f"--testing__dns_addr={dns.addr}", wait_port=c.smtp_port,
-            env=env)
+    if system:
+        c.start(wait_port=c.smtp_port, env=env, system_dns=dns)
+    else:
+        c.start(f"--testing__dns_addr={dns.addr}", wait_port=c.smtp_port,
+                env=env)
     return c, bindir
 
 
@@ -66,13 +71,17 @@ def send(c):
 
 
 def test_no_checker_installed_adds_nothing(chasquid_factory, dns, tmp_path):
-    c, _ = start(chasquid_factory, dns, tmp_path, {})
+    # Through the system resolver, as the hook runs on a real machine.
+    c, _ = start(chasquid_factory, dns, tmp_path, {}, system=True)
     before = c.var("chasquid/smtpIn/hookResults", "post-data:success")
     assert send(c)[0] == 250
     assert c.var("chasquid/smtpIn/hookResults",
                  "post-data:success") == before + 1
     log = c.root / "mail.log"
     assert wait_for(lambda: " all done" in log.read_text())
+    # `dns` answered through resolv.conf (NXDOMAIN: SPF none); a resolver
+    # that could not reach it would have given temperror.
+    assert c.var("chasquid/smtpIn/spfResultCount") == {"none": 1}
 
 
 def test_greylisting_refuses_first_attempt(chasquid_factory, dns, tmp_path):

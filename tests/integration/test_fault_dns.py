@@ -22,7 +22,7 @@ import time
 import pytest
 from dnslib import QTYPE, DNSRecord
 
-from conftest import free_port, system_resolver
+from conftest import free_port
 from dnsserver import DNSServer
 from queueutil import delivered, mda_env, setup_mda, wait_for
 from remoteutil import SMTPPeer, submit
@@ -174,12 +174,20 @@ class GarbageDNS:
         self.seen = []  # (name, mode, "udp"/"tcp")
         self.lock = threading.Lock()
         self.rnd = random.Random(17)
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
-        self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket()
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
+        # One port for both: the kernel picks a free UDP one, whose TCP
+        # twin may be taken (it was once, in a full run): try another.
+        for _ in range(50):
+            self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.udp.bind(("127.0.0.1", 0))
+            self.port = self.udp.getsockname()[1]
+            self.tcp = socket.socket()
+            self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                self.tcp.bind(("127.0.0.1", self.port))
+                break
+            except OSError:
+                self.udp.close()
+                self.tcp.close()
         self.tcp.listen(16)
         self.addr = f"127.0.0.1:{self.port}"
         self.stopped = False
@@ -406,48 +414,32 @@ def test_dns_answering_garbage(chasquid_factory):
         up.stop()
 
 
-def _dns_on_port_53():
-    """A DNSServer on port 53 of a free 127.x.y.z address."""
-    rnd = random.Random()
-    for _ in range(50):
-        ip = f"127.{rnd.randint(1, 254)}.{rnd.randint(0, 254)}." \
-             f"{rnd.randint(1, 254)}"
-        try:
-            return DNSServer(port=53, host=ip).start()
-        except OSError:
-            continue
-    raise RuntimeError("no loopback address with port 53 free")
-
-
 def test_system_resolver_and_hosts_file(chasquid_factory):
     """The daemon started without --testing__dns_addr, as in production:
-    c-ares reads /etc/resolv.conf and the hosts file. Most daemons of the
-    suite start without the flag too, but in this sandbox their only
-    lookups (SPF's TXT for a sender's domain) go to the machine's resolver,
-    which answers NXDOMAIN to everything, and none delivers remotely, so
-    the hosts-file path never ran. Here conftest.system_resolver runs the
-    daemon in a mount namespace of its own whose /etc/resolv.conf names a
-    test DNS server (port 53 of a spare loopback address) and whose
-    /etc/hosts names the remote MX: SPF's TXT and the MX lookup go to the
-    server through resolv.conf, the MX's address comes from the hosts file
-    alone (the server does not know it), and the mail is delivered. Run
-    against the ASan build like the rest of the suite, so those c-ares
-    paths run under the sanitizers."""
+    c-ares reads /etc/resolv.conf and the hosts file. Chasquid.start(
+    system_dns=dns) runs the daemon in a mount namespace of its own
+    (conftest.system_resolver) whose /etc/resolv.conf names the test DNS
+    server (which also answers on port 53 of a spare 127.53.x.y address)
+    and whose /etc/hosts names the remote MX: SPF's TXT and the MX lookup
+    go to the server through resolv.conf, the MX's address comes from the
+    hosts file alone (the server does not know it), and the mail is
+    delivered. Every module with a DNS server of its own starts a daemon
+    this way too (test_dns_paths.py); this test is the one that proves
+    each path is really taken, so they need only pass."""
     if os.geteuid() != 0:
         pytest.skip("needs root: a mount namespace and port 53")
     c = chasquid_factory()
     c.add_user("user", "testserver", "pw")
     maildir = setup_mda(c)
     peer_port = free_port()
-    dns = _dns_on_port_53()
+    dns = DNSServer().start()
     try:
         dns.add("sysres.example", "TXT", "v=spf1 ip4:127.0.0.1 -all")
         dns.add("hosts.example", "MX", "10 mx.hosts.example")
-        prefix = system_resolver(c.root / "system-resolver", dns.host,
-                                 hosts=["127.0.0.1 mx.hosts.example"])
         c.start(f"--testing__outgoing_smtp_port={peer_port}",
                 "--testing__queue_retry_delay=1s", env=mda_env(maildir),
-                prefix=prefix)
+                system_dns=dns, hosts=["127.0.0.1 mx.hosts.example"])
+        assert not [a for a in c.proc.args if "dns_addr" in a], c.proc.args
         queries0 = sum((c.var("chasquid/dns/queries") or {}).values())
 
         # SPF through resolv.conf.
@@ -472,7 +464,7 @@ def test_system_resolver_and_hosts_file(chasquid_factory):
             dns.queries
         assert sum(c.var("chasquid/dns/queries").values()) > queries0
         # The namespace's files are the daemon's alone.
-        assert f"nameserver {dns.host}" not in \
+        assert f"nameserver {dns.system_host()}" not in \
             pathlib.Path("/etc/resolv.conf").read_text()
         wait_for(lambda: c.var("chasquid/queue/length") == 0, timeout=30,
                  what="queue empty")

@@ -177,9 +177,12 @@ def test_outgoing_peers_reset_and_send_garbage(chasquid_factory, tmp_path):
     with DNSServer() as dns:
         dns.add("bad.test", "MX", "10 mx.bad.test")
         dns.add("mx.bad.test", "A", "127.0.0.1")
-        a.start(f"--testing__dns_addr={dns.addr}",
-                f"--testing__outgoing_smtp_port={port}",
-                "--testing__queue_retry_delay=200ms", env=env_with_ca(ca))
+        # The system resolver's paths: the MX through /etc/resolv.conf
+        # (naming `dns`), its address from /etc/hosts (conftest's
+        # system_dns).
+        a.start(f"--testing__outgoing_smtp_port={port}",
+                "--testing__queue_retry_delay=200ms", env=env_with_ca(ca),
+                system_dns=dns, hosts=["127.0.0.1 mx.bad.test"])
         wait_for_port(a.submission_port)
         for mode in ("reset", "garbage", "tls_garbage"):
             with SMTPPeer(port, certfile=str(mx_cert / "fullchain.pem"),

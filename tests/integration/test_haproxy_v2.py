@@ -44,7 +44,9 @@ def server(chasquid_factory, dns):
     (hooks / "post-data").write_text(HOOK)
     os.chmod(hooks / "post-data", 0o755)
     c.add_user("user", "testserver", "pw")
-    c.start(f"--testing__dns_addr={dns.addr}", wait_port=c.smtp_port)
+    # SPF for the addresses HAProxy reports, through the system resolver
+    # (/etc/resolv.conf names `dns`; conftest's system_dns).
+    c.start(wait_port=c.smtp_port, system_dns=dns)
     c.seen = c.root / "seen"
     return c
 

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from conftest import http_get
+from dnssecutil import free_loopback_ip_udp53
 from monitoringutil import Prometheus
 from queueutil import write_item
 
@@ -59,7 +60,9 @@ def test_certificate_and_queue_age_alerts_fire(chasquid_factory, prom_dir):
     write_item(c, "old-item", "sender@testserver",
                [("rcpt@remote.example", "EMAIL", "rcpt@remote.example")],
                "Subject: old\r\n\r\nold\r\n", created=created)
-    c.start("--testing__dns_addr=127.0.0.1:9")
+    # The system resolver's path: /etc/resolv.conf names a loopback
+    # address where nothing listens (conftest's system_dns).
+    c.start(system_dns=free_loopback_ip_udp53())
     assert c.var("chasquid/queue/oldestItemTimestamp") == created
     left = c.var("chasquid/tls/certNotAfter", "testserver") - time.time()
     assert 2 * 86400 < left <= 3 * 86400, left

@@ -126,9 +126,12 @@ def test_overview_agrees_with_vars(chasquid_factory, browser, tmp_path):
         for u in ("local", "failuser", "tempuser"):
             c.add_user(u, "testserver", "unused")
         maildir = setup_mda(c)
-        c.start(f"--testing__dns_addr={dns.addr}",
-                f"--testing__outgoing_smtp_port={peer.port}",
-                env=mda_env(maildir))
+        # The system resolver's paths: the MX through /etc/resolv.conf
+        # (naming `dns`), its address from /etc/hosts (conftest's
+        # system_dns).
+        c.start(f"--testing__outgoing_smtp_port={peer.port}",
+                env=mda_env(maildir), system_dns=dns,
+                hosts=["127.0.0.1 mx.remote.test"])
 
         # The index links to the overview first.
         _, _, index = c.get("/")

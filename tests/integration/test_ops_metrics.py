@@ -7,6 +7,7 @@ import smtplib
 import ssl
 import time
 
+from dnssecutil import free_loopback_ip_udp53
 from queueutil import mda_env, setup_mda, wait_for, write_item
 
 
@@ -90,7 +91,9 @@ def test_given_up_and_dsn_failed(chasquid_factory):
     write_item(c, "old", "sender@testserver",
                [("rcpt@remote.example", "EMAIL", "rcpt@remote.example")],
                "Subject: x\r\n\r\nx\r\n", created=int(time.time()) - 7200)
-    c.start("--testing__dns_addr=127.0.0.1:9")
+    # The system resolver's path: /etc/resolv.conf names a loopback
+    # address where nothing listens (conftest's system_dns).
+    c.start(system_dns=free_loopback_ip_udp53())
     wait_for(lambda: c.var("chasquid/queue/deliveriesGivenUp",
                            "email:remote") == 1, timeout=30, what="give-up")
     wait_for(lambda: c.var("chasquid/queue/dsnErrors") == 1, timeout=30,

@@ -19,7 +19,9 @@ def dns():
         yield d
 
 
-def start(chasquid_factory, dns, tmp_path, hook, *flags):
+def start(chasquid_factory, dns, tmp_path, hook, *flags, system=False):
+    """`system`: the daemon finds `dns` through the system resolver
+    (/etc/resolv.conf, conftest's system_dns) rather than the flag."""
     c = chasquid_factory(extra_conf='mail_delivery_agent_bin: "/bin/true"\n')
     c.add_user("user", "testserver", "pass")
     hooks = c.config_dir / "hooks"
@@ -27,7 +29,11 @@ def start(chasquid_factory, dns, tmp_path, hook, *flags):
     (hooks / "post-data").write_text(
         "#!/bin/sh\n" + hook.replace("{d}", str(tmp_path)))
     os.chmod(hooks / "post-data", 0o755)
-    c.start(f"--testing__dns_addr={dns.addr}", *flags, wait_port=c.smtp_port)
+    if system:
+        c.start(*flags, wait_port=c.smtp_port, system_dns=dns)
+    else:
+        c.start(f"--testing__dns_addr={dns.addr}", *flags,
+                wait_port=c.smtp_port)
     return c
 
 
@@ -69,8 +75,10 @@ wait
 
 def test_hook_gets_no_descriptor_of_the_daemon(chasquid_factory, dns,
                                                tmp_path):
+    # Through the system resolver: its sockets are not the hook's either.
     c = start(chasquid_factory, dns, tmp_path,
-              "ls /proc/self/fd > {d}/fds\necho 'X-Hook: ran'\n")
+              "ls /proc/self/fd > {d}/fds\necho 'X-Hook: ran'\n",
+              system=True)
     before = c.var("chasquid/smtpIn/hookResults", "post-data:success")
     assert send(c)[0] == 250
     # 0, 1, 2 and the one ls lists /proc/self/fd with: no listener,
@@ -79,6 +87,9 @@ def test_hook_gets_no_descriptor_of_the_daemon(chasquid_factory, dns,
         "0", "1", "2", "3"]
     assert c.var("chasquid/smtpIn/hookResults",
                  "post-data:success") == before + 1
+    # `dns` answered through resolv.conf (NXDOMAIN: SPF none); a resolver
+    # that could not reach it would have given temperror.
+    assert c.var("chasquid/smtpIn/spfResultCount") == {"none": 1}
 
 
 def test_timeout_kills_the_hooks_process_group(chasquid_factory, dns,

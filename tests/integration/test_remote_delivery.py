@@ -38,8 +38,11 @@ def test_two_instances_tls_both_directions(chasquid_factory, tmp_path, dns):
     dns.add("srv-a", "A", "127.0.0.1")
     dns.add("srv-b", "A", "127.0.0.1")
     env = env_with_ca(ca)
-    a.start(f"--testing__dns_addr={dns.addr}",
-            f"--testing__outgoing_smtp_port={b.smtp_port}", env=env)
+    # A resolves as on a real machine: the MXs through /etc/resolv.conf
+    # (naming `dns`), srv-b's address from /etc/hosts (conftest's
+    # system_dns); B through the flag.
+    a.start(f"--testing__outgoing_smtp_port={b.smtp_port}", env=env,
+            system_dns=dns, hosts=["127.0.0.1 srv-b"])
     b.start(f"--testing__dns_addr={dns.addr}",
             f"--testing__outgoing_smtp_port={a.smtp_port}", env=env)
     wait_for_port(a.submission_port)

@@ -122,7 +122,9 @@ def test_against_our_daemon_with_ptr_spf(world, chasquid_factory):
     b = chasquid_factory("mx", hostname="mx.example.test",
                          domains=("example.test",))
     ca.issue(b.config_dir / "certs" / "mx.example.test", "mx.example.test")
-    b.start(wait_port=b.smtp_port)
+    # The system resolver's path: /etc/resolv.conf names `dns`
+    # (conftest's system_dns).
+    b.start(wait_port=b.smtp_port, system_dns=dns)
     dns.records["example.test"] = [
         r for r in dns.records["example.test"] if r[0] != "TXT"]
     dns.add("example.test", "TXT", "v=spf1 ptr -all")

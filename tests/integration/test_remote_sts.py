@@ -141,8 +141,13 @@ def test_sts_testing_and_none_modes_do_not_restrict(chasquid_factory,
     bad_cert = self_signed(tmp_path / "mx", "mx.t.test")
     with STSServer(ip, *sts_cert, policies) as sts, \
             SMTPPeer(port, *bad_cert) as peer:
-        a.start(f"--testing__dns_addr={dns.addr}",
-                f"--testing__outgoing_smtp_port={port}", env=env_with_ca(ca))
+        # The system resolver's paths: MX and _mta-sts TXT through
+        # /etc/resolv.conf (naming `dns`), the MXs' and the policy
+        # servers' addresses from /etc/hosts (conftest's system_dns).
+        a.start(f"--testing__outgoing_smtp_port={port}", env=env_with_ca(ca),
+                system_dns=dns,
+                hosts=["127.0.0.1 mx.t.test mx.n.test",
+                       f"{ip} mta-sts.t.test mta-sts.n.test"])
         wait_for_port(a.submission_port)
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "x@t.test", "t")
         submit(a, "alice@a.test", "pass-a", "alice@a.test", "x@n.test", "n")

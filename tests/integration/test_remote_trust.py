@@ -42,7 +42,9 @@ def dns():
 class Pair:
     """Daemons srv-a (domain a.test) and srv-b (b.test), each sending its
     outgoing mail to the other's SMTP port, trusting exactly the PEM files
-    of `trusted` (name -> bytes) in one SSL_CERT_DIR."""
+    of `trusted` (name -> bytes) in one SSL_CERT_DIR. srv-a finds `dns`
+    through the system resolver (/etc/resolv.conf) and srv-b's address in
+    /etc/hosts (conftest's system_dns); srv-b uses the flag."""
 
     def __init__(self, factory, tmp, dns, cert_a, cert_b, trusted):
         self.tmp = tmp
@@ -58,9 +60,9 @@ class Pair:
         # No bundle file: only the directory's certificates are trusted.
         self.env["SSL_CERT_FILE"] = str(tmp / "no-such-bundle.pem")
         self.env["SSL_CERT_DIR"] = f"{tmp / 'no-such-dir'}:{certs}"
-        self.a.start(f"--testing__dns_addr={dns.addr}",
-                     f"--testing__outgoing_smtp_port={self.b.smtp_port}",
-                     env=self.env)
+        self.a.start(f"--testing__outgoing_smtp_port={self.b.smtp_port}",
+                     env=self.env, system_dns=dns,
+                     hosts=["127.0.0.1 srv-b"])
         self.b.start(f"--testing__dns_addr={dns.addr}",
                      f"--testing__outgoing_smtp_port={self.a.smtp_port}",
                      env=self.env)

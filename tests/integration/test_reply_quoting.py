@@ -40,7 +40,9 @@ def test_dsn_for_spf_rejected_recipient(chasquid_factory, tmp_path, dns):
     env = env_with_ca(ca)
     a.start(f"--testing__dns_addr={dns.addr}",
             f"--testing__outgoing_smtp_port={b.smtp_port}", env=env)
-    b.start(f"--testing__dns_addr={dns.addr}", env=env)
+    # srv-b's SPF check through the system resolver (/etc/resolv.conf
+    # names `dns`; conftest's system_dns).
+    b.start(env=env, system_dns=dns)
     wait_for_port(a.submission_port)
     wait_for_port(b.smtp_port)
 

@@ -73,9 +73,12 @@ def test_relayed_between_our_daemons(chasquid_factory, tmp_path, dns):
     sts_cert = ca.issue(tmp_path / "sts", "mta-sts.b.test")
     with STSServer(ip, *sts_cert, sts_policy_text("enforce", "mx.b.test")):
         b.start(f"--testing__dns_addr={dns.addr}")
-        a.start(f"--testing__dns_addr={dns.addr}",
-                f"--testing__outgoing_smtp_port={b.smtp_port}",
-                env=env_with_ca(ca))
+        # A resolves as on a real machine: MX and _mta-sts TXT through
+        # /etc/resolv.conf (naming `dns`), the MX's and the policy
+        # server's addresses from /etc/hosts (conftest's system_dns).
+        a.start(f"--testing__outgoing_smtp_port={b.smtp_port}",
+                env=env_with_ca(ca), system_dns=dns,
+                hosts=["127.0.0.1 mx.b.test", f"{ip} mta-sts.b.test"])
         wait_for_port(a.submission_port)
         wait_for_port(b.smtp_port)
 

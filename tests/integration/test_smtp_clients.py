@@ -53,8 +53,9 @@ def server(chasquid_factory, dns):
     hooks.mkdir()
     (hooks / "post-data").write_text(HOOK)
     os.chmod(hooks / "post-data", 0o755)
-    c.start(f"--testing__dns_addr={dns.addr}",
-            wait_port=c.submission_tls_port)
+    # `dns` through the system resolver (/etc/resolv.conf; conftest's
+    # system_dns), as a real client's server would find it.
+    c.start(wait_port=c.submission_tls_port, system_dns=dns)
     c.seen = c.root / "seen"
     return c
 
@@ -184,3 +185,6 @@ def test_smtplib_data_and_counters(server):
     assert env["MAIL_FROM"] == "ñoño@example.org"
     assert server.var("chasquid/smtpIn/commandCount", "DATA") == cmds + 1
     assert server.var("chasquid/smtpIn/tlsCount", "tls") == tls + 1
+    # `dns` answered through resolv.conf (NXDOMAIN: SPF none); a resolver
+    # that could not reach it would have given temperror.
+    assert server.var("chasquid/smtpIn/spfResultCount") == {"none": 1}

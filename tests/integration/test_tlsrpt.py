@@ -123,8 +123,13 @@ def test_reports_survive_restart_and_validate(chasquid_factory, tmp_path,
         a.stop()
 
         # Second run: reports every second; what the first run recorded is
-        # reported from the files.
-        a.start(*flags, "--testing__tlsrpt_period=1s", env=env_with_ca(ca))
+        # reported from the files. This one resolves as on a real machine:
+        # the TLSRPT records and MXs through /etc/resolv.conf (naming
+        # `dns`), the MX's and the HTTPS collector's addresses from
+        # /etc/hosts (conftest's system_dns).
+        a.start(f"--testing__outgoing_smtp_port={b.smtp_port}",
+                "--testing__tlsrpt_period=1s", env=env_with_ca(ca),
+                system_dns=dns, hosts=["127.0.0.1 mx.b.test rpt.b.test"])
         wait_for(lambda: {"b.test", "c.test"} <= set(reports(mbox_b)),
                    timeout=30, what="reports for b.test and c.test")
         wait_for(lambda: collector.posts, what="the HTTPS report")
