@@ -247,7 +247,7 @@ _DESELECTED_MODULES = set()
 # next); they are named at the end of a run instead of failing it, and
 # test_dns_paths.py checks that the list holds no module that has one.
 DNS_PATH_PENDING = {"test_fault_disk_full.py",
-                    "test_fault_large_messages.py", "test_fault_signals.py"}
+                    "test_fault_large_messages.py"}
 
 
 def _current_module():

@@ -302,8 +302,10 @@ def test_sigterm_mid_dialog_loses_nothing_and_delivers_nothing_cut(
         # Restart: the two spools are removed (the cut one was never an
         # item; the queued one's data is in its item), the accepted mail
         # is delivered, and the same clients send again, in full.
+        # This start resolves through /etc/resolv.conf (the same DNS
+        # server, on port 53 of an address of its own).
         (maildir / "go").touch()
-        c.start(*flags, env=mda_env(maildir))
+        c.start(system_dns=dns, env=mda_env(maildir))
         log = c.log()
         assert log.count("removed leftover spool file") == 2, log
         resent = []
