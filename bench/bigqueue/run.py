@@ -27,7 +27,7 @@ Per server and count, from the start of the process:
 
 Usage: bench/bigqueue/run.py [--counts 1000,10000,100000]
          [--binary build-rel/chasquid] [--only ours|peer] [--csv FILE]
-         [--perf FILE]
+         [--perf FILE] [--dir /dev/shm] [--page_timeout 60]
 Not part of the test suite.
 """
 
@@ -234,6 +234,10 @@ def main():
                     "(as \"before\") to measure a change in the same run")
     ap.add_argument("--only", choices=["ours", "peer"])
     ap.add_argument("--csv", help="write the results to this CSV file")
+    ap.add_argument("--dir", default="/var/tmp",
+                    help="where the servers' data directories go; "
+                    "/dev/shm (tmpfs) when the disk's file creation is "
+                    "slow (journal-less ext4 after mass deletions)")
     ap.add_argument("--page_timeout", type=float, default=60,
                     help="give up on a /debug/queue page after this many "
                     "seconds (chasquid 1.11's took 270 s for 10,000 items)")
@@ -257,8 +261,17 @@ def run_all(args):
     counts = [int(x) for x in args.counts.split(",")]
     print(f"machine: {os.cpu_count()} cores, {os.uname().release}; "
           f"load {os.getloadavg()[0]:.1f}", flush=True)
-    rows = []
-    with tempfile.TemporaryDirectory(dir="/var/tmp") as d:
+    out = None
+    if args.csv:
+        # Row by row: a run of 100,000 items takes minutes.
+        import csv
+        out = open(args.csv, "w", newline="")
+        w = csv.writer(out)
+        w.writerow(["server", "items", "listen_s", "settle_s", "cpu_s",
+                    "rss_kib", "empty_rss_kib", "bytes_per_item",
+                    "page_s", "page_bytes", "page_items",
+                    "whole_page_s", "whole_page_bytes", "load"])
+    with tempfile.TemporaryDirectory(dir=args.dir) as d:
         d = pathlib.Path(d)
         text, old = template(d / "template", ours)
         print(f"template item: {len(text)} bytes; "
@@ -293,20 +306,13 @@ def run_all(args):
                       f"{ps:6.3f}  {pb / 1024:8.0f}  {pn:11}  {extra:14}"
                       f"  {r['load']:.1f}", flush=True)
                 a = r["pages"].get("all", (ps, pb, pn))
-                rows.append([name, count, f"{r['t_listen']:.3f}",
-                             f"{r['t_settle']:.3f}", f"{r['cpu']:.2f}",
-                             r["rss_kib"], empty[name], f"{per_item:.0f}",
-                             f"{ps:.4f}", pb, pn, f"{a[0]:.4f}", a[1],
-                             f"{r['load']:.1f}"])
-    if args.csv:
-        import csv
-        with open(args.csv, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["server", "items", "listen_s", "settle_s", "cpu_s",
-                        "rss_kib", "empty_rss_kib", "bytes_per_item",
-                        "page_s", "page_bytes", "page_items",
-                        "whole_page_s", "whole_page_bytes", "load"])
-            w.writerows(rows)
+                if out:
+                    w.writerow([name, count, f"{r['t_listen']:.3f}",
+                                f"{r['t_settle']:.3f}", f"{r['cpu']:.2f}",
+                                r["rss_kib"], empty[name], f"{per_item:.0f}",
+                                f"{ps:.4f}", pb, pn, f"{a[0]:.4f}", a[1],
+                                f"{r['load']:.1f}"])
+                    out.flush()
 
 
 if __name__ == "__main__":
