@@ -62,4 +62,15 @@ def local_dns(zone):
     from dnsserver import DNSServer  # noqa: E402 - path set just above
     dns = DNSServer(port=53).load(zone)
     with dns:
+        # A message to 50 remote recipients makes 50 MX lookups at once
+        # (both servers look up each recipient's domain): more datagrams
+        # than the default 208 KiB receive buffer holds, and the dropped
+        # ones came back as "i/o timeout" after c-ares' two tries. Root
+        # may exceed rmem_max.
+        import socket
+        for s in dns._servers:
+            sock = s.server.socket
+            if sock.type == socket.SOCK_DGRAM:
+                sock.setsockopt(socket.SOL_SOCKET, 33,  # SO_RCVBUFFORCE
+                                16 << 20)
         yield dns

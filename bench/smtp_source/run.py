@@ -22,6 +22,7 @@ machine's load falls on both.
 Usage: bench/smtp_source/run.py [--sessions 1,10,50]
          [--messages 3000,3000,3000] [--runs 3] [--only ours|peer]
          [--binary build-rel/chasquid] [--perf FILE]
+         [--rcpts 1,10,50,100 [--remote]] [--sizes ...] [--csv FILE]
 Not part of the test suite. Keep runs short: the machine is shared.
 """
 
@@ -45,9 +46,14 @@ SMTP_SOURCE = "/usr/sbin/smtp-source"
 # The benchmark's own DNS (bench/netns.py): the sender's domain publishes
 # an SPF record that passes for loopback, so every MAIL does a real SPF
 # check (one TXT query, a pass) against a resolver that answers at once.
+# With --remote, the recipients are aliases of addresses at sink.example,
+# whose MX is Postfix's smtp-sink on 127.0.0.1:25 in the namespace.
 ZONE = """
 example.net TXT v=spf1 ip4:127.0.0.0/8 -all
+sink.example MX 10 mx.sink.example
+mx.sink.example A 127.0.0.1
 """
+SMTP_SINK = "/usr/sbin/smtp-sink"
 HZ = os.sysconf("SC_CLK_TCK")
 # The trivial MDA: appends stdin to $MDA_DIR/mbox, in one O_APPEND write
 # for a message up to 1 MiB (atomic among concurrent MDAs), 1 MiB at a
@@ -136,7 +142,7 @@ def durable_write_rate(d, seconds=2.0):
     return rate
 
 
-def make_root(root, port):
+def make_root(root, port, remote=False):
     conf = root / "config"
     (conf / "domains" / "testserver").mkdir(parents=True)
     certs = conf / "certs" / "testserver"
@@ -152,6 +158,12 @@ def make_root(root, port):
     (conf / "domains" / "testserver" / "users").write_text("".join(
         f"users:{{ key: '{u}' value:{{ plain:{{ password: 'x' }}}}}}\n"
         for u in ["user"] + [f"{i}user" for i in range(1, 101)]))
+    if remote:
+        # Each local user is an alias of a remote one: the recipients are
+        # remote without AUTH (smtp-source has none), for both servers.
+        (conf / "domains" / "testserver" / "aliases").write_text("".join(
+            f"{u}: {u}@sink.example\n"
+            for u in ["user"] + [f"{i}user" for i in range(1, 101)]))
     mda = build_mda(root)
     (root / "mail").mkdir()
     (conf / "chasquid.conf").write_text(
@@ -193,11 +205,12 @@ def delivered(root):
     return sum(1 for line in open(p) if line.rstrip().endswith(" sent"))
 
 
-def run_one(exe, sessions, messages, perf=None, size=10240, rcpts=1):
+def run_one(exe, sessions, messages, perf=None, size=10240, rcpts=1,
+            remote=False):
     with tempfile.TemporaryDirectory(dir="/var/tmp") as d:
         root = pathlib.Path(d)
         port = free_port()
-        conf = make_root(root, port)
+        conf = make_root(root, port, remote)
         env = dict(os.environ, MDA_DIR=str(root / "mail"))
         log = open(root / "daemon.log", "wb")
         proc = subprocess.Popen([exe, f"--config_dir={conf}"], stdout=log,
@@ -269,6 +282,11 @@ def main():
     ap.add_argument("--rcpts", default="",
                     help="recipients per message per step (default 1); "
                     "CPU is then per delivery (recipient)")
+    ap.add_argument("--remote", action="store_true",
+                    help="recipients are remote (aliases of addresses at "
+                    "sink.example, whose MX is Postfix's smtp-sink on "
+                    "127.0.0.1:25): the SMTP courier, one connection per "
+                    "recipient for both servers")
     ap.add_argument("--csv", help="write the medians to this CSV file")
     ap.add_argument("--binary", default=str(REPO / "build" / "chasquid"),
                     help="our daemon (a Release build is what users run)")
@@ -287,6 +305,28 @@ def run_all(args):
     if not os.path.exists(SMTP_SOURCE):
         sys.exit("smtp-source not found: apt-get install postfix "
                  "(DEBIAN_FRONTEND=noninteractive; the daemon is not needed)")
+    sink = None
+    if args.remote:
+        # 1000: its listen backlog. It answers 250 to everything.
+        sink = subprocess.Popen([SMTP_SINK, "-u", "nobody", "127.0.0.1:25",
+                                 "1000"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", 25), 0.5).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+    try:
+        run_servers(args)
+    finally:
+        if sink:
+            sink.terminate()
+            sink.wait()
+
+
+def run_servers(args):
     servers = []
     if args.only != "peer":
         servers.append(("ours", os.path.abspath(args.binary)))
@@ -311,7 +351,8 @@ def run_all(args):
     for step, ((sess, msgs), size, nr) in enumerate(zip(steps, sizes,
                                                         rcpts)):
         if args.sizes or args.rcpts:
-            print(f"-- message size {size} bytes, {nr} recipients",
+            print(f"-- message size {size} bytes, {nr} "
+                  f"{'remote' if args.remote else 'local'} recipients",
                   flush=True)
         runs = {name: [] for name, _ in servers}
         for i in range(args.runs):
@@ -319,7 +360,7 @@ def run_all(args):
                 perf = (args.perf if name == "ours" and i == args.runs - 1
                         else None)
                 runs[name].append(run_one(exe, int(sess), int(msgs), perf,
-                                          size, nr))
+                                          size, nr, args.remote))
         for name, _ in servers:
             rs = runs[name]
             med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}

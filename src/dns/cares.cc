@@ -212,7 +212,7 @@ class CaresResolver : public Resolver {
     ares_options opts{};
     opts.sock_state_cb = &CaresResolver::OnSockState;
     opts.sock_state_cb_data = this;
-    opts.timeout = 2000;  // ms; c-ares doubles it on the retry.
+    opts.timeout = kTimeoutMs;  // c-ares doubles it on the retry.
     opts.tries = 2;
     int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
     int rc = ares_init_options(&channel_, &opts, mask);
@@ -531,20 +531,42 @@ class CaresResolver : public Resolver {
   }
 
   // Schedules ares_process_fd for c-ares' next retransmission or timeout.
+  // ares_timeout walks every query in flight, so with thousands of them
+  // (a restart with a big queue) calling it after each event was
+  // quadratic. Every deadline c-ares sets is at least kTimeoutMs after it
+  // sets it, so a timer armed to fire sooner than that from now is early
+  // enough for any query sent or retried since: it stays, and when it
+  // fires (perhaps for nothing, if its query was answered) the next one
+  // is computed afresh.
   void RearmTimer() {
+    auto now = std::chrono::steady_clock::now();
+    if (timer_armed_ &&
+        timer_due_ <= now + std::chrono::milliseconds(kTimeoutMs)) {
+      return;
+    }
     timeval tv{};
     if (!ares_timeout(channel_, nullptr, &tv)) {
+      timer_armed_ = false;
       timer_.cancel();
       return;
     }
-    timer_.expires_after(std::chrono::seconds(tv.tv_sec) +
-                         std::chrono::microseconds(tv.tv_usec));
+    auto wait =
+        std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
+    timer_armed_ = true;
+    timer_due_ = now + wait;
+    timer_.expires_after(wait);
     timer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
+      timer_armed_ = false;
       ares_process_fd(channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
       RearmTimer();
     });
   }
+
+  static constexpr int kTimeoutMs = 2000;
+  // On the strand: whether timer_ waits, and until when.
+  bool timer_armed_ = false;
+  std::chrono::steady_clock::time_point timer_due_;
 
   net::strand<net::any_io_executor> strand_;
   net::steady_timer timer_;

@@ -1,12 +1,14 @@
 // The /debug/queue page: chasquid's plain-text layout, item by item, with
 // our additions after each item's recipients: how many delivery attempts
 // it had and the last ones (Item::attempts), and when the next is due.
+// Items come in ID order, a page at a time when asked (debug_page.h).
 // Read-only: the monitoring server has no authentication, so changing the
 // queue is left to chasquid-util over the local RPC.
 #include "queue/queue.h"
 
 #include <cstdio>
 #include <ctime>
+#include <iterator>
 
 #include "base/strings.h"
 #include "queue/item.h"
@@ -48,15 +50,21 @@ std::string GoTimeString(system_clock::time_point t, bool utc) {
 
 }  // namespace
 
-std::string DiskQueue::DumpText() const {
+std::string DiskQueue::DumpText(const std::string& after, size_t limit) const {
   std::vector<std::shared_ptr<Item>> items;
+  size_t total = 0, more = 0;
   {
     std::lock_guard<std::mutex> l(mu_);
-    for (const auto& [id, item] : items_) items.push_back(item);
+    total = items_.size();
+    auto it = after.empty() ? items_.begin() : items_.upper_bound(after);
+    for (; it != items_.end() && (limit == 0 || items.size() < limit); ++it) {
+      items.push_back(it->second);
+    }
+    more = static_cast<size_t>(std::distance(it, items_.end()));
   }
   std::string o = "# Queue status\n\n";
   o += "date: " + GoTimeString(system_clock::now(), false) + "\n";
-  o += "length: " + std::to_string(items.size()) + "\n\n";
+  o += "length: " + std::to_string(total) + "\n\n";
   for (const auto& item : items) {
     o += "## Item " + item->id + "\n";
     o += "created at: " + GoTimeString(item->created_at, item->loaded) + "\n";
@@ -89,6 +97,13 @@ std::string DiskQueue::DumpText() const {
       o += "next attempt: " + FormatTime(item->next_attempt) + "\n";
     }
     o += "\n";
+  }
+  if (more > 0) {
+    // Ours: the page stops at `limit` items (see debug_page.h); this line
+    // says where the rest is.
+    o += "# " + std::to_string(more) +
+         " more items: /debug/queue?after=" + items.back()->id +
+         "&limit=" + std::to_string(limit) + "\n";
   }
   return o;
 }

@@ -105,6 +105,14 @@ struct Item {
   // Guarded by write_mu: the file was removed by an administrator, so a
   // status write still in flight must not create it again.
   bool removed = false;
+  // Guarded by write_mu: the fields before the data (MarshalHead) of the
+  // file on disk, when it is known to hold exactly what a write would
+  // write now and to be durable (our synced write, or a file loaded at
+  // start-up, after the loader's syncfs); empty when unknown. The rest of
+  // the file never changes, so a write whose head is this one is skipped:
+  // retries that fail the same way each time (a domain that is down) cost
+  // no rewrite and no flushes.
+  std::string durable_head;
 
   // The message's size: data, then the spool.
   uint64_t DataSize() const;

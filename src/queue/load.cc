@@ -13,6 +13,7 @@
 // Loading (ours and chasquid's) reads only "m:*" at the top level, so a
 // quarantined file is never loaded again until an admin moves it back.
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,6 +139,12 @@ Status DiskQueue::Load() {
   }
   closedir(d);
   for (const auto& [name, why] : garbage) Quarantine(name, why);
+  // The items that loading keeps as they are on disk must be durable
+  // before their send loops rely on that (Item::durable_head): one
+  // syncfs flushes whatever a killed daemon (or chasquid, which never
+  // fsyncs) left in the page cache, and costs nothing when all is clean.
+  size_t loaded_as_written = 0;
+  std::vector<std::shared_ptr<Item>> loaded;
   for (const auto& name : names) {
     std::string path = opts_.dir + "/" + name;
     std::ifstream f(path, std::ios::binary);
@@ -159,6 +166,16 @@ Status DiskQueue::Load() {
       Quarantine(name, "incomplete queue item (" + why + ")");
       continue;
     }
+    // A file that holds exactly what we would write for it need not be
+    // written again until something in it changes (Item::durable_head);
+    // the syncfs below makes it durable. One written by chasquid (Go's
+    // prototext spaces its fields at random) or by hand is rewritten at
+    // its first status write, as before.
+    if ((*item)->data->size() <= kSpoolMemory &&
+        Marshal(**item, (*item)->rcpt) == ss.view()) {
+      (*item)->durable_head = MarshalHead(**item, (*item)->rcpt);
+      loaded_as_written++;
+    }
     // A large message goes back to a spool file, as when it was received:
     // the queue never holds it in memory while it waits.
     if ((*item)->data->size() > kSpoolMemory) {
@@ -168,8 +185,21 @@ Status DiskQueue::Load() {
         (*item)->data = std::make_shared<const std::string>();
       }
     }
-    Start(std::move(*item));
+    loaded.push_back(std::move(*item));
   }
+  if (loaded_as_written > 0) {
+    // Before any send loop starts.
+    int fd = open(opts_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || syncfs(fd) != 0) {
+      int err = errno;
+      CLOG_ERROR("queue: cannot flush the loaded items (" +
+                 PathError("syncfs", opts_.dir, err) +
+                 "); each is written again at its next attempt");
+      for (auto& item : loaded) item->durable_head.clear();
+    }
+    if (fd >= 0) close(fd);
+  }
+  for (auto& item : loaded) Start(std::move(item));
   return Status::Ok();
 }
 

@@ -184,8 +184,11 @@ class DiskQueue : public Queue {
       std::shared_ptr<const safeio::Spool> body, PutOptions opts) override;
 
   // The /debug/queue page (dump.cc): chasquid's layout, plus each item's
-  // attempt history and next attempt (ours).
-  std::string DumpText() const;
+  // attempt history and next attempt (ours). Items in ID order: those
+  // after the ID `after` (all when empty), at most `limit` of them (0: no
+  // limit), then, when items are left out at the end, a line naming the
+  // next page. "length:" is always the whole queue's.
+  std::string DumpText(const std::string& after = "", size_t limit = 0) const;
 
   // The queue tools (admin.cc), reached through the local RPC (rpc.h).
   // All thread-safe; an unknown or finished ID is the error
@@ -240,8 +243,11 @@ class DiskQueue : public Queue {
   // A recycled file for the next write, or "" (then a new one is made).
   std::string TakeSpare();
   void Start(std::shared_ptr<Item> item);
-  // Sets the queue's gauges (length, bytes, oldest item); mu_ held.
+  // Sets the queue's gauges (length, bytes, oldest item) from the running
+  // totals below; mu_ held.
   void UpdateGaugesLocked();
+  // Takes `item` (about to leave items_) out of the running totals.
+  void ForgetLocked(const Item& item);
   bool IsLocal(const std::string& addr) const;
   std::string RewriteSender(const std::string& from,
                             const std::string& original) const;
@@ -256,6 +262,10 @@ class DiskQueue : public Queue {
 
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Item>> items_;  // Guarded by mu_.
+  // The items' total message size and their creation times, kept as items
+  // come and go, for the gauges. Guarded by mu_.
+  int64_t bytes_ = 0;
+  std::multiset<std::chrono::system_clock::time_point> created_;
   // Files of delivered items, truncated and renamed to ".m:spare-<id>"
   // instead of being deleted, for the next writes to reuse: creating and
   // deleting an inode per message was the largest CPU cost at 50

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -369,6 +370,114 @@ TEST_F(QueueTest, MaxItems) {
                       "  last failure: \"x\"\n"),
             std::string::npos)
       << dump;
+}
+
+TEST_F(QueueTest, DumpTextPages) {
+  local_.Script("b@loco", std::vector<Status>(10, Status::Transient("x")));
+  opts_.next_delay = [](auto) { return std::chrono::hours(1); };
+  NewQueue();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; i++) {
+    auto id = Put("a@loco", {"b@loco"});
+    ASSERT_TRUE(id.ok());
+    ids.push_back(*id);
+  }
+  std::sort(ids.begin(), ids.end());
+  // Whole: as before, no paging line.
+  std::string all = q_->DumpText();
+  EXPECT_NE(all.find("length: 3\n"), std::string::npos) << all;
+  EXPECT_EQ(all.find("more items"), std::string::npos) << all;
+  // Two per page, in ID order; "length:" is the whole queue's.
+  std::string first = q_->DumpText("", 2);
+  EXPECT_NE(first.find("length: 3\n"), std::string::npos) << first;
+  size_t a = first.find("## Item " + ids[0] + "\n");
+  size_t b = first.find("## Item " + ids[1] + "\n");
+  EXPECT_NE(a, std::string::npos) << first;
+  EXPECT_NE(b, std::string::npos) << first;
+  EXPECT_LT(a, b);
+  EXPECT_EQ(first.find("## Item " + ids[2]), std::string::npos) << first;
+  EXPECT_TRUE(first.ends_with(
+      "\n\n# 1 more items: /debug/queue?after=" + ids[1] + "&limit=2\n"))
+      << first;
+  std::string second = q_->DumpText(ids[1], 2);
+  EXPECT_NE(second.find("length: 3\n"), std::string::npos) << second;
+  EXPECT_EQ(second.find("## Item " + ids[1]), std::string::npos) << second;
+  EXPECT_NE(second.find("## Item " + ids[2] + "\n"), std::string::npos)
+      << second;
+  EXPECT_EQ(second.find("more items"), std::string::npos) << second;
+}
+
+int64_t Written() {
+  return metrics::NewCounter("chasquid/queue/itemsWritten", "")->Value();
+}
+int64_t Skipped() {
+  return metrics::NewCounter("chasquid/queue/unchangedWritesSkipped", "")
+      ->Value();
+}
+
+TEST_F(QueueTest, UnchangedStatusWritesAreSkipped) {
+  local_.Script("b@loco", {Status::Transient("same"), Status::Transient("same"),
+                           Status::Transient("other")});
+  NewQueue();
+  int64_t written = Written(), skipped = Skipped();
+  auto id = Put("a@loco", {"b@loco"});
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(local_.WaitCalls("b@loco", 4), 4);
+  EXPECT_TRUE(WaitEmpty());
+  // The Put, "same" (new text), "other"; the second "same" would have
+  // written the very bytes on disk. The success is recorded by the
+  // removal.
+  EXPECT_EQ(Written() - written, 3);
+  EXPECT_EQ(Skipped() - skipped, 1);
+}
+
+TEST_F(QueueTest, LoadedItemIsNotRewrittenForTheSameFailure) {
+  fs::create_directories(opts_.dir);
+  auto write_item = [this](const std::string& id) {
+    Item item;
+    item.id = id;
+    item.from = "a@loco";
+    item.to = {"b@loco"};
+    item.data = std::make_shared<const std::string>("Subject: x\n\nhi\n");
+    item.created_at = std::chrono::system_clock::now();
+    Recipient r;
+    r.address = r.original_address = "b@loco";
+    r.last_failure_message = "same";
+    std::ofstream(opts_.dir + "/m:" + id) << Marshal(item, {r});
+  };
+  // One as we write it; one with a byte of difference (a trailing newline
+  // too many, as a hand edit might leave), which is written at once.
+  write_item("asweWROTEit");
+  write_item("handedited0");
+  std::ofstream(opts_.dir + "/m:handedited0", std::ios::app) << "\n";
+  struct stat before, edited;
+  ASSERT_EQ(stat((opts_.dir + "/m:asweWROTEit").c_str(), &before), 0);
+  ASSERT_EQ(stat((opts_.dir + "/m:handedited0").c_str(), &edited), 0);
+  local_.Script("b@loco",
+                {Status::Transient("same"), Status::Transient("same")});
+  opts_.next_delay = [](auto) { return std::chrono::hours(1); };
+  NewQueue();
+  int64_t written = Written(), skipped = Skipped();
+  ASSERT_TRUE(q_->Load().ok());
+  EXPECT_EQ(local_.WaitCalls("b@loco", 2), 2);
+  for (int i = 0; i < 500 && Written() - written < 1; i++) {
+    std::this_thread::sleep_for(10ms);
+  }
+  for (int i = 0; i < 500 && Skipped() - skipped < 1; i++) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(Written() - written, 1);
+  EXPECT_EQ(Skipped() - skipped, 1);
+  struct stat after;
+  ASSERT_EQ(stat((opts_.dir + "/m:asweWROTEit").c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);  // Never replaced.
+  // Written again (the counter moves as the write starts).
+  for (int i = 0; i < 500; i++) {
+    ASSERT_EQ(stat((opts_.dir + "/m:handedited0").c_str(), &after), 0);
+    if (after.st_ino != edited.st_ino) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_NE(after.st_ino, edited.st_ino);
 }
 
 TEST_F(QueueTest, LoadsChasquidItemsAndSkipsGarbage) {

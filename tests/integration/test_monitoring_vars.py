@@ -35,6 +35,7 @@ OUR_VARS = {
     "chasquid/smtpIn/liveConnections": "gauge",
     "chasquid/queue/length": "gauge",
     "chasquid/queue/dirSyncs": "counter",
+    "chasquid/queue/unchangedWritesSkipped": "counter",
     "chasquid/queue/quarantined": "counter",
     "chasquid/localrpc/calls": "map",
     "chasquid/queue/adminOperations": "map",
