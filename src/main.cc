@@ -116,7 +116,7 @@ int Main(int argc, char** argv) {
   }
   courier::SmtpCourier remote(startup::RemoteCourierOptions(
       conf, testing, resolver.get(), dinfo.get(), client_tls, sts_cache.get(),
-      tlsrpt_store.get()));
+      tlsrpt_store.get(), &blocking));
   courier::MDA mda(conf.mail_delivery_agent_bin(),
                    {conf.mail_delivery_agent_args().begin(),
                     conf.mail_delivery_agent_args().end()});
