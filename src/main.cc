@@ -105,6 +105,7 @@ int Main(int argc, char** argv) {
       OrDie(sts::Cache::Open(conf.data_dir() + "/sts-cache", resolver.get(),
                              client_tls),
             "Failed to initialize STS cache: ");
+  sts_cache->SetBlocking(&blocking);
   sts_cache->StartRefresh(io.get_executor(), std::chrono::minutes(10));
 
   // Couriers: remote SMTP (with TLS reporting when enabled), MDA, pipes.

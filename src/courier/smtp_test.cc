@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <future>
 #include <map>
@@ -158,20 +157,6 @@ class SmtpCourierTest : public ::testing::Test {
   net::thread_pool* blocking_ = nullptr;
 };
 
-// The bytes thread `tid` of this process has read with read(2), pread(2)
-// and their kin (/proc's "rchar"), which the spool's reads are; Asio's
-// sockets use recvmsg(2), which it does not count.
-uint64_t ReadChars(pid_t tid) {
-  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/io");
-  std::string key;
-  uint64_t value = 0;
-  while (in >> key >> value) {
-    if (key == "rchar:") return value;
-  }
-  ADD_FAILURE() << "no rchar for thread " << tid;
-  return 0;
-}
-
 TEST_F(SmtpCourierTest, SpooledBodyIsSentWhole) {
   // Several of the courier's 64 KiB pieces, with dotted lines that fall
   // on piece boundaries too.
@@ -247,11 +232,12 @@ TEST_F(SmtpCourierTest, SpooledBodyIsReadOnTheBlockingPool) {
     via_.clear();
     if (forward) via_ = {"relay.example"};
     data_.clear();
-    uint64_t pool0 = ReadChars(pool_thread), here0 = ReadChars(this_thread);
+    uint64_t pool0 = testlib::ThreadIoBytes(pool_thread, "rchar");
+    uint64_t here0 = testlib::ThreadIoBytes(this_thread, "rchar");
     Status s = Deliver("a@from.example", "b@to.example", Accept);
     ASSERT_TRUE(s.ok()) << s.message();
-    uint64_t pool_read = ReadChars(pool_thread) - pool0;
-    uint64_t here_read = ReadChars(this_thread) - here0;
+    uint64_t pool_read = testlib::ThreadIoBytes(pool_thread, "rchar") - pool0;
+    uint64_t here_read = testlib::ThreadIoBytes(this_thread, "rchar") - here0;
     EXPECT_EQ(data_, head_ + body);
     // All of it on the pool (the header block, for TLS-Required, too);
     // on this thread, only the reads of /proc above.
