@@ -105,6 +105,7 @@ int Main(int argc, char** argv) {
       OrDie(sts::Cache::Open(conf.data_dir() + "/sts-cache", resolver.get(),
                              client_tls),
             "Failed to initialize STS cache: ");
+  sts_cache->SetBlocking(&blocking);
   sts_cache->StartRefresh(io.get_executor(), std::chrono::minutes(10));
 
   // Couriers: remote SMTP (with TLS reporting when enabled), MDA, pipes.
@@ -116,7 +117,7 @@ int Main(int argc, char** argv) {
   }
   courier::SmtpCourier remote(startup::RemoteCourierOptions(
       conf, testing, resolver.get(), dinfo.get(), client_tls, sts_cache.get(),
-      tlsrpt_store.get()));
+      tlsrpt_store.get(), &blocking));
   courier::MDA mda(conf.mail_delivery_agent_bin(),
                    {conf.mail_delivery_agent_args().begin(),
                     conf.mail_delivery_agent_args().end()});

@@ -51,4 +51,12 @@ net::awaitable<Status> Courier::DeliverRequireTls(
   co_return co_await std::move(d);
 }
 
+net::awaitable<Status> Courier::DeliverRequireTlsSpooled(
+    std::string from, std::string to, std::shared_ptr<const std::string> head,
+    std::shared_ptr<const safeio::Spool> body) {
+  auto d = DeliverSpooled(std::move(from), std::move(to), std::move(head),
+                          std::move(body));
+  co_return co_await std::move(d);
+}
+
 }  // namespace chasquid::courier

@@ -59,6 +59,14 @@ class Courier {
   virtual net::awaitable<Status> DeliverRequireTls(
       std::string from, std::string to,
       std::shared_ptr<const std::string> data);
+
+  // DeliverRequireTls for a message kept on disk: `head`, then `body`'s
+  // contents, as for DeliverSpooled. The default is DeliverSpooled (the
+  // last hop, as above); the SMTP courier overrides it and sends the body
+  // a piece at a time from its file.
+  virtual net::awaitable<Status> DeliverRequireTlsSpooled(
+      std::string from, std::string to, std::shared_ptr<const std::string> head,
+      std::shared_ptr<const safeio::Spool> body);
 };
 
 }  // namespace chasquid::courier

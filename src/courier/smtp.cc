@@ -2,6 +2,7 @@
 
 #include <idn2.h>
 
+#include "base/async.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "courier/mx.h"
@@ -228,21 +229,47 @@ net::awaitable<Status> SmtpCourier::DeliverRequireTls(
   co_return co_await std::move(d);
 }
 
+net::awaitable<Status> SmtpCourier::DeliverRequireTlsSpooled(
+    std::string from, std::string to, std::shared_ptr<const std::string> head,
+    std::shared_ptr<const safeio::Spool> body) {
+  auto d = DeliverWith(std::move(from), std::move(to), std::move(head),
+                       std::move(body), /*require_tls=*/true);
+  co_return co_await std::move(d);
+}
+
+net::awaitable<Status> SmtpCourier::ReadSpool(std::function<Status()> read) {
+  if (!opts_.blocking) co_return read();
+  co_return co_await RunBlocking(*opts_.blocking, std::move(read));
+}
+
 net::awaitable<Status> SmtpCourier::DeliverWith(
     std::string from, std::string to, std::shared_ptr<const std::string> data,
     std::shared_ptr<const safeio::Spool> body, bool require_tls) {
   nettrace::Trace tr("Courier.SMTP.Deliver", to);
   Attempt a{&tr, from, to, DomainOf(to), data, std::nullopt, body};
   tr.Debugf("from: " + from);
+  if (body) {
+    tr.Debugf(std::string("spooled: ")
+                  .append(std::to_string(body->size()))
+                  .append(" bytes"));
+  }
   a.require_tls = require_tls;
   // RFC 8689 §4.1: the header counts only without REQUIRETLS.
   if (!require_tls) {
     // A large message's own header is in its spool (`data` holds only
-    // the trace headers we added).
+    // the trace headers we added), read off the network thread.
     std::string header = *data;
     if (body) {
-      auto h = body->HeaderBlock(1 << 20);
-      if (h.ok()) header += *h;
+      auto h = std::make_shared<std::string>();
+      std::function<Status()> read = [body, h]() -> Status {
+        auto block = body->HeaderBlock(1 << 20);
+        if (!block.ok()) return block.status();
+        *h = std::move(*block);
+        return Status::Ok();
+      };
+      // Unreadable: no header to lift the policies with.
+      Status rs = co_await ReadSpool(std::move(read));
+      if (rs.ok()) header += *h;
     }
     a.tls_optional = HasTlsRequiredNo(header);
   }
@@ -623,31 +650,7 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
     c->Close();
     co_return r.status().Prefixed("DATA ");
   }
-  if (!a.body) {
-    std::string body = wire::EncodeData(a.data ? *a.data : std::string());
-    s = co_await c->WriteRaw(std::move(body));  // Named: base/async.h.
-  } else {
-    // A spooled message goes out a piece at a time: memory stays at one
-    // piece whatever its size.
-    wire::DataEncoder enc;
-    std::string piece, out;
-    if (a.data) enc.Feed(*a.data, &out);
-    constexpr size_t kPiece = 64 * 1024;
-    for (uint64_t off = 0; s.ok() && off < a.body->size();
-         off += piece.size()) {
-      s = a.body->ReadAt(off, kPiece, &piece);
-      if (!s.ok() || piece.empty()) break;
-      enc.Feed(piece, &out);
-      std::string chunk = std::move(out);
-      out.clear();
-      s = co_await c->WriteRaw(std::move(chunk));
-    }
-    if (s.ok()) {
-      enc.Finish(&out);
-      std::string last = std::move(out);
-      s = co_await c->WriteRaw(std::move(last));
-    }
-  }
+  s = co_await SendBody(a, c.get());
   if (!s.ok()) {
     c->Close();
     co_return Transient("DATA writing: ", s);
@@ -662,6 +665,43 @@ net::awaitable<Status> SmtpCourier::TryHostOnce(Attempt& a, std::string host,
   c->Close();
   if (a.require_tls) tlsrpt::RequireTlsCount()->Add("relayed");
   co_return Status::Ok();
+}
+
+net::awaitable<Status> SmtpCourier::SendBody(Attempt& a, Client* c) {
+  if (!a.body) {
+    std::string body = wire::EncodeData(a.data ? *a.data : std::string());
+    co_return co_await c->WriteRaw(std::move(body));  // Named: base/async.h.
+  }
+  // A spooled message goes out a piece at a time: memory stays at one
+  // piece whatever its size. Each piece is read on the blocking pool (a
+  // slow disk must not hold this network thread and the sessions that
+  // share it); the read owns what it touches, so it is safe even if this
+  // coroutine is destroyed while it runs.
+  std::shared_ptr<const safeio::Spool> body = a.body;
+  auto piece = std::make_shared<std::string>();
+  wire::DataEncoder enc;
+  std::string out;
+  if (a.data) enc.Feed(*a.data, &out);
+  constexpr size_t kPiece = 64 * 1024;
+  for (uint64_t off = 0; off < body->size(); off += piece->size()) {
+    std::function<Status()> read = [body, off, piece] {
+      return body->ReadAt(off, kPiece, piece.get());
+    };
+    Status s = co_await ReadSpool(std::move(read));
+    if (!s.ok()) co_return s;
+    if (piece->empty()) {
+      // Cut short under us: never end a partial message with ".".
+      co_return Status::Transient("spool file ended early");
+    }
+    enc.Feed(*piece, &out);
+    std::string chunk = std::move(out);
+    out.clear();
+    s = co_await c->WriteRaw(std::move(chunk));
+    if (!s.ok()) co_return s;
+  }
+  enc.Finish(&out);
+  std::string last = std::move(out);
+  co_return co_await c->WriteRaw(std::move(last));
 }
 
 void SmtpCourier::RecordTls(const Attempt& a, const std::string& host,

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "courier/courier.h"
 #include "courier/dane.h"
@@ -67,6 +68,11 @@ struct SmtpOptions {
   // Ours: where each session's TLS outcome is recorded for TLS reporting
   // (RFC 8460); null: counted only. Must outlive the courier.
   tlsrpt::Recorder* tlsrpt = nullptr;
+  // The daemon's pool for blocking work: a spooled body is read from its
+  // file there, a piece at a time, never on the network thread that
+  // sends it. Null: read where the delivery runs (tests). Must outlive
+  // the courier.
+  net::thread_pool* blocking = nullptr;
 };
 
 // Thread-safe: each call uses its own connection; shared state is the
@@ -96,6 +102,11 @@ class SmtpCourier : public Courier {
   net::awaitable<Status> DeliverRequireTls(
       std::string from, std::string to,
       std::shared_ptr<const std::string> data) override;
+  // As DeliverRequireTls; the body is read from its file and sent a piece
+  // at a time.
+  net::awaitable<Status> DeliverRequireTlsSpooled(
+      std::string from, std::string to, std::shared_ptr<const std::string> head,
+      std::shared_ptr<const safeio::Spool> body) override;
 
  private:
   struct Attempt;
@@ -120,6 +131,12 @@ class SmtpCourier : public Courier {
   net::awaitable<DanePolicy> DaneFor(Attempt& a, std::string host);
   void RecordDane(Attempt& a, const std::string& host, DaneResult r,
                   const std::string& detail);
+  // Runs `read` (a read of the spool file) on opts_.blocking, or here
+  // without a pool.
+  net::awaitable<Status> ReadSpool(std::function<Status()> read);
+  // Sends the message of `a` after DATA's 354, encoded for the wire: a
+  // spooled body a piece at a time, each piece read by ReadSpool.
+  net::awaitable<Status> SendBody(Attempt& a, Client* c);
 
   const SmtpOptions opts_;
   bool dane_ = false;  // opts_.dane, and the resolver is trusted.

@@ -125,16 +125,15 @@ net::awaitable<DiskQueue::Routed> DiskQueue::Route(std::shared_ptr<Item> item,
         deliver_attempts->Add("email:remote");
         if (opts_.remote) {
           std::string from = RewriteSender(item->from, r.original_address);
-          if (item->require_tls) {
-            // REQUIRETLS goes through the courier's own checks, with the
-            // whole message (a large one is read from its spool).
-            std::shared_ptr<const std::string> whole = std::move(data);
-            if (spool) {
-              auto all = item->LoadData();
-              if (all.ok()) whole = std::move(*all);
-            }
+          if (item->require_tls && spool) {
+            // REQUIRETLS goes through the courier's own checks; a large
+            // message is sent from its spool, as any other.
+            s = co_await opts_.remote->DeliverRequireTlsSpooled(
+                std::move(from), std::move(to), std::move(data),
+                std::move(spool));
+          } else if (item->require_tls) {
             s = co_await opts_.remote->DeliverRequireTls(
-                std::move(from), std::move(to), std::move(whole));
+                std::move(from), std::move(to), std::move(data));
           } else if (spool) {
             s = co_await opts_.remote->DeliverSpooled(
                 std::move(from), std::move(to), std::move(data),

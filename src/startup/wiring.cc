@@ -126,7 +126,8 @@ void AddReloads(Reloader* reloader, aliases::FileResolver* aliasr,
 courier::SmtpOptions RemoteCourierOptions(
     const Config& conf, const config::Testing& testing, dns::Resolver* resolver,
     domaininfo::DB* dinfo, std::shared_ptr<net::ssl::context> tls,
-    sts::Cache* sts_cache, tlsrpt::Store* tlsrpt_store) {
+    sts::Cache* sts_cache, tlsrpt::Store* tlsrpt_store,
+    net::thread_pool* blocking) {
   courier::SmtpOptions o = courier::SmtpOptionsFrom(conf, testing);
   OrDie(courier::CheckSourceAddrs(o.source), "Invalid configuration: ");
   o.resolver = resolver;
@@ -136,6 +137,7 @@ courier::SmtpOptions RemoteCourierOptions(
     return sts_cache->Get(std::move(domain), std::chrono::minutes(1));
   };
   o.tlsrpt = tlsrpt_store;
+  o.blocking = blocking;
   return o;
 }
 

@@ -87,13 +87,15 @@ void AddReloads(Reloader* reloader, aliases::FileResolver* aliasr,
                 auth::Authenticator* authr, domaininfo::DB* dinfo);
 
 // The remote courier's options: SmtpOptionsFrom plus what lives
-// elsewhere: the resolver, domaininfo, the TLS roots, the MTA-STS cache
-// and, when TLS reporting is on, its store. Checks the outgoing source
-// addresses (fatal: "Invalid configuration: ...").
+// elsewhere: the resolver, domaininfo, the TLS roots, the MTA-STS cache,
+// when TLS reporting is on, its store, and the blocking pool (spooled
+// bodies are read there). Checks the outgoing source addresses (fatal:
+// "Invalid configuration: ...").
 courier::SmtpOptions RemoteCourierOptions(
     const Config& conf, const config::Testing& testing, dns::Resolver* resolver,
     domaininfo::DB* dinfo, std::shared_ptr<net::ssl::context> tls,
-    sts::Cache* sts_cache, tlsrpt::Store* tlsrpt_store);
+    sts::Cache* sts_cache, tlsrpt::Store* tlsrpt_store,
+    net::thread_pool* blocking);
 
 // With TLS reporting on (`store` not null), starts the daily reporter on
 // `ex`: its mails go through `q` and are DKIM-signed by `checker`. Null

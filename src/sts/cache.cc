@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "base/async.h"
 #include "base/log.h"
 #include "metrics/metrics.h"
 #include "nettrace/trace.h"
@@ -130,12 +131,28 @@ Status Cache::Store(const std::string& domain, const Policy& p) {
     if (futimens(fd, ts) != 0) return Status::Error("chtimes failed");
     return Status::Ok();
   };
-  Status s = safeio::WriteFile(PathFor(domain), data, 0640, {set_times});
+  // Synced before the rename: see sts.h.
+  Status s = safeio::WriteFile(PathFor(domain), data, 0640,
+                               {set_times, safeio::FsyncFileOp});
   if (!s.ok()) {
     kIOErrors->Add();
     CLOG_ERROR("STS cache: error storing " + domain + ": " + s.message());
   }
   return s;
+}
+
+net::awaitable<std::optional<Policy>> Cache::Read(std::string domain) {
+  if (!blocking_) co_return Load(domain);
+  // The cache outlives every Get and refresh, and the work owns its copy
+  // of the domain.
+  auto load = [this, domain] { return Load(domain); };
+  co_return co_await RunBlocking(*blocking_, std::move(load));
+}
+
+net::awaitable<Status> Cache::Save(std::string domain, Policy p) {
+  if (!blocking_) co_return Store(domain, p);
+  auto store = [this, domain, p] { return Store(domain, p); };
+  co_return co_await RunBlocking(*blocking_, std::move(store));
 }
 
 net::awaitable<PolicyLookup> Cache::Get(std::string domain,
@@ -148,7 +165,8 @@ net::awaitable<PolicyLookup> Cache::Get(std::string domain,
     tr.Error("invalid domain");
     co_return out;
   }
-  if (auto p = Load(domain)) {
+  std::optional<Policy> cached = co_await Read(domain);
+  if (auto& p = cached) {
     kHits->Add();
     tr.Debugf("cache hit");
     out.policy = std::move(p);
@@ -164,7 +182,8 @@ net::awaitable<PolicyLookup> Cache::Get(std::string domain,
   tr.Debugf("fetched, mode " + out.policy->mode);
   // A policy that cannot be stored (a full disk) is still the domain's
   // policy: this delivery uses it, and the next one fetches it again.
-  if (Status st = Store(domain, *out.policy); !st.ok()) {
+  Status st = co_await Save(domain, *out.policy);
+  if (!st.ok()) {
     tr.Error(std::string("error storing the policy: ").append(st.message()));
   }
   co_return out;
@@ -190,7 +209,8 @@ net::awaitable<void> Cache::RefreshOnce() {
     auto p = co_await UncheckedFetch(resolver_, *tls_, domain,
                                      std::chrono::seconds(30), port_);
     if (p.ok() && Check(*p).ok()) {
-      if (Status st = Store(domain, *p); !st.ok()) {
+      Status st = co_await Save(domain, *p);
+      if (!st.ok()) {
         tr.Error(domain + ": error storing the policy: " + st.message());
       } else {
         tr.Debugf(domain + ": refreshed");

@@ -1,11 +1,15 @@
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <optional>
 
 #include <gtest/gtest.h>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "metrics/metrics.h"
 #include "sts/sts.h"
@@ -118,6 +122,70 @@ TEST_F(CacheTest, NoRecordIsNoPolicyAndNoFailure) {
   EXPECT_FALSE(l.policy);
   EXPECT_EQ(l.failure, PolicyLookup::Failure::kNone);
   EXPECT_FALSE(l.error.empty());
+}
+
+TEST_F(CacheTest, TornEntriesAreNeverAPolicy) {
+  // A cache file cut anywhere (a writer that died half-way, a disk that
+  // lost its tail), or of the right size with zeros where the data did
+  // not make it, is no policy: the domain's policy is fetched again.
+  const std::string good = kGood;
+  for (size_t n = 0; n < good.size(); n++) {
+    for (bool zeros : {false, true}) {
+      SCOPED_TRACE(
+          std::to_string(n).append(zeros ? " bytes, then zeros" : " bytes"));
+      std::string content = good.substr(0, n);
+      if (zeros) content.append(good.size() - n, '\0');
+      WriteEntry("x.com", content, 3600);
+      int64_t bad = Counter("unmarshalErrors") + Counter("invalid");
+      int64_t hits = Counter("hits");
+      int txt = dns_.queries["TXT"];
+      EXPECT_FALSE(Get("x.com"));
+      EXPECT_EQ(Counter("unmarshalErrors") + Counter("invalid"), bad + 1);
+      EXPECT_EQ(Counter("hits"), hits);
+      EXPECT_EQ(dns_.queries["TXT"], txt + 1);
+    }
+  }
+  // The whole file is a policy.
+  WriteEntry("x.com", good, 3600);
+  EXPECT_TRUE(Get("x.com"));
+}
+
+TEST_F(CacheTest, EntriesAreReadAndWrittenOnTheBlockingPool) {
+  // With the daemon's pool, an entry's write (and fsync) and its read
+  // run there, never on the network thread that asks (here, the test's
+  // own, which runs Await).
+  net::thread_pool pool(1);
+  std::promise<pid_t> id;
+  net::post(pool, [&id] { id.set_value(gettid()); });
+  const pid_t pool_thread = id.get_future().get();
+  const pid_t this_thread = gettid();
+  cache_->SetBlocking(&pool);
+  // Large enough to tell from the few bytes of /proc this thread reads.
+  Policy p{"STSv1", "enforce", {}, std::chrono::hours(24)};
+  for (int i = 0; i < 300; i++) {
+    p.mxs.push_back("mx" + std::to_string(i) + ".x.com");
+  }
+  ASSERT_TRUE(Check(p).ok());
+  auto io = [](pid_t tid, const char* key) {
+    return testlib::ThreadIoBytes(tid, key);
+  };
+
+  uint64_t pool0 = io(pool_thread, "wchar"), here0 = io(this_thread, "wchar");
+  Status s = testlib::Await(cache_->StoreForTesting("x.com", p));
+  ASSERT_TRUE(s.ok()) << s.message();
+  const uint64_t size = fs::file_size(dir_ + "/sts-cache/pol:x.com");
+  EXPECT_GE(io(pool_thread, "wchar") - pool0, size);
+  EXPECT_LT(io(this_thread, "wchar") - here0, size / 4);
+
+  pool0 = io(pool_thread, "rchar");
+  here0 = io(this_thread, "rchar");
+  int64_t hits = Counter("hits");
+  auto got = Get("x.com");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->mxs, p.mxs);
+  EXPECT_EQ(Counter("hits"), hits + 1);
+  EXPECT_GE(io(pool_thread, "rchar") - pool0, size);
+  EXPECT_LT(io(this_thread, "rchar") - here0, size / 4);
 }
 
 }  // namespace

@@ -7,6 +7,14 @@
 // as given, not escaped), with the policy's compact JSON (max_age in
 // nanoseconds) and an mtime set to its expiry, as chasquid writes them.
 //
+// The cache is advisory, but it is also what keeps a domain's enforced
+// policy across a fetch that an attacker blocks (RFC 8461 §10.1), so an
+// entry is written to a temporary file, fsync'd and renamed into place
+// (chasquid does not fsync): after a crash or a power cut the entry is
+// the old one, the new one, or none, never a torn one. A file that is
+// torn anyway (another writer, a disk error) is not JSON, or not a valid
+// policy, and is read as no entry: the policy is fetched again.
+//
 // Counters: chasquid/sts/cache/*. Traces:
 // STSCache.Fetch (domain), STSCache.Refresh (cache dir).
 #pragma once
@@ -19,6 +27,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "base/status.h"
 #include "dns/dns.h"
@@ -73,25 +82,40 @@ class Cache {
   void StartRefresh(net::any_io_executor ex,
                     std::chrono::steady_clock::duration every);
 
+  // The daemon's pool for blocking work: entries are read and written
+  // (and fsync'd) there, not on the network thread that asks. Without
+  // one (tests, smtp-check), where Get runs. Call before Get and
+  // StartRefresh; `pool` must outlive the cache.
+  void SetBlocking(net::thread_pool* pool) { blocking_ = pool; }
+
   // For tests only: the HTTPS port of the policy servers.
   void SetPortForTesting(std::string port) { port_ = std::move(port); }
+  // For tests only: stores `p` as a fetch of `domain` would.
+  net::awaitable<Status> StoreForTesting(std::string domain, Policy p) {
+    return Save(std::move(domain), std::move(p));
+  }
 
  private:
   Cache(std::string dir, dns::Resolver* resolver,
         std::shared_ptr<net::ssl::context> tls)
       : dir_(std::move(dir)), resolver_(resolver), tls_(std::move(tls)) {}
   std::optional<Policy> Load(const std::string& domain);
-  // Writes the entry (safeio: a temporary file renamed into place, so a
-  // failed write, e.g. on a full disk, leaves the old entry or none, never
-  // half of one). A failure is logged and counted in ioErrors and
-  // returned for the caller's trace; the caller uses the policy anyway.
+  // Writes the entry (safeio: a temporary file fsync'd and renamed into
+  // place, so a failed write, e.g. on a full disk, leaves the old entry
+  // or none, never half of one). A failure is logged and counted in
+  // ioErrors and returned for the caller's trace; the caller uses the
+  // policy anyway.
   Status Store(const std::string& domain, const Policy& p);
+  // Load and Store on blocking_ when there is one.
+  net::awaitable<std::optional<Policy>> Read(std::string domain);
+  net::awaitable<Status> Save(std::string domain, Policy p);
   std::string PathFor(const std::string& domain) const;
 
   const std::string dir_;
   dns::Resolver* const resolver_;
   const std::shared_ptr<net::ssl::context> tls_;
   std::string port_ = "443";
+  net::thread_pool* blocking_ = nullptr;
 };
 
 }  // namespace chasquid::sts

@@ -25,6 +25,19 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
+uint64_t ThreadIoBytes(int tid, const std::string& key) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/io");
+  std::string k;
+  uint64_t value = 0;
+  while (in >> k >> value) {
+    if (k == key + ":") return value;
+  }
+  throw std::runtime_error(std::string("no ")
+                               .append(key)
+                               .append(" in /proc for thread ")
+                               .append(std::to_string(tid)));
+}
+
 std::string TempDir::operator/(const std::string& rel) const {
   return std::string(path_).append("/").append(rel);
 }

@@ -47,6 +47,14 @@ class TempDir {
   std::string path_;
 };
 
+// What thread `tid` of this process has read or written so far, from
+// /proc/self/task/<tid>/io: "rchar" counts the bytes of read(2),
+// pread(2) and their kin, "wchar" those of write(2) and kin; socket I/O
+// through recvmsg(2) and sendmsg(2), which Asio uses, counts in neither.
+// For tests that check which thread did a file's I/O. Throws
+// std::runtime_error (a test failure) if it cannot be read.
+uint64_t ThreadIoBytes(int tid, const std::string& key);
+
 namespace internal {
 template <typename T>
 net::awaitable<void> Store(net::awaitable<T> a, std::optional<T>* out) {

@@ -20,7 +20,10 @@ daemon's memory does not grow with message size.
   * large messages for a "via" alias are forwarded to the alias's server
     (a second daemon) a piece at a time from their spool files: exact
     bytes arrive, and the peak RSS grows by far less than the bytes in
-    flight over what forwarding small messages took.
+    flight over what forwarding small messages took;
+  * large REQUIRETLS messages are relayed to the MX an enforced MTA-STS
+    policy names (a second daemon) a piece at a time from their spool
+    files too, with REQUIRETLS passed on, measured the same way.
 
 bench/bigmsg/run.py measures the peak RSS under heavier loads, beside
 chasquid 1.11.
@@ -32,11 +35,16 @@ import random
 import signal
 import smtplib
 import socket
+import ssl
 import threading
+
+import pytest
 
 from conftest import SANITIZED
 from dnsserver import DNSServer
 from queueutil import delivered, mda_env, setup_mda, wait_for
+from remoteutil import CA, STSServer, env_with_ca, free_loopback_ip, \
+    make_daemon, sts_policy_text
 
 MIB = 1 << 20
 
@@ -115,6 +123,25 @@ def small_quarantine_env(env=None):
 
 def sha(b):
     return hashlib.sha256(b).hexdigest()
+
+
+def send_all(send, msgs):
+    """Calls send(m) for every message at once, one thread each; fails
+    with every error raised."""
+    errors = []
+
+    def one(m):
+        try:
+            send(m)
+        except Exception as e:  # Reported below, with the others.
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=one, args=(m,)) for m in msgs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert errors == []
 
 
 def test_large_messages_in_bounded_memory(chasquid_factory):
@@ -403,23 +430,12 @@ def test_via_forwards_stream_from_the_spool(chasquid_factory):
         pid = a.proc.pid
 
         def forward_all(msgs, n_before):
-            errors = []
-
             def send(m):
-                try:
-                    with smtplib.SMTP("127.0.0.1", a.smtp_port,
-                                      timeout=120) as s:
-                        s.sendmail("a@spf.example", ["fwd@testserver"], m)
-                except Exception as e:  # Reported below.
-                    errors.append(repr(e))
+                with smtplib.SMTP("127.0.0.1", a.smtp_port,
+                                  timeout=120) as s:
+                    s.sendmail("a@spf.example", ["fwd@testserver"], m)
 
-            threads = [threading.Thread(target=send, args=(m,))
-                       for m in msgs]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(timeout=300)
-            assert errors == []
+            send_all(send, msgs)
             got = wait_for(
                 lambda: (lambda d: d if len(d) == n_before + len(msgs)
                          else None)(delivered(maildir, "z@via.test")),
@@ -451,6 +467,99 @@ def test_via_forwards_stream_from_the_spool(chasquid_factory):
         print(f"via forwards: {count} x {size // MIB} MiB, VmHWM "
               f"{base / MIB:.1f} -> {peak / MIB:.1f} MiB "
               f"(+{growth / MIB:.1f}) over {count} small forwards")
+        # Read whole for the attempt (as before), each message took its
+        # size and its CRLF copy. What grows now must stay well under a
+        # quarter of the bytes in flight, or half under AddressSanitizer.
+        bound = count * size / (2 if SANITIZED else 4)
+        assert growth < bound, growth
+
+
+@pytest.mark.skipif(os.geteuid() != 0,
+                    reason="the MTA-STS server needs port 443")
+def test_requiretls_relays_stream_from_the_spool(chasquid_factory, tmp_path):
+    """Several large REQUIRETLS messages at once, submitted to daemon A
+    for b.test, whose enforced MTA-STS policy names daemon B: A relays
+    each over validated TLS with REQUIRETLS passed on, sending the body a
+    piece at a time from its spool file (it used to read the message
+    whole for each attempt). The same test first relays as many small
+    (not spooled) REQUIRETLS messages, for the baseline peak RSS."""
+    ca = CA(tmp_path / "ca")
+    big = "max_data_size_mb: 64\n"
+    a = make_daemon(chasquid_factory, ca, "srv-a", ("a.test",),
+                    tmp_path / "mbox-a", extra=big)
+    a.add_user("alice", "a.test", "pass-a")
+    b = chasquid_factory("b", hostname="mx.b.test", domains=("b.test",),
+                         extra_conf=big)
+    ca.issue(b.config_dir / "certs" / "mx.b.test", "mx.b.test")
+    b.add_user("bob", "b.test", "pass-b")
+    maildir = setup_mda(b)
+    # Larger than the via test's: the TLS sessions on both sides add to
+    # what AddressSanitizer's allocator holds, whatever the size.
+    count, size = 5, 16 * MIB
+    small = [message(200 + i, 16 * 1024) for i in range(count)]
+    large = [message(300 + i, size) for i in range(count)]
+    ip = free_loopback_ip()
+    sts_cert = ca.issue(tmp_path / "sts", "mta-sts.b.test")
+    with DNSServer() as dns, \
+            STSServer(ip, *sts_cert, sts_policy_text("enforce", "mx.b.test")):
+        dns.add("b.test", "MX", "10 mx.b.test")
+        dns.add("mx.b.test", "A", "127.0.0.1")
+        dns.add("_mta-sts.b.test", "TXT", "v=STSv1; id=1")
+        dns.add("mta-sts.b.test", "A", ip)
+        start(b, dns, maildir)
+        a.start(f"--testing__dns_addr={dns.addr}",
+                f"--testing__outgoing_smtp_port={b.smtp_port}",
+                env=small_quarantine_env(env_with_ca(ca)),
+                wait_port=a.submission_port)
+        pid = a.proc.pid
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+
+        def send(m):
+            with smtplib.SMTP("127.0.0.1", a.submission_port,
+                              timeout=120) as s:
+                s.starttls(context=ctx)
+                s.login("alice@a.test", "pass-a")
+                s.sendmail("alice@a.test", ["bob@b.test"], m,
+                           mail_options=["REQUIRETLS"])
+
+        def relay_all(msgs, n_before):
+            send_all(send, msgs)
+            got = wait_for(
+                lambda: (lambda d: d if len(d) == n_before + len(msgs)
+                         else None)(delivered(maildir, "bob@b.test")),
+                timeout=180, what="every REQUIRETLS message delivered")
+            wait_for(lambda: a.var("chasquid/queue/length") == 0,
+                     what="queue empty")
+            return got
+
+        relay_all(small, 0)
+        assert a.var("chasquid/smtpIn/spooledMessages") == 0
+        base = vm(pid, "VmHWM")
+        got = relay_all(large, count)
+        peak = vm(pid, "VmHWM")
+        assert a.var("chasquid/smtpIn/spooledMessages") == count
+        rt = "chasquid/requireTls/messages"
+        assert a.var(rt, "relayed") == 2 * count
+        assert (a.var(rt, "bounced") or 0) == 0
+        # B took each with REQUIRETLS on its MAIL command.
+        assert b.var(rt, "accepted") == 2 * count
+        # Exact bytes, after the trace headers both daemons added.
+        have = sorted(sha(d[d.index(b"Subject: big"):]) for d in got)
+        assert have == sorted(sha(m) for m in small + large)
+        wait_for(lambda: spools(a) == [], what="spool files removed")
+        # Each large relay's trace says it went from the spool, with
+        # REQUIRETLS.
+        _, _, traces = a.get(
+            "/debug/traces?fam=Courier.SMTP.Deliver&b=0&all=true")
+        assert traces.count(b"spooled: ") == count, traces
+        assert traces.count(b"REQUIRETLS") >= 2 * count, traces
+
+        growth = peak - base
+        print(f"REQUIRETLS relays: {count} x {size // MIB} MiB, VmHWM "
+              f"{base / MIB:.1f} -> {peak / MIB:.1f} MiB "
+              f"(+{growth / MIB:.1f}) over {count} small relays")
         # Read whole for the attempt (as before), each message took its
         # size and its CRLF copy. What grows now must stay well under a
         # quarter of the bytes in flight, or half under AddressSanitizer.

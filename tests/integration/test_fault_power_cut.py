@@ -8,16 +8,29 @@ strace, in the order the kernel saw them, while clients send mail over
 several sessions at once, and fails if any 250 reply to DATA was written
 before the fsync of its item, the rename, and a directory fsync that began
 after the rename had finished.
+
+The MTA-STS cache keeps a domain's enforced policy across fetches an
+attacker could block, so its entries are fsync'd before they are renamed
+into place too, on the blocking pool rather than a network thread; and a
+cache entry torn by a power cut (cut short, whatever its mtime says) is
+never taken for a policy: it is fetched again and replaced whole.
 """
 
+import json
+import os
 import pathlib
 import re
 import signal
 import smtplib
 import subprocess
 import threading
+import time
 
+from conftest import free_port
+from dnsserver import DNSServer
 from queueutil import delivered, mda_env, setup_mda, wait_for
+from remoteutil import CA, SMTPPeer, STSServer, env_with_ca, \
+    free_loopback_ip, sts_policy_text, submit
 
 TRACED = "openat,fsync,fdatasync,rename,renameat,renameat2," \
          "write,writev,sendto,sendmsg"
@@ -51,7 +64,7 @@ def parse_strace(text):
             if not cm:
                 continue  # Signals, exits.
             c = {"name": cm.group(1), "args": cm.group(2), "start": i,
-                 "end": None}
+                 "end": None, "tid": int(pid)}
             calls.append(c)
             if rest.endswith("<unfinished ...>"):
                 open_calls[(pid, c["name"])] = c
@@ -203,3 +216,85 @@ def test_no_250_before_the_item_and_its_directory_are_fsynced(
         s.sendmail("a@far", ["user@testserver"], "Subject: after\r\n\r\nx\r\n")
     wait_for(lambda: len(delivered(maildir, "user@testserver")) == 22,
              timeout=30, what="the message after tracing delivered")
+
+
+def test_sts_cache_entry_fsynced_on_the_pool_and_torn_one_refetched(
+        chasquid_factory, tmp_path):
+    """A torn entry for good.test (a prefix of a policy naming another
+    MX, its mtime a day ahead, as a power cut could leave it) is on disk
+    at start-up (and stays: the refresh pass at start-up cannot fetch a
+    policy yet). The first delivery to good.test does not take it for a
+    policy: it fetches the real one (enforce, mx.good.test), delivers by
+    it, and replaces the entry whole, fsync'ing the temporary file before
+    the rename, on a thread of the blocking pool (neither the main thread
+    nor an "io-N" one)."""
+    c = chasquid_factory()
+    c.add_user("alice", "testserver", "pw")
+    ca = CA(tmp_path / "ca")
+    ip, port = free_loopback_ip(), free_port()
+    cache = c.data_dir / "sts-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    entry = cache / "pol:good.test"
+    whole = json.dumps({"version": "STSv1", "mode": "enforce",
+                        "mx": ["evil.test"], "max_age": 86400 * 10**9},
+                       separators=(",", ":"))
+    entry.write_text(whole[:len(whole) // 2])
+    later = time.time() + 86400
+    os.utime(entry, (later, later))
+    sts_cert = ca.issue(tmp_path / "sts", "mta-sts.good.test")
+    mx_cert = ca.issue(tmp_path / "mx", "mx.good.test")
+    with DNSServer() as dns, \
+            STSServer(ip, *sts_cert,
+                      sts_policy_text("enforce", "mx.good.test")) as sts, \
+            SMTPPeer(port, *mx_cert) as peer:
+        dns.add("good.test", "MX", "10 mx.good.test")
+        dns.add("mx.good.test", "A", "127.0.0.1")
+        c.start(f"--testing__dns_addr={dns.addr}",
+                f"--testing__outgoing_smtp_port={port}",
+                env=env_with_ca(ca), wait_port=c.submission_port)
+        pid = c.proc.pid
+        # The refresh pass at start-up finds no policy to fetch yet, and
+        # leaves the entry as it is.
+        wait_for(lambda: (c.var("chasquid/sts/cache/refreshCycles") or 0)
+                 >= 1, what="the refresh pass at start-up")
+        assert c.var("chasquid/sts/cache/refreshErrors") == 1
+        assert entry.read_text() == whole[:len(whole) // 2]
+        dns.add("_mta-sts.good.test", "TXT", "v=STSv1; id=1")
+        dns.add("mta-sts.good.test", "A", ip)
+        st = attach_strace(pid, c.root / "strace.txt", c.root / "strace.err")
+        try:
+            submit(c, "alice@testserver", "pw", "alice@testserver",
+                   "x@good.test", "after the power cut")
+            wait_for(lambda: len(peer.messages) == 1, timeout=30,
+                     what="delivered to the MX the fetched policy names")
+            wait_for(lambda: c.var("chasquid/queue/length") == 0,
+                     what="queue empty")
+            threads = {int(t.name): (t / "comm").read_text().strip()
+                       for t in pathlib.Path(f"/proc/{pid}/task").iterdir()}
+        finally:
+            st.send_signal(signal.SIGINT)  # Detaches; the daemon runs on.
+            st.wait(timeout=30)
+        assert c.proc.poll() is None
+        assert sts.requests == 1
+        assert c.var("chasquid/sts/cache/unmarshalErrors") == 1
+        assert (c.var("chasquid/sts/cache/hits") or 0) == 0
+        assert c.var("chasquid/smtpOut/sts/security", "pass") == 1
+        assert json.loads(entry.read_text()) == {
+            "version": "STSv1", "mode": "enforce", "mx": ["mx.good.test"],
+            "max_age": 3600 * 10**9}
+        assert sorted(p.name for p in cache.iterdir()) == ["pol:good.test"]
+
+    calls = parse_strace((c.root / "strace.txt").read_text())
+    tmp = re.compile(re.escape(str(cache)) + r"/\.pol:good\.test\d+")
+    synced = [x for x in calls if x["name"] in ("fsync", "fdatasync")
+              and x["ret"] == "0" and tmp.search(x["args"])]
+    renamed = [x for x in calls if x["name"].startswith("rename")
+               and x["ret"] == "0" and tmp.search(x["args"])
+               and f'"{entry}"' in x["args"]]
+    assert len(synced) == 1 and len(renamed) == 1, (synced, renamed)
+    assert synced[0]["end"] < renamed[0]["start"]
+    # Both on one thread of the blocking pool.
+    tid = synced[0]["tid"]
+    assert renamed[0]["tid"] == tid
+    assert tid != pid and tid in threads, (tid, threads)
+    assert not threads[tid].startswith("io-"), threads
