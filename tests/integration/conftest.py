@@ -246,8 +246,7 @@ _DESELECTED_MODULES = set()
 # Modules still to get a system-resolver start (by whoever changes them
 # next); they are named at the end of a run instead of failing it, and
 # test_dns_paths.py checks that the list holds no module that has one.
-DNS_PATH_PENDING = {"test_fault_disk_full.py",
-                    "test_fault_large_messages.py"}
+DNS_PATH_PENDING = set()
 
 
 def _current_module():

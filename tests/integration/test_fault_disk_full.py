@@ -222,9 +222,11 @@ def test_sts_cache_write_on_full_disk(small_data_dir, tmp_path):
             SMTPPeer(port, *mx_cert, rcpt_reply="451 4.3.0 not yet") as peer:
         dns.add("good.test", "MX", "10 mx.good.test")
         dns.add("mx.good.test", "A", "127.0.0.1")
-        c.start(f"--testing__dns_addr={dns.addr}",
-                f"--testing__outgoing_smtp_port={port}",
-                "--testing__queue_retry_delay=1s", env=env_with_ca(ca))
+        # Through /etc/resolv.conf (the same DNS server on port 53 of an
+        # address of its own), with the MX's address in /etc/hosts.
+        c.start(f"--testing__outgoing_smtp_port={port}",
+                "--testing__queue_retry_delay=1s", env=env_with_ca(ca),
+                system_dns=dns, hosts=["127.0.0.1 mx.good.test"])
 
         # Queued while there is room; the MX defers the first attempt,
         # made while the domain has no policy yet.

@@ -424,9 +424,11 @@ def test_via_forwards_stream_from_the_spool(chasquid_factory):
     with DNSServer() as dns:
         dns.add("relay.test", "A", "127.0.0.1")
         start(b, dns, maildir)
-        a.start(f"--testing__dns_addr={dns.addr}",
-                f"--testing__outgoing_smtp_port={b.smtp_port}",
-                env=small_quarantine_env(), wait_port=a.smtp_port)
+        # The forwarding daemon resolves through /etc/resolv.conf, and
+        # finds the "via" server's address in /etc/hosts.
+        a.start(f"--testing__outgoing_smtp_port={b.smtp_port}",
+                env=small_quarantine_env(), wait_port=a.smtp_port,
+                system_dns=dns, hosts=["127.0.0.1 relay.test"])
         pid = a.proc.pid
 
         def forward_all(msgs, n_before):

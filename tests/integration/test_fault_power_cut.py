@@ -249,9 +249,11 @@ def test_sts_cache_entry_fsynced_on_the_pool_and_torn_one_refetched(
             SMTPPeer(port, *mx_cert) as peer:
         dns.add("good.test", "MX", "10 mx.good.test")
         dns.add("mx.good.test", "A", "127.0.0.1")
-        c.start(f"--testing__dns_addr={dns.addr}",
-                f"--testing__outgoing_smtp_port={port}",
-                env=env_with_ca(ca), wait_port=c.submission_port)
+        # Through /etc/resolv.conf (the same DNS server on port 53 of an
+        # address of its own).
+        c.start(f"--testing__outgoing_smtp_port={port}",
+                env=env_with_ca(ca), wait_port=c.submission_port,
+                system_dns=dns)
         pid = c.proc.pid
         # The refresh pass at start-up finds no policy to fetch yet, and
         # leaves the entry as it is.
