@@ -37,8 +37,23 @@ std::string Session(uint16_t port, const uint8_t* data, size_t size) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))) {
-    fprintf(stderr, "session_fuzz: connect: %s\n", strerror(errno));
+  int err = 0;
+  if (fd < 0) {
+    err = errno;
+  } else if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))) {
+    err = errno;
+    // libFuzzer's timeout alarm can interrupt connect too; the connection
+    // then goes on in the background: wait for it and read its outcome.
+    if (err == EINTR) {
+      pollfd p{fd, POLLOUT, 0};
+      while (poll(&p, 1, 10000) < 0 && errno == EINTR) {
+      }
+      socklen_t len = sizeof(err);
+      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    }
+  }
+  if (err != 0) {
+    fprintf(stderr, "session_fuzz: connect: %s\n", strerror(err));
     abort();
   }
   // Closed with a reset, once the server has closed: no TIME_WAIT on
