@@ -75,7 +75,7 @@ sort -u build-fuzz/fuzz-corpora.txt | while read -r name corpus; do
     -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="build-fuzz/long-$name-" "$work" "$corpus" \
     >"$log" 2>&1 || { tail -n 40 "$log"; exit 1; }
-  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1)
+  done_line=$(grep -a -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   cov=$(sed -E -n 's/.* cov: ([0-9]+) .*/\1/p' <<<"$done_line")
   ft=$(sed -E -n 's/.* ft: ([0-9]+) .*/\1/p' <<<"$done_line")
