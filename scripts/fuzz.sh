@@ -13,6 +13,8 @@
 #                                    (-merge=1) into the repository and the
 #                                    final executions and coverage are
 #                                    appended to build-fuzz/long-stats.txt
+#   FUZZ_NO_BUILD=1 scripts/fuzz.sh ...  skips the build (several --long
+#                                    runs of different targets at once)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LONG_MINUTES=
@@ -25,16 +27,20 @@ export CCACHE_BASEDIR="$PWD"
 # As scripts/build.sh: -g puts the working directory in the objects, and a
 # clone elsewhere (CI) would miss the cache on every file.
 export CCACHE_NOHASHDIR=1
-CXX=clang++ CC=clang cmake -S . -B build-fuzz -G Ninja -DCHASQUID_FUZZ=ON \
-  -DCHASQUID_WERROR=ON \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
-  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
-[ -f build-fuzz/fuzz-corpora.txt ] || { echo "no fuzzers yet"; exit 0; }
-# Only the fuzzers (or the ones named) and the libraries they link.
-if [ $# -gt 0 ]; then
-  ninja -C build-fuzz ${NINJA_FLAGS:-} "$@"
-else
-  ninja -C build-fuzz ${NINJA_FLAGS:-} fuzzers
+# FUZZ_NO_BUILD=1: use build-fuzz as it is (parallel --long runs of
+# different targets share one build, made once beforehand).
+if [ -z "${FUZZ_NO_BUILD:-}" ]; then
+  CXX=clang++ CC=clang cmake -S . -B build-fuzz -G Ninja -DCHASQUID_FUZZ=ON \
+    -DCHASQUID_WERROR=ON \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
+    -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+  [ -f build-fuzz/fuzz-corpora.txt ] || { echo "no fuzzers yet"; exit 0; }
+  # Only the fuzzers (or the ones named) and the libraries they link.
+  if [ $# -gt 0 ]; then
+    ninja -C build-fuzz ${NINJA_FLAGS:-} "$@"
+  else
+    ninja -C build-fuzz ${NINJA_FLAGS:-} fuzzers
+  fi
 fi
 SECONDS_EACH=${FUZZ_SECONDS:-15}
 [ -n "$LONG_MINUTES" ] && SECONDS_EACH=$((LONG_MINUTES * 60))
@@ -69,7 +75,7 @@ sort -u build-fuzz/fuzz-corpora.txt | while read -r name corpus; do
     -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="build-fuzz/long-$name-" "$work" "$corpus" \
     >"$log" 2>&1 || { tail -n 40 "$log"; exit 1; }
-  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1)
+  done_line=$(grep -a -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   cov=$(sed -E -n 's/.* cov: ([0-9]+) .*/\1/p' <<<"$done_line")
   ft=$(sed -E -n 's/.* ft: ([0-9]+) .*/\1/p' <<<"$done_line")
