@@ -216,6 +216,9 @@ def test_sts_cache_write_on_full_disk(small_data_dir, tmp_path):
     def var(name, key=None):
         return c.var(f"chasquid/{name}", key) or 0
 
+    def io_errors():
+        return c.var("chasquid/sts/cache/ioErrors") or 0
+
     with DNSServer() as dns, \
             STSServer(ip, *sts_cert,
                       sts_policy_text("enforce", "mx.good.test")) as sts, \
@@ -238,7 +241,7 @@ def test_sts_cache_write_on_full_disk(small_data_dir, tmp_path):
             what="the first attempt over")
         filler = c.data_dir / "filler"
         fill(filler)
-        io0, fetches0 = var("sts/cache/ioErrors"), sts.requests
+        io0, fetches0 = io_errors(), sts.requests
 
         # The domain publishes a policy and its MX takes the mail: the next
         # attempt fetches the policy, cannot store it, and uses it.
@@ -251,7 +254,7 @@ def test_sts_cache_write_on_full_disk(small_data_dir, tmp_path):
         # each one's write failed and counted; the delivery applied it.
         fetches1 = sts.requests
         assert fetches1 in (fetches0 + 1, fetches0 + 2)
-        assert var("sts/cache/ioErrors") == io0 + fetches1 - fetches0
+        assert io_errors() == io0 + fetches1 - fetches0
         assert var("smtpOut/sts/mode", "enforce") == fetches1 - fetches0
         pass1 = var("smtpOut/sts/security", "pass")
         assert pass1 >= 1
@@ -273,7 +276,7 @@ def test_sts_cache_write_on_full_disk(small_data_dir, tmp_path):
                      what=f"message {n} delivered")
         assert sts.requests == fetches1 + 1
         assert var("sts/cache/hits") >= 1
-        assert var("sts/cache/ioErrors") == io0 + fetches1 - fetches0
+        assert io_errors() == io0 + fetches1 - fetches0
         assert sorted(p.name for p in cache.iterdir()) == ["pol:good.test"]
         assert json.loads((cache / "pol:good.test").read_text())["mode"] \
             == "enforce"
