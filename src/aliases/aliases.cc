@@ -191,15 +191,25 @@ std::shared_ptr<const Table> FileResolver::Snapshot() const {
   return table_;
 }
 
-Result<std::vector<Recipient>> FileResolver::RunHook(const std::string& addr) {
-  if (hook_path_.empty()) {
-    hook_results->Add("resolve:notset");
-    return std::vector<Recipient>{};
-  }
+FileResolver::Hook FileResolver::HookState() const {
+  if (hook_path_.empty()) return Hook::kNotSet;
   struct stat st;
   if (stat(hook_path_.c_str(), &st) != 0 && errno == ENOENT) {
-    hook_results->Add("resolve:skip");
-    return std::vector<Recipient>{};
+    return Hook::kAbsent;
+  }
+  return Hook::kPresent;
+}
+
+Result<std::vector<Recipient>> FileResolver::RunHook(const std::string& addr) {
+  switch (HookState()) {
+    case Hook::kNotSet:
+      hook_results->Add("resolve:notset");
+      return std::vector<Recipient>{};
+    case Hook::kAbsent:
+      hook_results->Add("resolve:skip");
+      return std::vector<Recipient>{};
+    case Hook::kPresent:
+      break;
   }
   nettrace::Trace tr("Hook.Alias-Resolve", addr);
   process::Options o;
@@ -227,11 +237,18 @@ Result<std::vector<Recipient>> FileResolver::RunHook(const std::string& addr) {
 
 // The lookup: file entries for the cleaned key, then the hook's results
 // for the address as given.
-Result<std::vector<Recipient>> FileResolver::Lookup(const std::string& addr) {
+Result<std::vector<Recipient>> FileResolver::Lookup(const std::string& addr,
+                                                    Hook hook_state) {
   std::string key = normalize::RemoveDropCharacters(addr, seps_, drops_);
   std::vector<Recipient> out;
   auto table = Snapshot();
   if (auto it = table->find(key); it != table->end()) out = it->second;
+  if (hook_state != Hook::kPresent) {
+    // Known to have no hook to run: counted as RunHook would.
+    hook_results->Add(hook_state == Hook::kNotSet ? "resolve:notset"
+                                                  : "resolve:skip");
+    return out;
+  }
   auto hook = RunHook(addr);
   if (!hook.ok()) return hook.status();
   out.insert(out.end(), hook->begin(), hook->end());
@@ -239,12 +256,25 @@ Result<std::vector<Recipient>> FileResolver::Lookup(const std::string& addr) {
 }
 
 bool FileResolver::Exists(const std::string& addr) {
+  return ExistsWith(addr, Hook::kPresent);
+}
+
+std::optional<bool> FileResolver::ExistsWithoutHook(const std::string& addr) {
+  // One stat() for the three lookups. A hook installed between it and
+  // them is used from the next RCPT on, as it would be had it come a
+  // moment later.
+  Hook hook = HookState();
+  if (hook == Hook::kPresent) return std::nullopt;
+  return ExistsWith(addr, hook);
+}
+
+bool FileResolver::ExistsWith(const std::string& addr, Hook hook) {
   nettrace::Trace tr("Alias.Exists", addr);
-  auto r = Lookup(addr);
+  auto r = Lookup(addr, hook);
   if (r.ok() && !r->empty()) return true;
-  r = Lookup(normalize::RemoveDropsAndSuffix(addr, seps_, drops_));
+  r = Lookup(normalize::RemoveDropsAndSuffix(addr, seps_, drops_), hook);
   if (r.ok() && !r->empty()) return true;
-  r = Lookup("*@" + normalize::Split(addr).second);
+  r = Lookup("*@" + normalize::Split(addr).second, hook);
   return r.ok() && !r->empty();
 }
 

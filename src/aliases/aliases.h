@@ -2,14 +2,16 @@
 // catch-all, pipe and "via" recipients, drop characters and suffixes, the
 // recursion limit, and the alias-resolve hook.
 //
-// smtpsrv uses only Exists. Exists and Resolve may run the
-// hook (up to 5 s): call them through RunBlocking. Thread-safe.
+// smtpsrv uses only Exists (or ExistsWithoutHook first). Exists and
+// Resolve may run the hook (up to 5 s): call them through RunBlocking.
+// Thread-safe.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -31,6 +33,15 @@ class Resolver {
   virtual ~Resolver() = default;
   // True if `addr` (normalised) has aliases, a catch-all or hook results.
   virtual bool Exists(const std::string& addr) = 0;
+  // Exists' answer when it can be given without running the hook (the
+  // common case: no hook installed), from memory and one stat(): cheap
+  // enough for a network thread, which then skips a hop to the blocking
+  // pool per RCPT. nullopt: the hook would run; call Exists off the
+  // network threads instead. Counts what Exists counts.
+  virtual std::optional<bool> ExistsWithoutHook(const std::string& addr) {
+    (void)addr;
+    return std::nullopt;
+  }
   virtual Result<std::vector<Recipient>> Resolve(const std::string& addr) = 0;
 };
 
@@ -79,10 +90,18 @@ class FileResolver : public Resolver {
   Status Reload();
 
   bool Exists(const std::string& addr) override;
+  std::optional<bool> ExistsWithoutHook(const std::string& addr) override;
   Result<std::vector<Recipient>> Resolve(const std::string& addr) override;
 
  private:
-  Result<std::vector<Recipient>> Lookup(const std::string& addr);
+  // Whether a lookup would run the hook, as RunHook decides it.
+  enum class Hook { kNotSet, kAbsent, kPresent };
+  Hook HookState() const;
+  // `hook`: kPresent to decide (and run it) per lookup; kNotSet or
+  // kAbsent when the caller already found there is none to run.
+  bool ExistsWith(const std::string& addr, Hook hook);
+  Result<std::vector<Recipient>> Lookup(const std::string& addr,
+                                        Hook hook = Hook::kPresent);
   Result<std::vector<Recipient>> RunHook(const std::string& addr);
   Result<std::vector<Recipient>> DoResolve(const std::string& addr, int rec);
   Status LoadInto(const std::string& domain, const std::string& path,

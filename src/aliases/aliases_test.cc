@@ -179,6 +179,39 @@ TEST_F(AliasesTest, Hook) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(8));
 }
 
+TEST_F(AliasesTest, ExistsWithoutHookAnswersOnlyWhenNoHookCanRun) {
+  auto* results = metrics::NewMap("chasquid/aliases/hookResults", "", "");
+  auto r = NewResolver();
+  ASSERT_TRUE(r.AddAliasesFile("dom", Write("aliases", "f: fromfile\n")).ok());
+  // No hook configured: answered, and counted as Exists counts (one
+  // "notset" per lookup: exact, cleaned, catch-all).
+  int64_t notset = results->Value("resolve:notset");
+  EXPECT_EQ(r.ExistsWithoutHook("f@dom"), std::optional<bool>(true));
+  EXPECT_EQ(r.ExistsWithoutHook("f+tag@dom"), std::optional<bool>(true));
+  EXPECT_EQ(r.ExistsWithoutHook("nobody@dom"), std::optional<bool>(false));
+  EXPECT_EQ(results->Value("resolve:notset"), notset + 1 + 2 + 3);
+
+  // A hook path whose file is missing: answered, counted as skips.
+  std::string hook = dir_ + "/hook";
+  r.SetHookPath(hook);
+  int64_t skip = results->Value("resolve:skip");
+  EXPECT_EQ(r.ExistsWithoutHook("nobody@dom"), std::optional<bool>(false));
+  EXPECT_EQ(results->Value("resolve:skip"), skip + 3);
+
+  // Once the hook is there, it must run: no answer without it, nothing
+  // counted, and Exists (off the network threads) runs it.
+  Write("hook", "#!/bin/sh\n[ \"$1\" = h@dom ] && echo x@y\nexit 0\n");
+  chmod(hook.c_str(), 0755);
+  int64_t success = results->Value("resolve:success");
+  skip = results->Value("resolve:skip");
+  EXPECT_EQ(r.ExistsWithoutHook("h@dom"), std::nullopt);
+  EXPECT_EQ(r.ExistsWithoutHook("f@dom"), std::nullopt);
+  EXPECT_EQ(results->Value("resolve:success"), success);
+  EXPECT_EQ(results->Value("resolve:skip"), skip);
+  EXPECT_TRUE(r.Exists("h@dom"));
+  EXPECT_GT(results->Value("resolve:success"), success);
+}
+
 TEST(ParseRHSTest, Errors) {
   EXPECT_EQ(ParseRHS("|", "d").status().message(),
             "right-side: the pipe alias is missing a command");

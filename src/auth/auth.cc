@@ -111,6 +111,16 @@ Result<bool> Authenticator::Exists(const std::string& user,
   return r;
 }
 
+bool Authenticator::ExistsNeverBlocks(const std::string& domain) const {
+  std::shared_lock<std::shared_mutex> l(impl_->mu);
+  // Exists asks the domain's backend, then the fallback: both count.
+  auto it = impl_->backends.find(domain);
+  if (it != impl_->backends.end() && !it->second->ExistsNeverBlocks()) {
+    return false;
+  }
+  return !impl_->fallback || impl_->fallback->ExistsNeverBlocks();
+}
+
 Status Authenticator::Reload() {
   std::shared_lock<std::shared_mutex> l(impl_->mu);
   std::vector<std::string> msgs;

@@ -24,6 +24,9 @@ class Backend {
                                     const std::string& password) = 0;
   virtual Result<bool> Exists(const std::string& user) = 0;
   virtual Status Reload() = 0;
+  // True if Exists answers from memory (a userdb file), so a network
+  // thread may call it; false (the default) for a socket round trip.
+  virtual bool ExistsNeverBlocks() const { return false; }
 };
 
 class Authenticator {
@@ -40,6 +43,10 @@ class Authenticator {
   Result<bool> Authenticate(const std::string& user, const std::string& domain,
                             const std::string& password);
   Result<bool> Exists(const std::string& user, const std::string& domain);
+  // True if Exists(_, domain) asks only backends that answer from memory
+  // (ExistsNeverBlocks): the SMTP server then checks RCPT users on the
+  // network thread instead of a hop to the blocking pool.
+  bool ExistsNeverBlocks(const std::string& domain) const;
   // Reloads every backend; the error names the domain.
   Status Reload();
 

@@ -33,7 +33,9 @@ class FakeBackend : public Backend {
   Status Reload() override {
     return reload_err_.empty() ? Status::Ok() : Status::Error(reload_err_);
   }
+  bool ExistsNeverBlocks() const override { return in_memory_; }
   std::string err_, reload_err_;
+  bool in_memory_ = false;
 
  private:
   std::string user_, password_;
@@ -87,6 +89,23 @@ TEST_F(AuthTest, NoBackendNoFallback) {
   EXPECT_FALSE(*a_.Authenticate("u", "d", "p"));
   EXPECT_FALSE(*a_.Exists("u", "d"));
   EXPECT_TRUE(a_.Reload().ok());
+}
+
+TEST_F(AuthTest, ExistsNeverBlocksOnlyWhenEveryBackendAskedIsInMemory) {
+  // Nothing to ask: nothing blocks.
+  EXPECT_TRUE(a_.ExistsNeverBlocks("d"));
+  auto* mem = new FakeBackend("u", "p", &calls_);
+  mem->in_memory_ = true;
+  a_.Register("d", std::unique_ptr<Backend>(mem));
+  a_.Register("slow", std::make_unique<FakeBackend>("u", "p", &calls_));
+  EXPECT_TRUE(a_.ExistsNeverBlocks("d"));
+  EXPECT_FALSE(a_.ExistsNeverBlocks("slow"));
+  EXPECT_TRUE(a_.ExistsNeverBlocks("other"));
+  // A fallback (Dovecot) is asked after any domain's backend.
+  a_.SetFallback(std::make_unique<FakeBackend>("v@d", "q", &calls_));
+  EXPECT_FALSE(a_.ExistsNeverBlocks("d"));
+  EXPECT_FALSE(a_.ExistsNeverBlocks("other"));
+  EXPECT_TRUE(calls_.empty());  // Deciding asks no backend.
 }
 
 TEST_F(AuthTest, ReloadErrorsNameTheDomain) {

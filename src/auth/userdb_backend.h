@@ -18,6 +18,8 @@ class UserdbBackend : public Backend {
                             const std::string& password) override;
   Result<bool> Exists(const std::string& user) override;
   Status Reload() override;
+  // The users are in memory (Reload re-reads the file).
+  bool ExistsNeverBlocks() const override { return true; }
 
  private:
   std::shared_ptr<userdb::DB> db_;

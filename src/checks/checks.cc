@@ -98,14 +98,21 @@ net::awaitable<bool> Checker::IncomingSecLevelOk(std::string domain,
   domaininfo::DB* db = dinfo_;
   domaininfo::SecLevel level =
       on_tls ? domaininfo::kTlsClient : domaininfo::kPlain;
-  // May write the domain's file: off the network threads. The DB counts
-  // securityLevelChecks pass/fail.
-  // Named first: GCC 12 destroys a capturing lambda written in place in a
-  // co_await twice (base/async.h).
-  auto work = [db, domain, level] {
-    return db->IncomingSecLevel(domain, level);
-  };
-  bool ok = co_await RunBlocking(*blocking_, std::move(work));
+  // Usually answered from memory, here; when the domain's file must be
+  // written (its first message, or a higher level), off the network
+  // threads. The DB counts securityLevelChecks pass/fail either way.
+  std::optional<bool> quick = db->IncomingSecLevelWithoutWrite(domain, level);
+  bool ok;
+  if (quick) {
+    ok = *quick;
+  } else {
+    // Named first: GCC 12 destroys a capturing lambda written in place in
+    // a co_await twice (base/async.h).
+    auto work = [db, domain, level] {
+      return db->IncomingSecLevel(domain, level);
+    };
+    ok = co_await RunBlocking(*blocking_, std::move(work));
+  }
   if (tr) {
     std::string msg = "incoming security level check for " + domain + " at " +
                       domaininfo::LevelName(level) + ": " +

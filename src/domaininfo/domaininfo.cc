@@ -195,6 +195,21 @@ bool DB::IncomingSecLevel(std::string_view domain, SecLevel level) {
   return ok;
 }
 
+std::optional<bool> DB::IncomingSecLevelWithoutWrite(std::string_view domain,
+                                                     SecLevel level) {
+  bool ok;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = info_.find(domain);
+    if (it == info_.end()) return std::nullopt;
+    SecLevel recorded = it->second.incoming_sec_level();
+    if (level > recorded) return std::nullopt;
+    ok = level == recorded;
+  }
+  IncomingChecks()->Add(ok ? "pass" : "fail");
+  return ok;
+}
+
 void DB::CountIncomingSkip() { IncomingChecks()->Add("skip"); }
 
 bool DB::OutgoingSecLevel(std::string_view domain, SecLevel level) {

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,12 @@ class DB {
   // from `domain`; records a higher level. Counts
   // chasquid/smtpIn/securityLevelChecks pass/fail.
   bool IncomingSecLevel(std::string_view domain, SecLevel level);
+  // IncomingSecLevel's answer (and count) when it needs no write: the
+  // domain is known and `level` is not above its record, as for every
+  // message but a domain's first or its first over TLS. nullopt: call
+  // IncomingSecLevel, off the network threads.
+  std::optional<bool> IncomingSecLevelWithoutWrite(std::string_view domain,
+                                                   SecLevel level);
   // For the SMTP server when the check does not apply (SPF not pass):
   // counts chasquid/smtpIn/securityLevelChecks{result="skip"}.
   static void CountIncomingSkip();

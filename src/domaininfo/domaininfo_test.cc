@@ -76,6 +76,39 @@ TEST(DomainInfoTest, IncomingCountsAndClear) {
   EXPECT_TRUE((*db)->IncomingSecLevel("ñandú.com", kPlain));
 }
 
+TEST(DomainInfoTest, IncomingWithoutWriteAnswersOnlyWhatNeedsNoWrite) {
+  TempDir tmp;
+  auto db = DB::Open(tmp.path());
+  ASSERT_TRUE(db.ok());
+  auto* checks =
+      metrics::NewMap("chasquid/smtpIn/securityLevelChecks", "result", "");
+  int64_t pass = checks->Value("pass"), fail = checks->Value("fail");
+  // Unknown: its file must be written.
+  EXPECT_EQ((*db)->IncomingSecLevelWithoutWrite("d.com", kPlain), std::nullopt);
+  EXPECT_FALSE(fs::exists(tmp.path() + "/s:d.com"));
+  EXPECT_TRUE((*db)->IncomingSecLevel("d.com", kPlain));
+  EXPECT_EQ((*db)->IncomingSecLevelWithoutWrite("d.com", kPlain),
+            std::optional<bool>(true));
+  // A higher level is a write.
+  EXPECT_EQ((*db)->IncomingSecLevelWithoutWrite("d.com", kTlsClient),
+            std::nullopt);
+  EXPECT_TRUE((*db)->IncomingSecLevel("d.com", kTlsClient));
+  std::string file = tmp.path() + "/s:d.com";
+  struct stat before;
+  ASSERT_EQ(stat(file.c_str(), &before), 0);
+  EXPECT_EQ((*db)->IncomingSecLevelWithoutWrite("d.com", kTlsClient),
+            std::optional<bool>(true));
+  EXPECT_EQ((*db)->IncomingSecLevelWithoutWrite("d.com", kPlain),
+            std::optional<bool>(false));
+  // Counted as IncomingSecLevel counts, and nothing was rewritten.
+  EXPECT_EQ(checks->Value("pass"), pass + 4);
+  EXPECT_EQ(checks->Value("fail"), fail + 1);
+  struct stat after;
+  ASSERT_EQ(stat(file.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+}
+
 TEST(DomainInfoTest, LoadsChasquidFilesAndIgnoresOthers) {
   TempDir tmp;
   std::ofstream(tmp.path() + "/s:srv-a")

@@ -102,6 +102,10 @@ struct Deps {
   std::function<Result<bool>(const std::string& user,
                              const std::string& domain)>
       user_exists;
+  // True if user_exists(_, domain) answers from memory and may run on the
+  // network thread (auth::Authenticator::ExistsNeverBlocks). Unset: it
+  // always runs on `blocking`.
+  std::function<bool(const std::string& domain)> user_exists_never_blocks;
   // Normalised local domains ("localhost" included by the caller).
   std::set<std::string> local_domains;
   // The mail log; nullptr: maillog::Default().

@@ -178,6 +178,9 @@ smtpsrv::Deps SmtpServerDeps(const SmtpServerParts& parts) {
                              const std::string& domain) {
     return authr->Exists(user, domain);
   };
+  deps.user_exists_never_blocks = [authr](const std::string& domain) {
+    return authr->ExistsNeverBlocks(domain);
+  };
   deps.queue = parts.queue;
   deps.aliases = parts.aliases;
   deps.checks = parts.checker;
