@@ -62,7 +62,8 @@ int Main(int argc, char** argv) {
   }
   OrDie(maillog::Init(conf.mail_log_path()), "Error opening mail log: ");
 
-  net::io_context io;
+  // Run by one thread (startup::IoThreads).
+  net::io_context io(1);
   // Registered now, handled once serving: a signal during start-up waits
   // for the handler instead of killing the process.
   net::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
@@ -175,11 +176,13 @@ int Main(int argc, char** argv) {
       io, smtpsrv::OptionsFrom(conf, testing),
       startup::SmtpServerDeps({&blocking, &tls, &local_domains, &authr, q.get(),
                                aliasr.get(), &checker}));
+  startup::IoThreads io_threads(io);
+  smtp.SetConnectionContexts(io_threads.contexts());
   OrDie(startup::BindListeners(&smtp, plan), "");
   smtp.Start();
   reloader.StartPeriodic(io, testing.reload_every);
 
-  startup::RunIoThreads(io);
+  io_threads.Run();
   return 0;
 }
 

@@ -61,6 +61,7 @@ const char* ModeName(Mode m) {
 
 Server::Server(net::io_context& io, Options opts, Deps deps)
     : io_(io),
+      conn_contexts_{&io},
       opts_(std::move(opts)),
       deps_(std::move(deps)),
       client_limits_(
@@ -175,6 +176,10 @@ size_t Server::ConnectionBound() const {
   return std::min(opts_.max_connections, left > headroom ? left - headroom : 0);
 }
 
+void Server::SetConnectionContexts(std::vector<net::io_context*> contexts) {
+  if (!contexts.empty()) conn_contexts_ = std::move(contexts);
+}
+
 void Server::Start() {
   deadlines_->Start();
   // What the process holds before any client: listeners, logs, the
@@ -197,9 +202,12 @@ net::awaitable<void> Server::AcceptLoop(Listener* l) {
   net::steady_timer backoff(io_);
   while (true) {
     // Each connection gets its own strand: its coroutine never runs on two
-    // threads at once, and no other coroutine touches its socket.
+    // threads at once, and no other coroutine touches its socket. The
+    // connections take the io_contexts in turn.
     // The strand is named, not a temporary of the co_await (base/async.h).
-    auto strand = net::make_strand(io_);
+    net::io_context& ctx =
+        *conn_contexts_[next_context_++ % conn_contexts_.size()];
+    auto strand = net::make_strand(ctx);
     auto [ec, socket] = co_await l->acceptor.async_accept(
         strand, net::as_tuple(net::use_awaitable));
     if (ec) {

@@ -4,8 +4,10 @@
 //
 // Threading: the Server is built and configured on the main thread, then
 // Start() spawns one accept loop per listener on the io_context; every
-// accepted socket gets its own strand and its own coroutine (conn.h). The
-// Server and everything in Deps must outlive the io_context's run().
+// accepted socket gets its own strand and its own coroutine (conn.h), on
+// the io_context or, when SetConnectionContexts gave several, on each of
+// them in turn. The Server and everything in Deps must outlive the
+// io_contexts' run().
 #pragma once
 
 #include <atomic>
@@ -123,6 +125,11 @@ class Server {
   // Adopts an inherited, already listening socket (systemd).
   Status AddListenerFd(int fd, Mode mode);
 
+  // The io_contexts accepted connections are spread over, in turn (each
+  // run by one thread of its own: a connection's work then never changes
+  // threads). Default: the one given to the constructor. Before Start().
+  void SetConnectionContexts(std::vector<net::io_context*> contexts);
+
   // Starts the accept loops; logs "Server listening on <addr> (<mode>)".
   void Start();
 
@@ -163,6 +170,8 @@ class Server {
   size_t ConnectionBound() const;
 
   net::io_context& io_;
+  std::vector<net::io_context*> conn_contexts_;  // Never empty.
+  std::atomic<size_t> next_context_{0};
   Options opts_;
   Deps deps_;
   std::vector<std::unique_ptr<Listener>> listeners_;

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
 #include <utility>
 
 #include "base/version.h"
@@ -49,15 +51,40 @@ bool LimitAllocatorCaches() {
   return set("tcmalloc.max_total_thread_cache_bytes", kThreadCacheBytes) != 0;
 }
 
-void RunIoThreads(boost::asio::io_context& io) {
+struct IoThreads::Extra {
+  // One thread runs it (the concurrency hint), and it serves connections
+  // that come and go: kept running while it has none.
+  boost::asio::io_context io{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
+      work = boost::asio::make_work_guard(io);
+};
+
+IoThreads::IoThreads(boost::asio::io_context& main) : main_(main) {
   unsigned n = std::max(2u, std::thread::hardware_concurrency());
+  for (unsigned i = 1; i < n; i++) extra_.push_back(std::make_unique<Extra>());
+}
+
+IoThreads::~IoThreads() = default;
+
+std::vector<boost::asio::io_context*> IoThreads::contexts() {
+  std::vector<boost::asio::io_context*> out;
+  for (auto& e : extra_) out.push_back(&e->io);
+  return out;
+}
+
+void IoThreads::Run() {
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < n; i++) {
-    threads.emplace_back([&] { io.run(); });
+  for (size_t i = 0; i < extra_.size(); i++) {
+    boost::asio::io_context* io = &extra_[i]->io;
+    threads.emplace_back([io] { io->run(); });
     pthread_setname_np(threads.back().native_handle(),
-                       ("io-" + std::to_string(i)).c_str());
+                       ("io-" + std::to_string(i + 1)).c_str());
   }
-  io.run();
+  main_.run();
+  for (auto& e : extra_) {
+    e->work.reset();
+    e->io.stop();
+  }
   for (auto& t : threads) t.join();
 }
 
