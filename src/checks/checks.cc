@@ -223,13 +223,16 @@ net::awaitable<std::optional<std::string>> Checker::DkimVerify(
 }
 
 net::awaitable<std::optional<std::string>> Checker::DkimVerifyStream(
-    std::string head, ChunkReader rest, nettrace::Trace* tr) {
+    std::string head, ChunkReader rest, bool rest_on_disk,
+    nettrace::Trace* tr) {
   std::string title;
   if (tr) title = tr->title();
-  // With the pool, the body is read and hashed there (dkim.h).
+  // A body on disk is read and hashed on the pool (dkim.h); one in memory
+  // right here.
+  net::thread_pool* blocking = rest_on_disk ? blocking_ : nullptr;
   auto verifying =
       dkim::VerifyMessageStream(*resolver_, std::move(head), std::move(rest),
-                                tr, std::move(title), nullptr, blocking_);
+                                tr, std::move(title), nullptr, blocking);
   auto r = co_await std::move(verifying);
   co_return CountVerify(r, tr);
 }

@@ -59,7 +59,8 @@ class Checker : public smtpsrv::Checks {
       std::string from_domain, std::string head, ChunkReader rest,
       nettrace::Trace* tr) override;
   net::awaitable<std::optional<std::string>> DkimVerifyStream(
-      std::string head, ChunkReader rest, nettrace::Trace* tr) override;
+      std::string head, ChunkReader rest, bool rest_on_disk,
+      nettrace::Trace* tr) override;
 
  private:
   dns::Resolver* resolver_;

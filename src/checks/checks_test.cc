@@ -247,16 +247,26 @@ TEST(CheckerTest, StreamedDkimReadsRunOnTheBlockingPool) {
   // changed body does not.
   readers.clear();
   int64_t valid = Count("dkimVerifyValid");
-  auto ar = Await(p.DkimVerifyStream(*added + head, reader, &tr));
+  auto ar = Await(p.DkimVerifyStream(*added + head, reader, true, &tr));
   ASSERT_TRUE(ar);
   EXPECT_EQ(ar->rfind(";dkim=pass  header.b=", 0), 0u) << *ar;
   EXPECT_EQ(Count("dkimVerifyValid"), valid + 1);
   EXPECT_TRUE(only(pool_thread)) << readers.size() << " reads";
   EXPECT_GE(readers.size(), 5u);
-  ar = Await(
-      p.DkimVerifyStream(*added + "Subject: changed\n\n", reader, nullptr));
+  ar = Await(p.DkimVerifyStream(*added + "Subject: changed\n\n", reader, true,
+                                nullptr));
   ASSERT_TRUE(ar);
   EXPECT_EQ(ar->rfind(";dkim=fail", 0), 0u) << *ar;
+
+  // A body in memory (a small message) is hashed where it is: a hop to
+  // the pool and back would cost more than the hashing.
+  readers.clear();
+  valid = Count("dkimVerifyValid");
+  ar = Await(p.DkimVerifyStream(*added + head, reader, false, &tr));
+  ASSERT_TRUE(ar);
+  EXPECT_EQ(ar->rfind(";dkim=pass  header.b=", 0), 0u) << *ar;
+  EXPECT_EQ(Count("dkimVerifyValid"), valid + 1);
+  EXPECT_TRUE(only(this_thread)) << readers.size() << " reads";
 
   pool.join();
   spool.reset();

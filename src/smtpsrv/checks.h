@@ -106,11 +106,17 @@ class Checks {
 
   // DkimVerify for a message that is not whole in memory (a spooled
   // body): `head` is its beginning in internal (LF) form, at least its
-  // header block, and `rest` streams what follows. The real checks hash
-  // the body as it streams; this default, enough for fakes, reads it all
-  // and calls DkimVerify.
+  // header block, and `rest` streams what follows. `rest_on_disk`: `rest`
+  // reads a file (the real checks then read and hash on the blocking
+  // pool); false when it is in memory, which is cheaper to hash where it
+  // is than to hand to the pool and back. (Signing always uses the pool:
+  // an RSA signature costs about a millisecond.) The real checks hash the body
+  // as it streams; this default, enough for fakes, reads it all and calls
+  // DkimVerify.
   virtual net::awaitable<std::optional<std::string>> DkimVerifyStream(
-      std::string head, ChunkReader rest, nettrace::Trace* tr) {
+      std::string head, ChunkReader rest, bool rest_on_disk,
+      nettrace::Trace* tr) {
+    (void)rest_on_disk;
     std::string whole = std::move(head);
     Status read = rest([&whole](std::string_view p) {
       whole.append(p);

@@ -249,8 +249,10 @@ net::awaitable<Conn::Reply> Conn::ProcessData(
       if (HasDkimSignature(*headers)) {
         // The body streams from the spool into the body hashes.
         std::string block = *headers;
+        bool on_disk = !spool->in_memory();
         auto verifying = deps_.checks->DkimVerifyStream(
-            std::move(block), SpoolReader(spool, headers->size()), &tr_);
+            std::move(block), SpoolReader(spool, headers->size()), on_disk,
+            &tr_);
         r = co_await std::move(verifying);
       } else {
         // No signature: the result ("none") comes from the headers alone.
