@@ -62,7 +62,8 @@ int Main(int argc, char** argv) {
   }
   OrDie(maillog::Init(conf.mail_log_path()), "Error opening mail log: ");
 
-  // Run by one thread (startup::IoThreads).
+  // The network threads; `io` is the main one's, run by this thread.
+  startup::IoThreads io_threads;
   net::io_context io(1);
   // Registered now, handled once serving: a signal during start-up waits
   // for the handler instead of killing the process.
@@ -176,13 +177,12 @@ int Main(int argc, char** argv) {
       io, smtpsrv::OptionsFrom(conf, testing),
       startup::SmtpServerDeps({&blocking, &tls, &local_domains, &authr, q.get(),
                                aliasr.get(), &checker}));
-  startup::IoThreads io_threads(io);
   smtp.SetConnectionContexts(io_threads.contexts());
   OrDie(startup::BindListeners(&smtp, plan), "");
   smtp.Start();
   reloader.StartPeriodic(io, testing.reload_every);
 
-  io_threads.Run();
+  io_threads.Run(io);
   return 0;
 }
 

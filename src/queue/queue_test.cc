@@ -174,19 +174,35 @@ TEST_F(QueueTest, DeliveredItemFilesAreRecycled) {
   auto spares = Spares(opts_.dir);
   ASSERT_EQ(spares.size(), 1u);  // Emptied, kept for the next item.
 
-  // The next item is written into that very file (same inode), and its
-  // removal recycles it again.
-  local_.Script("c@loco", {Status::Transient("later")});
+  // The next item is written into that very file (same inode). Its
+  // delivery attempt starts as soon as Put returns, and the status write
+  // after the failure is a new file (no spare is left): so the file is
+  // looked at during the attempt, before that write can replace it.
+  std::mutex mu;
+  std::vector<std::pair<ino_t, mode_t>> at_attempt;
+  std::string dir = opts_.dir;
+  local_.rule = [&mu, &at_attempt, dir](const std::string&) {
+    for (auto& e : fs::directory_iterator(dir)) {
+      struct stat st;
+      if (e.path().filename().string().rfind("m:", 0) == 0 &&
+          stat(e.path().c_str(), &st) == 0) {
+        std::lock_guard<std::mutex> l(mu);
+        at_attempt.emplace_back(st.st_ino, st.st_mode & 0777);
+      }
+    }
+    return std::optional<Status>(Status::Transient("later"));
+  };
   opts_.next_delay = [](auto) { return std::chrono::hours(1); };
   q_.reset();
   NewQueue();
   ASSERT_TRUE(q_->Load().ok());  // Collects the spare left on disk.
   auto id = Put("a@loco", {"c@loco"});
   ASSERT_TRUE(id.ok());
-  struct stat st;
-  ASSERT_EQ(stat((opts_.dir + "/m:" + *id).c_str(), &st), 0);
-  EXPECT_EQ(st.st_ino, spares[0].second);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(local_.WaitCalls("c@loco", 1), 1);
+  std::lock_guard<std::mutex> l(mu);
+  ASSERT_EQ(at_attempt.size(), 1u);
+  EXPECT_EQ(at_attempt[0].first, spares[0].second);
+  EXPECT_EQ(at_attempt[0].second, 0600u);
   EXPECT_TRUE(Spares(opts_.dir).empty());
 }
 

@@ -59,7 +59,7 @@ struct IoThreads::Extra {
       work = boost::asio::make_work_guard(io);
 };
 
-IoThreads::IoThreads(boost::asio::io_context& main) : main_(main) {
+IoThreads::IoThreads() {
   unsigned n = std::max(2u, std::thread::hardware_concurrency());
   for (unsigned i = 1; i < n; i++) extra_.push_back(std::make_unique<Extra>());
 }
@@ -72,7 +72,7 @@ std::vector<boost::asio::io_context*> IoThreads::contexts() {
   return out;
 }
 
-void IoThreads::Run() {
+void IoThreads::Run(boost::asio::io_context& main) {
   std::vector<std::thread> threads;
   for (size_t i = 0; i < extra_.size(); i++) {
     boost::asio::io_context* io = &extra_[i]->io;
@@ -80,7 +80,7 @@ void IoThreads::Run() {
     pthread_setname_np(threads.back().native_handle(),
                        ("io-" + std::to_string(i + 1)).c_str());
   }
-  main_.run();
+  main.run();
   for (auto& e : extra_) {
     e->work.reset();
     e->io.stop();

@@ -69,19 +69,22 @@ bool LimitAllocatorCaches();
 // thread, as before, woke another thread for most handlers: at one
 // session that cost a seventh of the daemon's CPU per message and a
 // quarter of the rate.)
+//
+// Declare it before the main io_context, so that it outlives it: the
+// main one's pending accepts hold strands of these for the next socket.
 class IoThreads {
  public:
-  explicit IoThreads(boost::asio::io_context& main);
+  IoThreads();
   ~IoThreads();
   // Where SMTP connections go (smtpsrv::Server::SetConnectionContexts):
   // every io_context but the main one.
   std::vector<boost::asio::io_context*> contexts();
-  // Runs every io_context until the main one stops.
-  void Run();
+  // Runs `main` on this thread and the others on theirs, until `main`
+  // stops.
+  void Run(boost::asio::io_context& main);
 
  private:
   struct Extra;
-  boost::asio::io_context& main_;
   std::vector<std::unique_ptr<Extra>> extra_;
 };
 
