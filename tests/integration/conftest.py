@@ -16,6 +16,8 @@ import urllib.request
 
 import pytest
 
+from dnsserver import DNSServer
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BUILD = pathlib.Path(os.environ.get("CHASQUID_BUILD", REPO / "build"))
 
@@ -413,8 +415,15 @@ class Chasquid:
                                  self.submission_port,
                                  self.submission_tls_port)
                      if p and f"127.0.0.1:{p}" in conf]
-        for port in ports or [self.smtp_port]:
-            wait_for_listen(port, proc=self.proc)
+        try:
+            for port in ports or [self.smtp_port]:
+                wait_for_listen(port, proc=self.proc)
+        except (RuntimeError, TimeoutError) as e:
+            # Why it did not come up (a port taken, a crash) is in its log.
+            self.logf.flush()
+            tail = "\n".join(self.log().splitlines()[-30:])
+            raise RuntimeError(f"{self.root.name}: {e}; its log ends:\n"
+                               f"{tail}") from e
         return self
 
     def run_to_exit(self, *flags, timeout=10):
@@ -458,6 +467,16 @@ class Chasquid:
             if report:
                 pytest.fail(f"sanitizer report in {self.log_path}:\n{report}",
                             pytrace=False)
+
+
+@pytest.fixture
+def dns():
+    """A DNS server of the test's own on loopback, with no records until
+    the test adds them (so SPF at MAIL finds none: hermetic). A module
+    that needs records from the start defines its own `dns`, which
+    overrides this one."""
+    with DNSServer() as d:
+        yield d
 
 
 @pytest.fixture

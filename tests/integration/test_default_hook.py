@@ -14,9 +14,6 @@ import pathlib
 import shutil
 import smtplib
 
-import pytest
-
-from dnsserver import DNSServer
 from conftest import wait_for
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -31,12 +28,6 @@ if [ -e {d}/greylist.seen ]; then echo white; exit 0; fi
 echo grey
 exit 1
 """
-
-
-@pytest.fixture
-def dns():
-    with DNSServer() as d:
-        yield d
 
 
 def start(chasquid_factory, dns, tmp_path, tools, system=False):

@@ -25,7 +25,6 @@ import pytest
 from dkimutil import (crlf, dkimpy_verify, dkimpy_verify_each, keygen,
                       mail_dkim_verify, sign, util)
 from conftest import wait_for_port
-from dnsserver import DNSServer
 from queueutil import delivered, mda_env, setup_mda, wait_for
 
 MSG = ("From: Alice <alice@{dom}>\n"
@@ -99,12 +98,6 @@ def keys(tmp_path_factory):
         txt = keygen(conf, "testserver", sel, algo)
         out[sel] = (conf / "domains" / "testserver" / f"dkim:{sel}.pem", txt)
     return out
-
-
-@pytest.fixture
-def dns():
-    with DNSServer() as d:
-        yield d
 
 
 def records(keys):

@@ -7,16 +7,7 @@ import signal
 import smtplib
 import threading
 
-import pytest
-
-from dnsserver import DNSServer
 from conftest import wait_for
-
-
-@pytest.fixture
-def dns():
-    with DNSServer() as d:
-        yield d
 
 
 def start(chasquid_factory, dns, tmp_path, hook, *flags, system=False):

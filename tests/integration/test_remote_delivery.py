@@ -10,16 +10,9 @@ import subprocess
 import pytest
 
 from conftest import binary, free_port, wait_for_port
-from dnsserver import DNSServer
 from remoteutil import CA, SMTPPeer, STSServer, env_with_ca, \
     free_loopback_ip, mail_log, make_daemon, self_signed, submit, \
     wait_sent, wait_for
-
-
-@pytest.fixture
-def dns():
-    with DNSServer() as d:
-        yield d
 
 
 def test_two_instances_tls_both_directions(chasquid_factory, tmp_path, dns):

@@ -11,7 +11,6 @@ import time
 import pytest
 
 from conftest import free_port, wait_for_port
-from dnsserver import DNSServer
 from remoteutil import CA, SMTPPeer, STSServer, env_with_ca, \
     free_loopback_ip, make_daemon, self_signed, sts_policy_text, submit, \
     wait_for
@@ -32,12 +31,6 @@ def cache_entry(cache_dir, domain, content, expires_in):
     t = time.time() + expires_in
     os.utime(path, (t, t))
     return path
-
-
-@pytest.fixture
-def dns():
-    with DNSServer() as d:
-        yield d
 
 
 def test_sts_cache_counters_and_refresh(chasquid_factory, tmp_path, dns):

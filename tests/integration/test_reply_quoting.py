@@ -7,20 +7,11 @@ import socket
 import subprocess
 import threading
 
-import pytest
-
 from conftest import binary, wait_for_port
-from dnsserver import DNSServer
 from remoteutil import CA, env_with_ca, mail_log, make_daemon, submit, \
     wait_sent, wait_for
 
 SPF_REPLY = 'MAIL+RCPT 550 "5.7.23 SPF check failed: matched all"'
-
-
-@pytest.fixture
-def dns():
-    with DNSServer() as d:
-        yield d
 
 
 def test_dsn_for_spf_rejected_recipient(chasquid_factory, tmp_path, dns):

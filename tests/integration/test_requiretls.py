@@ -13,19 +13,12 @@ import ssl
 import pytest
 
 from conftest import free_port, wait_for_port
-from dnsserver import DNSServer
 from remoteutil import CA, SMTPPeer, STSServer, env_with_ca, \
     free_loopback_ip, make_daemon, self_signed, sts_policy_text, wait_sent, \
     wait_for
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the MTA-STS server needs port 443")
-
-
-@pytest.fixture
-def dns():
-    with DNSServer() as d:
-        yield d
 
 
 def no_verify():

@@ -13,7 +13,6 @@ import subprocess
 
 import pytest
 
-from dnsserver import DNSServer
 from conftest import wait_for
 from smtputil import RawClient, insecure_ctx
 
@@ -36,13 +35,6 @@ mv "$out.tmp" "$out"
 echo "Nos hacemos la permanente"
 exit 20
 """
-
-
-@pytest.fixture
-def dns():
-    # Hermetic SPF: no records (the receiving side checks SPF at MAIL).
-    with DNSServer() as d:
-        yield d
 
 
 @pytest.fixture

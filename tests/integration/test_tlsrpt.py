@@ -18,19 +18,12 @@ import pytest
 
 from conftest import free_port, wait_for_port
 from dkimutil import crlf, dkimpy_verify, keygen
-from dnsserver import DNSServer
 from remoteutil import CA, STSServer, env_with_ca, free_loopback_ip, \
     make_daemon, sts_policy_text, submit, wait_for
 from tlsrptutil import SCHEMA, ReportCollector
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the MTA-STS server needs port 443")
-
-
-@pytest.fixture
-def dns():
-    with DNSServer() as d:
-        yield d
 
 
 def one_file_per_message(mbox):
