@@ -60,8 +60,10 @@ struct IoThreads::Extra {
 };
 
 IoThreads::IoThreads() {
+  // The connections' threads, one per core: the main thread's work comes
+  // and goes with the deliveries, and the kernel shares the cores.
   unsigned n = std::max(2u, std::thread::hardware_concurrency());
-  for (unsigned i = 1; i < n; i++) extra_.push_back(std::make_unique<Extra>());
+  for (unsigned i = 0; i < n; i++) extra_.push_back(std::make_unique<Extra>());
 }
 
 IoThreads::~IoThreads() = default;
