@@ -221,18 +221,23 @@ TEST_F(QueueTest, ConcurrentRecipientsShareStatusWrites) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   int64_t before = 0;
-  // The Put's write done, the pool's one thread is blocked before the send
-  // loop can start (it is posted to this io thread, which is busy here).
   std::promise<Result<std::string>> put;
   auto body = [&]() -> net::awaitable<void> {
     auto data = std::make_shared<const std::string>("Subject: x\n\nhi\n");
     auto put_one = q_->Put("a@loco", to, std::move(data));
     auto r = co_await std::move(put_one);
     before = written->Value();
-    net::post(pool, [released] { released.wait(); });
     put.set_value(std::move(r));
   };
+  // The pool's one thread is blocked right behind the Put's write: the
+  // io thread starts the Put, which queues its write on the pool, and
+  // then runs this handler, which queues the block. (Posted from inside
+  // the Put's continuation instead, the block could come after the first
+  // status write: the send loop may start before the Put returns.)
   net::co_spawn(io_, body(), net::detached);
+  net::post(io_, [&pool, released] {
+    net::post(pool, [released] { released.wait(); });
+  });
   auto id = put.get_future().get();
   ASSERT_TRUE(id.ok()) << id.status().message();
   // Every recipient delivered; the pending ones' status write is queued.
