@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <thread>
+#include <utility>
 
 #include <boost/asio/executor_work_guard.hpp>
-#include <utility>
 
 #include "base/version.h"
 #include "courier/options.h"
