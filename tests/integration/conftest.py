@@ -131,10 +131,38 @@ def binary(name):
     return str(p)
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Ports handed out so far go up from a random start below the kernel's
+# ephemeral range. A port from bind(("127.0.0.1", 0)) came from that range,
+# so an outgoing connection (the daemon's own, a client's) could take it
+# as its source port before the daemon bound it: "bind: address already
+# in use", seen once in CI on a daemon's restart. Each port is handed out
+# once per session, so two calls never return the same one.
+_PORT_LOW = 10000
+_PORT_HIGH = max(_PORT_LOW + 1000, _ephemeral_low()) - 1
+_next_port = [_PORT_LOW + (os.getpid() * 7919) % (_PORT_HIGH - _PORT_LOW)]
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that is free now, outside the ephemeral
+    range, and not handed out before in this session."""
+    for _ in range(_PORT_HIGH - _PORT_LOW):
+        port = _next_port[0]
+        _next_port[0] = (_PORT_LOW if port >= _PORT_HIGH else port + 1)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def have_ipv6_loopback():
